@@ -1,0 +1,67 @@
+import { Worker } from 'node:worker_threads';
+import { RaftdError } from '../util/errors.js';
+
+/** Every actor announces itself with `ready` once it has set up (opened files, bound ports). */
+export type ActorStartup = { type: 'ready' } | { type: 'fatal'; code: string; message: string };
+
+export interface ActorHandle<In> {
+  readonly name: string;
+  post(msg: In, transfer?: readonly ArrayBuffer[]): void;
+  /** Resolves once the actor said `ready`. */
+  readonly ready: Promise<void>;
+  terminate(): Promise<void>;
+}
+
+export interface SpawnOptions<Out> {
+  name: string;
+  /** Compiled actor module, e.g. new URL('../../actors/log-writer.js', import.meta.url). */
+  file: URL;
+  workerData: unknown;
+  onMessage(msg: Out): void;
+  /** The actor died or reported a fatal error: the node is fail-stop. */
+  onFatal(err: RaftdError): void;
+}
+
+/**
+ * Starts an actor on its own worker thread. The worker's port is private to the
+ * two ends; messages to one actor are processed in the order they were posted.
+ */
+export function spawnActor<In, Out>(opts: SpawnOptions<Out>): ActorHandle<In> {
+  const worker = new Worker(opts.file, { workerData: opts.workerData, name: opts.name });
+  let stopping = false;
+  let resolveReady!: () => void;
+  let rejectReady!: (e: Error) => void;
+  const ready = new Promise<void>((res, rej) => {
+    resolveReady = res;
+    rejectReady = rej;
+  });
+  ready.catch(() => undefined);
+  const fatal = (err: RaftdError) => {
+    if (stopping) return;
+    stopping = true;
+    rejectReady(err);
+    opts.onFatal(err);
+  };
+  worker.on('message', (msg: Out | ActorStartup) => {
+    const m = msg as { type?: unknown };
+    if (m.type === 'ready') return resolveReady();
+    if (m.type === 'fatal') {
+      const f = msg as { code: string; message: string };
+      return fatal(new RaftdError(f.code as RaftdError['code'], `${opts.name}: ${f.message}`));
+    }
+    opts.onMessage(msg as Out);
+  });
+  worker.on('error', (err) => fatal(new RaftdError('RAFTD_ACTOR_DIED', `${opts.name}: ${err.stack ?? err.message}`)));
+  worker.on('exit', (code) => fatal(new RaftdError('RAFTD_ACTOR_DIED', `${opts.name} exited with code ${code}`)));
+  return {
+    name: opts.name,
+    ready,
+    post(msg: In, transfer?: readonly ArrayBuffer[]) {
+      worker.postMessage(msg, transfer as ArrayBuffer[] | undefined);
+    },
+    async terminate() {
+      stopping = true;
+      await worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,154 @@
+// The contract between the pure Raft core and whatever drives it (the node's
+// actors in production, the seeded simulator in tests). Nothing here does I/O.
+
+export type NodeId = string;
+
+/** noop: the entry a new leader appends so it can commit entries of earlier terms. */
+export type EntryKind = 'normal' | 'noop';
+
+export interface Entry {
+  index: number;
+  term: number;
+  kind: EntryKind;
+  /** Client request id ('' when the client gave none); the original system's `tid`. */
+  tid: string;
+  data: Uint8Array;
+}
+
+/** What must be durable before any message that depends on it leaves the node. */
+export interface HardState {
+  term: number;
+  vote: NodeId | null;
+}
+
+export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
+
+/**
+ * Peer messages. `pre` marks PreVote traffic (term is the term the sender would
+ * campaign in; receivers never adopt it). Heartbeats are `append` with no entries.
+ * `ctx` on append/appendResp carries a ReadIndex round id (0 = none).
+ */
+export type Message =
+  | {
+      type: 'vote';
+      term: number;
+      from: NodeId;
+      to: NodeId;
+      pre: boolean;
+      lastLogIndex: number;
+      lastLogTerm: number;
+    }
+  | { type: 'voteResp'; term: number; from: NodeId; to: NodeId; pre: boolean; granted: boolean }
+  | {
+      type: 'append';
+      term: number;
+      from: NodeId;
+      to: NodeId;
+      prevLogIndex: number;
+      prevLogTerm: number;
+      entries: Entry[];
+      leaderCommit: number;
+      ctx: number;
+    }
+  | {
+      type: 'appendResp';
+      term: number;
+      from: NodeId;
+      to: NodeId;
+      success: boolean;
+      /** On success: prevLogIndex + entries.length of the request answered. */
+      matchIndex: number;
+      /** On failure: the prevLogIndex that was rejected (lets the leader drop stale rejections). */
+      rejectIndex: number;
+      /** On failure: the follower's term at rejectIndex (0 if its log is shorter) ... */
+      conflictTerm: number;
+      /** ... and the first index the follower holds of conflictTerm (or its lastIndex+1). */
+      conflictIndex: number;
+      ctx: number;
+    }
+  | { type: 'readIndex'; term: number; from: NodeId; to: NodeId; ctx: number }
+  | { type: 'readIndexResp'; term: number; from: NodeId; to: NodeId; ctx: number; index: number; ok: boolean };
+
+export type MessageType = Message['type'];
+
+export interface CoreConfig {
+  id: NodeId;
+  /** Every voter, including `id`. */
+  peers: NodeId[];
+  /** Base election timeout in ticks; the randomized timeout is in [electionTicks, 2*electionTicks). */
+  electionTicks: number;
+  heartbeatTicks: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  /** Bound on append messages in flight to one peer in the replicate state. */
+  inflightMax: number;
+  /** Bound on the encoded size of entries in one append message (at least one entry is always sent). */
+  appendBytesMax: number;
+  /** Bound on entries accepted by one propose call and on the uncommitted tail. */
+  uncommittedEntriesMax: number;
+}
+
+/** Something for the driver's log (per-actor logs); the core never writes anywhere itself. */
+export interface RaftEvent {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  event: string;
+  term: number;
+  [field: string]: unknown;
+}
+
+/**
+ * Output of the core since the last ready() call. The driver must:
+ * 1. persist hardState (if not null) and entries (entries[0].index may be at or below
+ *    the last index already stored: storage drops its suffix from there first);
+ * 2. send `messagesNow` at once (they never depend on step 1);
+ * 3. send `messages` only after step 1 is durable;
+ * 4. apply `committed` in order (these are committed, so safe before local persistence);
+ * 5. after the write is durable, call persisted(lastIndex, lastTerm) of the entries written.
+ */
+export interface Ready {
+  hardState: HardState | null;
+  entries: Entry[];
+  messagesNow: Message[];
+  messages: Message[];
+  committed: Entry[];
+  /** ReadIndex rounds that completed: a read with that ctx may be served once applied >= index. */
+  reads: { ctx: number; index: number }[];
+  /** ReadIndex rounds that failed (leadership lost, not leader, or a newer term). */
+  readsFailed: number[];
+  events: RaftEvent[];
+}
+
+export interface PeerProgress {
+  match: number;
+  next: number;
+  state: 'probe' | 'replicate';
+  inflight: number;
+  recentActive: boolean;
+}
+
+export interface CoreStatus {
+  id: NodeId;
+  role: Role;
+  term: number;
+  vote: NodeId | null;
+  leader: NodeId | null;
+  commitIndex: number;
+  /** Highest index handed out in Ready.committed. */
+  appliedIndex: number;
+  lastIndex: number;
+  lastTerm: number;
+  /** Highest index known durable on this node. */
+  stableIndex: number;
+  /** Only on the leader; keyed by peer id (not including self). */
+  progress: Record<NodeId, PeerProgress>;
+}
+
+export type ProposeResult =
+  | { ok: true; firstIndex: number; term: number }
+  | { ok: false; code: 'NOT_LEADER'; leader: NodeId | null }
+  | { ok: false; code: 'BUSY' };
+
+export interface Restored {
+  hardState: HardState;
+  entries: Entry[];
+}
