@@ -9,6 +9,8 @@ export interface ActorHandle<In> {
   post(msg: In, transfer?: readonly ArrayBuffer[]): void;
   /** Resolves once the actor said `ready`. */
   readonly ready: Promise<void>;
+  /** Posts `stopMsg` and waits (bounded) for the thread to end; terminates it past the bound. */
+  stop(stopMsg: In, timeoutMs: number): Promise<void>;
   terminate(): Promise<void>;
 }
 
@@ -58,6 +60,16 @@ export function spawnActor<In, Out>(opts: SpawnOptions<Out>): ActorHandle<In> {
     ready,
     post(msg: In, transfer?: readonly ArrayBuffer[]) {
       worker.postMessage(msg, transfer as ArrayBuffer[] | undefined);
+    },
+    async stop(stopMsg: In, timeoutMs: number) {
+      if (stopping) return;
+      stopping = true;
+      const exited = new Promise<void>((res) => worker.once('exit', () => res()));
+      worker.postMessage(stopMsg);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((res) => (timer = setTimeout(() => res('late'), timeoutMs)));
+      if ((await Promise.race([exited, late])) === 'late') await worker.terminate();
+      clearTimeout(timer);
     },
     async terminate() {
       stopping = true;

@@ -1,0 +1,130 @@
+// `node bin/raftd.js`: with --id, run one node; without, launch every local node of
+// hosts.txt as its own process; with --dump-log, print a node's log from disk.
+import * as path from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { readHosts } from '../config/hosts.js';
+import { checkOptions, defaultClusterId, DEFAULTS, type NodeOptions } from '../config/options.js';
+import type { LogLevel } from '../log/logger.js';
+import { RaftNode } from '../node/raft-node.js';
+import { RaftdError } from '../util/errors.js';
+import { dumpLog } from './dump-log.js';
+import { launchLocalCluster } from './launcher.js';
+
+/** Messages a node started by the launcher sends it over the IPC channel. */
+export type LaunchReport =
+  | { type: 'listening'; id: string; host: string; peerPort: number; clientPort: number }
+  | { type: 'role'; id: string; role: string; term: number; leader: string | null };
+
+export async function main(argv: string[]): Promise<void> {
+  const args = await yargs(hideBin(argv))
+    .scriptName('raftd')
+    .usage('$0 [--id ID] [options]\n\nWithout --id, starts every node of the hosts file that lives on this machine, each as its own process.')
+    .option('id', { type: 'string', describe: 'run this node of the hosts file' })
+    .option('hosts', { type: 'string', default: 'hosts.txt', describe: 'cluster file: `id host peer-port client-port` a line' })
+    .option('data', { type: 'string', describe: 'data directory (default data/<id>)' })
+    .option('cluster-id', { type: 'string', describe: 'cluster id checked in the peer handshake (default: derived from the hosts file)' })
+    .option('dump-log', { type: 'boolean', default: false, describe: "print the node's log (index, term, kind, tid, data) from its data directory and exit; works while the node is stopped" })
+    .option('log-level', { choices: ['debug', 'info', 'warn', 'error'] as const, default: DEFAULTS.logLevel, describe: 'per-actor log level (logs/<actor>.log)' })
+    .option('log-file-bytes-max', { type: 'number', default: DEFAULTS.logFileBytesMax, describe: 'rotate an actor log past this size' })
+    .option('tick-ms', { type: 'number', default: DEFAULTS.tickMs, describe: 'election timer tick' })
+    .option('election-timeout-ms', { type: 'number', default: DEFAULTS.electionTimeoutMs, describe: 'base election timeout (randomized up to twice this)' })
+    .option('heartbeat-ms', { type: 'number', default: DEFAULTS.heartbeatMs, describe: 'leader heartbeat interval' })
+    .option('pre-vote', { type: 'boolean', default: DEFAULTS.preVote, describe: 'PreVote: a partitioned node does not inflate terms' })
+    .option('check-quorum', { type: 'boolean', default: DEFAULTS.checkQuorum, describe: 'a leader that lost its majority steps down' })
+    .option('frame-bytes-max', { type: 'number', default: DEFAULTS.frameBytesMax, describe: 'largest peer frame' })
+    .option('append-bytes-max', { type: 'number', default: DEFAULTS.appendBytesMax, describe: 'largest batch of entries in one AppendEntries' })
+    .option('inflight-max', { type: 'number', default: DEFAULTS.inflightMax, describe: 'AppendEntries in flight per peer' })
+    .option('segment-bytes-max', { type: 'number', default: DEFAULTS.segmentBytesMax, describe: 'log segment file size' })
+    .option('request-timeout-ms', { type: 'number', default: DEFAULTS.requestTimeoutMs, describe: 'client request deadline' })
+    .strict()
+    .help()
+    .parse();
+
+  const hostsFile = path.resolve(args.hosts);
+  const hosts = readHosts(hostsFile);
+
+  if (args['dump-log']) {
+    if (!args.id && !args.data) throw new RaftdError('RAFTD_CONFIG', '--dump-log needs --id or --data');
+    const dataDir = path.resolve(args.data ?? path.join('data', args.id!));
+    dumpLog(dataDir, (line) => process.stdout.write(line + '\n'));
+    return;
+  }
+
+  if (!args.id) {
+    const passthrough = withoutFlags(hideBin(argv), ['--hosts', '--data']);
+    const dataRoot = path.resolve(args.data ?? 'data');
+    await launchLocalCluster({ hostsFile, hosts, argv: passthrough, script: argv[1]!, dataRoot });
+    return;
+  }
+
+  const opts: NodeOptions = {
+    ...DEFAULTS,
+    id: args.id,
+    hosts,
+    dataDir: path.resolve(args.data ?? path.join('data', args.id)),
+    clusterId: args['cluster-id'] ?? defaultClusterId(hosts),
+    logLevel: args['log-level'] as LogLevel,
+    logFileBytesMax: args['log-file-bytes-max'],
+    tickMs: args['tick-ms'],
+    electionTimeoutMs: args['election-timeout-ms'],
+    heartbeatMs: args['heartbeat-ms'],
+    preVote: args['pre-vote'],
+    checkQuorum: args['check-quorum'],
+    frameBytesMax: args['frame-bytes-max'],
+    appendBytesMax: args['append-bytes-max'],
+    inflightMax: args['inflight-max'],
+    segmentBytesMax: args['segment-bytes-max'],
+    requestTimeoutMs: args['request-timeout-ms'],
+  };
+  checkOptions(opts);
+  await runNode(opts);
+}
+
+/** Drops `--flag value` and `--flag=value` pairs; the launcher sets those per node. */
+function withoutFlags(argv: string[], flags: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (flags.includes(a)) {
+      i++;
+      continue;
+    }
+    if (flags.some((f) => a.startsWith(f + '='))) continue;
+    out.push(a);
+  }
+  return out;
+}
+
+async function runNode(opts: NodeOptions): Promise<void> {
+  const node = new RaftNode(opts);
+  const report = (r: LaunchReport) => process.send?.(r);
+  node.events.on('fatal', (err) => {
+    process.stderr.write(`raftd ${opts.id}: fatal ${err.code}: ${err.message}\n`);
+    process.exit(1);
+  });
+  node.events.on('role', (s) => {
+    report({ type: 'role', id: s.id, role: s.role, term: s.term, leader: s.leader });
+    if (!process.send) process.stdout.write(`${new Date().toISOString()} ${s.id} ${s.role} term ${s.term}${s.leader ? ` leader ${s.leader}` : ''}\n`);
+  });
+  let stopping = false;
+  const shutdown = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    void node.stop().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`raftd ${opts.id}: error while stopping on ${sig}: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // The launcher going away takes its nodes with it.
+  process.on('disconnect', () => shutdown('disconnect'));
+  await node.start();
+  const self = node.self;
+  report({ type: 'listening', id: self.id, host: self.host, peerPort: self.peerPort, clientPort: self.clientPort });
+  if (!process.send) process.stdout.write(`raftd ${self.id}: peers on ${self.host}:${self.peerPort}, clients on ${self.host}:${self.clientPort}, data in ${opts.dataDir}\n`);
+}

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import type { LogLevel } from '../log/logger.js';
+import { RaftdError } from '../util/errors.js';
+import type { HostEntry } from './hosts.js';
+
+/** Everything one node needs to run; the CLI fills it from flags and hosts.txt. */
+export interface NodeOptions {
+  id: string;
+  hosts: HostEntry[];
+  dataDir: string;
+  clusterId: string;
+  logLevel: LogLevel;
+  logFileBytesMax: number;
+  tickMs: number;
+  electionTimeoutMs: number;
+  heartbeatMs: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  /** Peer transport bounds. */
+  frameBytesMax: number;
+  peerQueueMessagesMax: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  connectTimeoutMs: number;
+  /** Raft flow control bounds. */
+  inflightMax: number;
+  appendBytesMax: number;
+  uncommittedEntriesMax: number;
+  /** Storage. */
+  segmentBytesMax: number;
+  /** Client gateway bounds. */
+  pendingPerConnMax: number;
+  pendingNodeMax: number;
+  requestBytesMax: number;
+  requestTimeoutMs: number;
+}
+
+export const DEFAULTS = {
+  logLevel: 'info' as LogLevel,
+  logFileBytesMax: 16 * 1024 * 1024,
+  tickMs: 10,
+  electionTimeoutMs: 300,
+  heartbeatMs: 50,
+  preVote: true,
+  checkQuorum: true,
+  frameBytesMax: 16 * 1024 * 1024,
+  peerQueueMessagesMax: 4096,
+  backoffBaseMs: 20,
+  backoffMaxMs: 1000,
+  connectTimeoutMs: 1000,
+  inflightMax: 64,
+  appendBytesMax: 1024 * 1024,
+  uncommittedEntriesMax: 100_000,
+  segmentBytesMax: 64 * 1024 * 1024,
+  pendingPerConnMax: 1024,
+  pendingNodeMax: 65536,
+  requestBytesMax: 8 * 1024 * 1024,
+  requestTimeoutMs: 5000,
+};
+
+/** Two hosts files that list different nodes make different clusters, so their nodes refuse each other. */
+export function defaultClusterId(hosts: HostEntry[]): string {
+  const h = createHash('sha256');
+  for (const e of hosts) h.update(`${e.id} ${e.host} ${e.peerPort}\n`);
+  return 'raftd-' + h.digest('hex').slice(0, 12);
+}
+
+export function checkOptions(o: NodeOptions): void {
+  const bad = (m: string) => {
+    throw new RaftdError('RAFTD_CONFIG', m);
+  };
+  if (!o.hosts.some((h) => h.id === o.id)) bad(`node id "${o.id}" is not in the hosts file (known: ${o.hosts.map((h) => h.id).join(', ')})`);
+  if (!(o.tickMs >= 1)) bad('--tick-ms must be at least 1');
+  if (o.heartbeatMs < o.tickMs) bad('--heartbeat-ms must be at least --tick-ms');
+  if (o.electionTimeoutMs < 2 * o.heartbeatMs) bad('--election-timeout-ms must be at least twice --heartbeat-ms');
+  if (o.frameBytesMax < o.appendBytesMax + 64 * 1024) bad('--frame-bytes-max must exceed the append batch bound by 64 KiB');
+}

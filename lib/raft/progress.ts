@@ -1,0 +1,140 @@
+// The leader's view of one follower (etcd's tracker/progress.go, minus snapshots).
+//
+// Invariants:
+//   0 <= match < next <= leader's lastIndex + 1;
+//   probe state: inflight is empty; at most one append is outstanding (probeSent)
+//     until a response arrives or the next heartbeat resends;
+//   replicate state: next is advanced optimistically as appends are sent; the
+//     inflight window holds the last index of each unacknowledged append and is
+//     never larger than inflightMax; every entry of it is >= next's old value
+//     and < next.
+
+import { assert } from './assert.js';
+import type { PeerProgress } from './types.js';
+
+/** Bounded FIFO of the last index carried by each append in flight. */
+export class Inflights {
+  private readonly buf: number[] = [];
+  constructor(readonly max: number) {
+    assert(Number.isInteger(max) && max >= 1, `inflightMax must be >= 1, got ${max}`);
+  }
+  get count(): number {
+    return this.buf.length;
+  }
+  full(): boolean {
+    return this.buf.length >= this.max;
+  }
+  add(lastIndex: number): void {
+    assert(!this.full(), 'inflights full');
+    const tail = this.buf[this.buf.length - 1];
+    assert(tail === undefined || lastIndex > tail, `inflight ${lastIndex} not after ${tail}`);
+    this.buf.push(lastIndex);
+  }
+  /** Acknowledge every append whose last index is <= index. */
+  freeLE(index: number): void {
+    let n = 0;
+    while (n < this.buf.length && this.buf[n]! <= index) n++;
+    if (n > 0) this.buf.splice(0, n);
+  }
+  freeFirst(): void {
+    this.buf.shift();
+  }
+  reset(): void {
+    this.buf.length = 0;
+  }
+}
+
+export type ProgressState = 'probe' | 'replicate';
+
+export class Progress {
+  match = 0;
+  next: number;
+  state: ProgressState = 'probe';
+  /** Probe state only: an append was sent and no answer or heartbeat came since. */
+  probeSent = false;
+  /** Heard from since the last check-quorum round. */
+  recentActive = false;
+  /** Highest ReadIndex round this peer acknowledged in the current term. */
+  ackedRound = 0;
+  readonly inflights: Inflights;
+
+  constructor(next: number, inflightMax: number) {
+    assert(next >= 1, `next ${next} < 1`);
+    this.next = next;
+    this.inflights = new Inflights(inflightMax);
+  }
+
+  becomeProbe(): void {
+    this.state = 'probe';
+    this.next = this.match + 1;
+    this.probeSent = false;
+    this.inflights.reset();
+  }
+
+  becomeReplicate(): void {
+    this.state = 'replicate';
+    this.next = this.match + 1;
+    this.probeSent = false;
+    this.inflights.reset();
+  }
+
+  /** A success for entries up to index; false if it tells us nothing new. */
+  maybeUpdate(index: number): boolean {
+    if (index <= this.match) return false;
+    this.match = index;
+    if (this.next < index + 1) this.next = index + 1;
+    this.probeSent = false;
+    this.checkInvariants();
+    return true;
+  }
+
+  /**
+   * A rejection of the append with prevLogIndex = rejected; hintNext is where the
+   * leader would like to retry from the conflict hint. False if the rejection is stale.
+   */
+  maybeDecrTo(rejected: number, hintNext: number): boolean {
+    if (this.state === 'replicate') {
+      if (rejected <= this.match) return false;
+      this.becomeProbe();
+    } else if (rejected !== this.next - 1) {
+      return false;
+    }
+    this.next = Math.max(this.match + 1, Math.min(rejected, hintNext));
+    this.probeSent = false;
+    this.checkInvariants();
+    return true;
+  }
+
+  /** Record an append of entries (lastIndex = last entry sent; 0 entries = heartbeat). */
+  sentEntries(count: number, lastIndex: number): void {
+    if (this.state === 'replicate') {
+      if (count > 0) {
+        assert(lastIndex + 1 > this.next - 1, 'sent entries behind next');
+        this.next = lastIndex + 1;
+        this.inflights.add(lastIndex);
+      }
+    } else {
+      this.probeSent = true;
+    }
+  }
+
+  /** May another append with entries be sent now? */
+  paused(): boolean {
+    return this.state === 'probe' ? this.probeSent : this.inflights.full();
+  }
+
+  checkInvariants(): void {
+    assert(this.match >= 0 && this.match < this.next, () => `progress match ${this.match} next ${this.next}`);
+    assert(this.state === 'replicate' || this.inflights.count === 0, 'probe with inflights');
+  }
+
+  snapshot(): PeerProgress {
+    return {
+      match: this.match,
+      next: this.next,
+      state: this.state,
+      inflight: this.inflights.count,
+      recentActive: this.recentActive,
+    };
+  }
+}
