@@ -98,20 +98,29 @@ export class RaftLog {
   firstIndexOfTermRun(index: number, floor: number): number {
     const t = this.term(index);
     assert(t !== undefined && t > 0, `no term at ${index}`);
-    let i = index;
-    while (i - 1 >= floor && i - 1 >= 1 && this.entries[i - 2]!.term === t) i--;
-    return i;
+    // Terms never decrease along the log: binary search for the first index in
+    // [max(floor, 1), index] whose term is t.
+    let lo = Math.max(1, Math.min(floor, index));
+    let hi = index;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.entries[mid - 1]!.term < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Last index holding `term`, or 0 if the log holds no entry of that term. */
   lastIndexOfTerm(term: number): number {
-    // Terms are non-decreasing: scan back from the end past the newer terms.
-    for (let i = this.entries.length; i >= 1; i--) {
-      const t = this.entries[i - 1]!.term;
-      if (t === term) return i;
-      if (t < term) return 0;
+    // Binary search for the last index whose term is <= term.
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.entries[mid - 1]!.term <= term) lo = mid;
+      else hi = mid - 1;
     }
-    return 0;
+    return lo > 0 && this.entries[lo - 1]!.term === term ? lo : 0;
   }
 
   /** Append entries that continue the log directly (leader path). */

@@ -36,9 +36,6 @@ export class Inflights {
     while (n < this.buf.length && this.buf[n]! <= index) n++;
     if (n > 0) this.buf.splice(0, n);
   }
-  freeFirst(): void {
-    this.buf.shift();
-  }
   reset(): void {
     this.buf.length = 0;
   }
@@ -54,6 +51,10 @@ export class Progress {
   probeSent = false;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /** Highest commit index sent to this peer (as min(leaderCommit, last index the message vouches for)). */
+  sentCommit = 0;
+  /** Replicate state: match at the previous heartbeat, to notice a stalled pipeline. */
+  matchAtHeartbeat = 0;
   /** Highest ReadIndex round this peer acknowledged in the current term. */
   ackedRound = 0;
   readonly inflights: Inflights;
@@ -109,7 +110,7 @@ export class Progress {
   sentEntries(count: number, lastIndex: number): void {
     if (this.state === 'replicate') {
       if (count > 0) {
-        assert(lastIndex + 1 > this.next - 1, 'sent entries behind next');
+        assert(lastIndex >= this.next, `sent entries up to ${lastIndex} behind next ${this.next}`);
         this.next = lastIndex + 1;
         this.inflights.add(lastIndex);
       }

@@ -1,0 +1,142 @@
+// In-memory network for the simulator. Messages may be dropped, duplicated,
+// delayed (which reorders them) and cut by partitions; delivery order is
+// deterministic given the seed. Correctness must never lean on the transport.
+
+import type { Message, NodeId } from '../../lib/raft/types.js';
+import type { Prng } from './prng.js';
+
+export interface NetworkOptions {
+  dropP: number;
+  dupP: number;
+  /** Delay in simulator steps, uniform in [delayMin, delayMax]. */
+  delayMin: number;
+  delayMax: number;
+}
+
+interface InFlight {
+  at: number;
+  seq: number;
+  msg: Message;
+}
+
+/** Binary min-heap on (at, seq). */
+class Heap {
+  private readonly a: InFlight[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  peek(): InFlight | undefined {
+    return this.a[0];
+  }
+  push(x: InFlight): void {
+    const a = this.a;
+    a.push(x);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(a[i]!, a[p]!)) break;
+      [a[i], a[p]] = [a[p]!, a[i]!];
+      i = p;
+    }
+  }
+  pop(): InFlight | undefined {
+    const a = this.a;
+    if (a.length === 0) return undefined;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && less(a[l]!, a[m]!)) m = l;
+        if (r < a.length && less(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+  filter(keep: (x: InFlight) => boolean): void {
+    const kept = this.a.filter(keep);
+    this.a.length = 0;
+    for (const x of kept) this.push(x);
+  }
+}
+
+function less(x: InFlight, y: InFlight): boolean {
+  return x.at < y.at || (x.at === y.at && x.seq < y.seq);
+}
+
+export class Network {
+  private readonly q = new Heap();
+  private seq = 0;
+  /** Partition group per node; nodes talk only within their group. */
+  private group = new Map<NodeId, number>();
+  sent = 0;
+  dropped = 0;
+  delivered = 0;
+
+  constructor(
+    private readonly rng: Prng,
+    public opts: NetworkOptions,
+  ) {}
+
+  linkUp(a: NodeId, b: NodeId): boolean {
+    return (this.group.get(a) ?? 0) === (this.group.get(b) ?? 0);
+  }
+
+  /** groups: each inner list is one side; unlisted nodes join group 0 with the first list. */
+  partition(groups: NodeId[][]): void {
+    this.group = new Map();
+    groups.forEach((g, i) => {
+      for (const id of g) this.group.set(id, i);
+    });
+  }
+
+  heal(): void {
+    this.group = new Map();
+  }
+
+  send(msg: Message, now: number): void {
+    this.sent++;
+    if (!this.linkUp(msg.from, msg.to) || this.rng.chance(this.opts.dropP)) {
+      this.dropped++;
+      return;
+    }
+    this.enqueue(msg, now);
+    if (this.rng.chance(this.opts.dupP)) this.enqueue(msg, now);
+  }
+
+  private enqueue(msg: Message, now: number): void {
+    const at = now + this.rng.int(this.opts.delayMin, this.opts.delayMax);
+    this.q.push({ at, seq: this.seq++, msg });
+  }
+
+  /** Next message due at or before `now`, or undefined. Partitions also cut messages in flight. */
+  pop(now: number): Message | undefined {
+    for (;;) {
+      const top = this.q.peek();
+      if (top === undefined || top.at > now) return undefined;
+      this.q.pop();
+      if (!this.linkUp(top.msg.from, top.msg.to)) {
+        this.dropped++;
+        continue;
+      }
+      this.delivered++;
+      return top.msg;
+    }
+  }
+
+  /** A crashed node loses everything it had in flight. */
+  dropFrom(node: NodeId): void {
+    this.q.filter((x) => x.msg.from !== node);
+  }
+
+  get inFlight(): number {
+    return this.q.size;
+  }
+}
