@@ -1,0 +1,399 @@
+// The durable Raft log: append-only segment files plus an in-memory table of where
+// each entry's record starts, so truncating a suffix is an ftruncate and some unlinks.
+// Synchronous on purpose: it runs on the log writer's own thread, and offline tools use
+// it the same way.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Entry } from '../raft/types.js';
+import { assert } from '../util/assert.js';
+import { RaftdError } from '../util/errors.js';
+import { fdatasyncOrStop, fsyncDir, ftruncateOrStop, readWholeFile, writeAllAt } from './durable-fs.js';
+import { checkRecord, decodeEntry, encodeEntries } from './record.js';
+import { listSegments, logDirOf, segmentName } from './segment-files.js';
+import { scanSegment, type LogPosition, type SegmentScan, type TornTail } from './segment-scan.js';
+
+/** Where the store reports what it did; a Logger fits. */
+export interface StorageLog {
+  info(event: string, fields?: Record<string, unknown>): void;
+  warn(event: string, fields?: Record<string, unknown>): void;
+}
+
+export interface LogStoreOptions {
+  dataDir: string;
+  /** A segment is closed and a new one started before a record would take it past this. */
+  segmentBytesMax: number;
+  log?: StorageLog;
+}
+
+interface Segment {
+  firstIndex: number;
+  path: string;
+  /** offsets[k]: where the record of index firstIndex + k starts. Invariant: offsets.length === terms.length. */
+  offsets: number[];
+  terms: number[];
+  /** Bytes of records in the file (its size). */
+  bytes: number;
+}
+
+export interface AppendResult {
+  bytes: number;
+  /** Entries of the stored suffix dropped before appending. */
+  truncated: number;
+  /** Segments started by this append. */
+  rolled: number;
+}
+
+export class LogStore {
+  private readonly logDir: string;
+  /** Invariant: segments are contiguous; only the last one may be empty; fd is the last one's. */
+  private readonly segments: Segment[] = [];
+  private fd: number | null = null;
+  /** Invariant: first <= last + 1; the log holds [first, last]. */
+  private first = 1;
+  private last = 0;
+  /** Bytes written to the open segment since its last fdatasync. */
+  private dataDirty = false;
+  /** Segment files created since the log directory's last fsync. */
+  private dirDirty = false;
+  /** Set by any failure: in-memory tables may no longer match the files. */
+  private broken = false;
+  private closed = false;
+  /** The torn tail cut off while opening, if any. */
+  readonly repairedTail: TornTail | null;
+
+  private constructor(
+    private readonly opts: LogStoreOptions,
+    repairedTail: TornTail | null,
+  ) {
+    assert(opts.segmentBytesMax >= 1, `segmentBytesMax ${opts.segmentBytesMax}`);
+    this.logDir = logDirOf(opts.dataDir);
+    this.repairedTail = repairedTail;
+  }
+
+  /**
+   * Opens the log, verifying every record. A torn tail of the last segment is cut off
+   * (durably) and reported; any other damage throws RAFTD_LOG_CORRUPT.
+   */
+  static open(opts: LogStoreOptions): LogStore {
+    const logDir = logDirOf(opts.dataDir);
+    if (!fs.existsSync(logDir)) {
+      try {
+        fs.mkdirSync(logDir, { recursive: true });
+      } catch (err) {
+        throw new RaftdError('RAFTD_IO', `create ${logDir}: ${(err as Error).message}`);
+      }
+      fsyncDir(opts.dataDir);
+    }
+    const files = listSegments(logDir);
+    let repaired: TornTail | null = null;
+    const segments: Segment[] = [];
+    let prev: LogPosition | null = null;
+    for (let i = 0; i < files.length; i++) {
+      const file = files[i]!;
+      const buf = readWholeFile(file.path);
+      const seg: Segment = { firstIndex: file.firstIndex, path: file.path, offsets: [], terms: [], bytes: 0 };
+      const scan = scanSegment(buf, file, prev, i === files.length - 1);
+      let step = scan.next();
+      while (!step.done) {
+        seg.offsets.push(step.value.offset);
+        seg.terms.push(step.value.term);
+        step = scan.next();
+      }
+      const result: SegmentScan = step.value;
+      seg.bytes = result.validBytes;
+      if (result.torn) {
+        cutTornTail(file.path, result.validBytes);
+        repaired = result.torn;
+        opts.log?.warn('torn tail repaired', {
+          file: result.torn.file,
+          offset: result.torn.offset,
+          bytesDropped: result.torn.bytesDropped,
+          problem: result.torn.problem,
+        });
+      }
+      if (seg.offsets.length > 0) prev = { index: seg.firstIndex + seg.offsets.length - 1, term: seg.terms.at(-1)! };
+      segments.push(seg);
+    }
+    const store = new LogStore(opts, repaired);
+    store.segments.push(...segments);
+    if (segments.length > 0) {
+      store.first = segments[0]!.firstIndex;
+      store.last = prev ? prev.index : store.first - 1;
+      store.fd = openForAppend(segments.at(-1)!.path);
+    }
+    opts.log?.info('opened', {
+      firstIndex: store.first,
+      lastIndex: store.last,
+      segments: segments.length,
+      repairedTail: repaired !== null,
+    });
+    return store;
+  }
+
+  firstIndex(): number {
+    return this.first;
+  }
+
+  lastIndex(): number {
+    return this.last;
+  }
+
+  segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Term of a stored entry; 0 for index 0. */
+  term(index: number): number {
+    if (index === 0) return 0;
+    assert(index >= this.first && index <= this.last, `term(${index}) outside [${this.first}, ${this.last}]`);
+    const seg = this.segments[this.segmentOf(index)]!;
+    return seg.terms[index - seg.firstIndex]!;
+  }
+
+  /**
+   * Writes entries after the stored log, first dropping the stored suffix from
+   * entries[0].index when that is at or below the last index. Not durable until sync().
+   */
+  append(entries: readonly Entry[]): AppendResult {
+    this.assertUsable();
+    if (entries.length === 0) return { bytes: 0, truncated: 0, rolled: 0 };
+    const from = entries[0]!.index;
+    assert(
+      from >= this.first && from <= this.last + 1,
+      `append from index ${from} to a log holding [${this.first}, ${this.last}]: must be in [${this.first}, ${this.last + 1}]`,
+    );
+    for (let k = 1; k < entries.length; k++) {
+      // Messages built only on failure: this loop runs per entry.
+      if (entries[k]!.index !== from + k) assert(false, `append: entry ${k} has index ${entries[k]!.index}, expected ${from + k}`);
+      if (entries[k]!.term < entries[k - 1]!.term) assert(false, `append: term goes backwards at index ${entries[k]!.index}`);
+    }
+    // Checked before anything is dropped: a bad append must not cost stored entries.
+    const prevTerm = from > this.first ? this.term(from - 1) : 0;
+    assert(entries[0]!.term >= prevTerm, `append: index ${from} has term ${entries[0]!.term} < previous term ${prevTerm}`);
+    try {
+      const truncated = from <= this.last ? this.truncateFrom(from) : 0;
+      const written = this.write(entries);
+      return { bytes: written.bytes, truncated, rolled: written.rolled };
+    } catch (err) {
+      this.broken = true;
+      throw err;
+    }
+  }
+
+  /**
+   * Makes every append so far durable: fdatasync of the open segment, then an fsync of
+   * the log directory if segment files were created. Returns the number of fsync calls.
+   */
+  sync(): number {
+    this.assertUsable();
+    let calls = 0;
+    try {
+      if (this.fd !== null && this.dataDirty) {
+        fdatasyncOrStop(this.fd, this.segments.at(-1)!.path);
+        this.dataDirty = false;
+        calls++;
+      }
+      if (this.dirDirty) {
+        fsyncDir(this.logDir);
+        this.dirDirty = false;
+        calls++;
+      }
+    } catch (err) {
+      this.broken = true;
+      throw err;
+    }
+    return calls;
+  }
+
+  /** Stored entries in [from, to], read back from the files (and verified again). */
+  *entries(from = this.first, to = this.last): Generator<Entry, void, void> {
+    this.assertUsable();
+    if (from > to) return;
+    assert(from >= this.first && to <= this.last, `entries(${from}, ${to}) outside [${this.first}, ${this.last}]`);
+    for (let si = this.segmentOf(from); si < this.segments.length; si++) {
+      const seg = this.segments[si]!;
+      if (seg.firstIndex > to) return;
+      const buf = readWholeFile(seg.path);
+      const kFirst = Math.max(from - seg.firstIndex, 0);
+      const kEnd = Math.min(to - seg.firstIndex + 1, seg.offsets.length);
+      for (let k = kFirst; k < kEnd; k++) {
+        const check = checkRecord(buf, seg.offsets[k]!);
+        const index = seg.firstIndex + k;
+        if (!check.ok || check.meta.index !== index) {
+          throw new RaftdError(
+            'RAFTD_LOG_CORRUPT',
+            `${seg.path} at byte offset ${seg.offsets[k]}: record of index ${index} changed since the log was opened` +
+              (check.ok ? ` (holds index ${check.meta.index})` : ` (${check.problem})`),
+          );
+        }
+        yield decodeEntry(buf, check.meta);
+      }
+    }
+  }
+
+  /** Closes the open segment; does not sync. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+
+  private assertUsable(): void {
+    assert(!this.closed, 'log store is closed');
+    assert(!this.broken, 'log store failed earlier; the node must stop');
+  }
+
+  /** Position in `segments` of the segment holding `index` (first <= index <= last + 1). */
+  private segmentOf(index: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.segments[mid]!.firstIndex <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    assert(this.segments[lo] && this.segments[lo].firstIndex <= index, `no segment holds index ${index}`);
+    return lo;
+  }
+
+  /**
+   * Drops [from, last], durably before returning: later segments are unlinked newest
+   * first, the segment holding `from` is cut (or unlinked when `from` is its first
+   * entry), then fdatasync and a directory fsync. Durable at once so new records never
+   * land next to stale bytes a crash could bring back. A crash part way leaves a prefix
+   * of the old log at least `from - 1` long. Returns the number of entries dropped.
+   */
+  private truncateFrom(from: number): number {
+    assert(from >= this.first && from <= this.last, `truncateFrom(${from}) outside [${this.first}, ${this.last}]`);
+    const dropped = this.last - from + 1;
+    const si = this.segmentOf(from);
+    const seg = this.segments[si]!;
+    const k = from - seg.firstIndex;
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+    this.dataDirty = false;
+    let unlinked = 0;
+    for (let j = this.segments.length - 1; j > si; j--) {
+      unlinkSegment(this.segments[j]!.path);
+      unlinked++;
+    }
+    this.segments.length = si + 1;
+    let cutAt = seg.path;
+    if (k === 0) {
+      unlinkSegment(seg.path);
+      unlinked++;
+      this.segments.pop();
+      cutAt = '(whole segment)';
+    } else {
+      const offset = seg.offsets[k]!;
+      const fd = openForAppend(seg.path);
+      this.fd = fd;
+      ftruncateOrStop(fd, seg.path, offset);
+      fdatasyncOrStop(fd, seg.path);
+      seg.offsets.length = k;
+      seg.terms.length = k;
+      seg.bytes = offset;
+    }
+    if (unlinked > 0) fsyncDir(this.logDir);
+    this.last = from - 1;
+    if (this.fd === null && this.segments.length > 0) this.fd = openForAppend(this.segments.at(-1)!.path);
+    this.opts.log?.info('truncated', { fromIndex: from, entriesDropped: dropped, segmentsDeleted: unlinked, cut: cutAt });
+    return dropped;
+  }
+
+  /** Writes records after the last one, one write per segment touched. */
+  private write(entries: readonly Entry[]): { bytes: number; rolled: number } {
+    const { buf, offsets } = encodeEntries(entries);
+    const max = this.opts.segmentBytesMax;
+    let seg = this.segments.at(-1) ?? null;
+    let rolled = 0;
+    let chunkStart = 0;
+    let chunkPos = seg ? seg.bytes : 0;
+    for (let k = 0; k < entries.length; k++) {
+      const len = offsets[k + 1]! - offsets[k]!;
+      if (seg === null || (seg.bytes > 0 && seg.bytes + len > max)) {
+        if (seg !== null) {
+          this.writeChunk(seg, buf, chunkStart, offsets[k]!, chunkPos);
+          this.closeForRoll(seg);
+        }
+        seg = this.createSegment(entries[k]!.index);
+        rolled++;
+        chunkStart = offsets[k]!;
+        chunkPos = 0;
+      }
+      if (seg.firstIndex + seg.offsets.length !== entries[k]!.index) {
+        assert(false, `segment ${seg.path} does not end before index ${entries[k]!.index}`);
+      }
+      seg.offsets.push(seg.bytes);
+      seg.terms.push(entries[k]!.term);
+      seg.bytes += len;
+    }
+    this.writeChunk(seg!, buf, chunkStart, buf.length, chunkPos);
+    this.last = entries.at(-1)!.index;
+    return { bytes: buf.length, rolled };
+  }
+
+  private writeChunk(seg: Segment, buf: Buffer, start: number, end: number, position: number): void {
+    if (end === start) return;
+    assert(this.fd !== null, 'no open segment');
+    writeAllAt(this.fd, seg.path, buf, start, end, position);
+    this.dataDirty = true;
+  }
+
+  /** A full segment is made durable before any record goes to the next one. */
+  private closeForRoll(seg: Segment): void {
+    assert(this.fd !== null, 'no open segment');
+    if (this.dataDirty) fdatasyncOrStop(this.fd, seg.path);
+    this.dataDirty = false;
+    fs.closeSync(this.fd);
+    this.fd = null;
+  }
+
+  private createSegment(firstIndex: number): Segment {
+    assert(this.fd === null, 'createSegment with a segment open');
+    const file = path.join(this.logDir, segmentName(firstIndex));
+    try {
+      this.fd = fs.openSync(file, 'wx');
+    } catch (err) {
+      throw new RaftdError('RAFTD_IO', `create ${file}: ${(err as Error).message}`);
+    }
+    this.dirDirty = true;
+    const seg: Segment = { firstIndex, path: file, offsets: [], terms: [], bytes: 0 };
+    const previous = this.segments.at(-1);
+    this.segments.push(seg);
+    this.opts.log?.info('segment rolled', {
+      file,
+      firstIndex,
+      previous: previous ? { file: previous.path, bytes: previous.bytes, entries: previous.offsets.length } : null,
+    });
+    return seg;
+  }
+}
+
+function openForAppend(file: string): number {
+  try {
+    return fs.openSync(file, 'r+');
+  } catch (err) {
+    throw new RaftdError('RAFTD_IO', `open ${file}: ${(err as Error).message}`);
+  }
+}
+
+function unlinkSegment(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (err) {
+    throw new RaftdError('RAFTD_IO', `delete ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Cuts a torn tail off durably, so a later append never lands next to its bytes. */
+function cutTornTail(file: string, validBytes: number): void {
+  const fd = openForAppend(file);
+  try {
+    ftruncateOrStop(fd, file, validBytes);
+    fdatasyncOrStop(fd, file);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
