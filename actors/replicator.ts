@@ -1,0 +1,230 @@
+// Replicator: this node's one outbound connection to one peer. Everything this node
+// sends to that peer (requests and responses alike) goes over it as length-prefixed
+// msgpack frames; the peer's peer server hands them to its main thread. The
+// connection is dialed from this node's own address, so a firewall rule between two
+// loopback addresses partitions two nodes on one machine.
+//
+// The contract is weak on purpose: while the connection is down or congested,
+// messages wait in a bounded queue that drops its oldest; Raft retries.
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { runActor } from '../lib/actor/host.js';
+import { Logger } from '../lib/log/logger.js';
+import type { Message } from '../lib/raft/types.js';
+import { assert, assertNever } from '../lib/util/assert.js';
+import { encodeBatch, messageBytesEst } from '../lib/wire/batch.js';
+import { BoundedQueue } from '../lib/wire/bounded-queue.js';
+import { encodeFrame, WIRE_VERSION } from '../lib/wire/frame-codec.js';
+import type { ReplicatorData, ReplicatorIn, ReplicatorOut } from './protocol.js';
+
+/** Above this many bytes waiting in the socket, new messages wait in the queue instead. */
+const SOCKET_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
+/** Bound on the bytes (estimated) held in the queue, on top of its message bound. */
+const QUEUE_BYTES_MAX = 64 * 1024 * 1024;
+/** Queued messages are encoded this many at a time when flushed. */
+const FLUSH_MESSAGES_MAX = 1024;
+/** Data waiting in the socket with no progress for this long means the peer is gone. */
+const WRITE_STALL_MS = 5_000;
+const WATCHDOG_INTERVAL_MS = 1_000;
+const KEEPALIVE_DELAY_MS = 5_000;
+/** A connection that lasted this long resets the backoff (in addition to backoffMaxMs). */
+const STABLE_CONNECTION_MS = 1_000;
+/** Drops are reported to main at most this often (summed). */
+const DROP_REPORT_INTERVAL_MS = 1_000;
+const BACKOFF_EXPONENT_MAX = 30;
+
+type State = 'backoff' | 'connecting' | 'connected' | 'stopped';
+
+runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
+  const { nodeId, dataDir, logLevel, logFileBytesMax, clusterId, self, peer, limits } = ctx.data;
+  assert(limits.frameBytesMax > 0 && limits.queueMessagesMax > 0, 'transport limits must be positive');
+  assert(limits.backoffBaseMs > 0 && limits.backoffMaxMs >= limits.backoffBaseMs, 'backoff bounds');
+  assert(limits.connectTimeoutMs > 0, 'connect timeout must be positive');
+  const log = new Logger({ dir: path.join(dataDir, 'logs'), node: nodeId, actor: `replicator-${peer.id}`, level: logLevel, fileBytesMax: logFileBytesMax });
+
+  const queue = new BoundedQueue<Message>(limits.queueMessagesMax, QUEUE_BYTES_MAX, messageBytesEst);
+  const hello = { t: 'hello', cluster: clusterId, from: self.id, to: peer.id, version: WIRE_VERSION } as const;
+  // Dial from our own address when it is one (a hostname is left to the OS).
+  const localAddress = net.isIP(self.host) !== 0 && net.isIP(self.host) === net.isIP(peer.host) ? self.host : undefined;
+  const target = `${peer.host}:${peer.peerPort}`;
+
+  let state: State = 'backoff';
+  let socket: net.Socket | null = null;
+  /** Whether main was last told 'connected' (reports go out on transitions only). */
+  let reportedUp = false;
+  let attempt = 0;
+  let connectedAt = 0;
+  let lastError: string | null = null;
+  let reconnectTimer: NodeJS.Timeout | null = null;
+  let connectTimer: NodeJS.Timeout | null = null;
+  let watchdog: NodeJS.Timeout | null = null;
+  // Write progress, for the stall watchdog: bytes handed to the socket, and completed.
+  let bytesQueued = 0;
+  let bytesDoneSeen = 0;
+  let progressAt = 0;
+  let droppedPending = 0;
+  let dropTimer: NodeJS.Timeout | null = null;
+
+  const drop = (count: number, why: string) => {
+    if (count === 0) return;
+    log.debug('dropped', { count, why });
+    droppedPending += count;
+    if (dropTimer) return;
+    dropTimer = setTimeout(() => {
+      dropTimer = null;
+      ctx.send({ type: 'dropped', peer: peer.id, count: droppedPending });
+      droppedPending = 0;
+    }, DROP_REPORT_INTERVAL_MS);
+  };
+
+  const connect = () => {
+    assert(state === 'backoff' && socket === null, `connect in state ${state}`);
+    reconnectTimer = null;
+    state = 'connecting';
+    lastError = null;
+    const sock = net.connect({ host: peer.host, port: peer.peerPort, localAddress, noDelay: true });
+    socket = sock;
+    connectTimer = setTimeout(() => sock.destroy(new Error(`connect timeout after ${limits.connectTimeoutMs} ms`)), limits.connectTimeoutMs);
+    sock.once('connect', () => onConnect(sock));
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      lastError = err.code ? `${err.code}: ${err.message}` : err.message;
+    });
+    sock.on('close', () => onClose(sock));
+    sock.on('drain', () => flush());
+    // The peer never writes on this connection; read (and discard) so 'end' is seen.
+    sock.on('data', () => undefined);
+  };
+
+  const onConnect = (sock: net.Socket) => {
+    if (sock !== socket) return;
+    clearTimeout(connectTimer!);
+    connectTimer = null;
+    state = 'connected';
+    connectedAt = Date.now();
+    sock.setNoDelay(true);
+    sock.setKeepAlive(true, KEEPALIVE_DELAY_MS);
+    bytesQueued = 0;
+    bytesDoneSeen = 0;
+    progressAt = connectedAt;
+    watchdog = setInterval(checkStall, WATCHDOG_INTERVAL_MS);
+    write(encodeFrame(hello));
+    if (!reportedUp) {
+      reportedUp = true;
+      log.info('connected', { peer: peer.id, target, local: `${sock.localAddress}:${sock.localPort}`, queued: queue.length });
+      ctx.send({ type: 'connected', peer: peer.id });
+    }
+    flush();
+  };
+
+  const onClose = (sock: net.Socket) => {
+    if (sock !== socket) return;
+    socket = null;
+    if (connectTimer) clearTimeout(connectTimer);
+    if (watchdog) clearInterval(watchdog);
+    connectTimer = watchdog = null;
+    if (state === 'stopped') return;
+    const wasConnected = state === 'connected';
+    const reason = lastError ?? (wasConnected ? 'closed by peer' : 'closed before connecting');
+    if (wasConnected && Date.now() - connectedAt >= Math.max(STABLE_CONNECTION_MS, limits.backoffMaxMs)) attempt = 0;
+    if (reportedUp) {
+      reportedUp = false;
+      log.info('disconnected', { peer: peer.id, target, reason, lastedMs: wasConnected ? Date.now() - connectedAt : 0 });
+      ctx.send({ type: 'disconnected', peer: peer.id, reason });
+    } else {
+      log.debug('connect-failed', { peer: peer.id, target, reason, attempt });
+    }
+    state = 'backoff';
+    // Full jitter: anywhere in [0, min(cap, base * 2^attempt)).
+    const ceilingMs = Math.min(limits.backoffMaxMs, limits.backoffBaseMs * 2 ** attempt);
+    attempt = Math.min(attempt + 1, BACKOFF_EXPONENT_MAX);
+    reconnectTimer = setTimeout(connect, Math.floor(Math.random() * ceilingMs));
+  };
+
+  const checkStall = () => {
+    const sock = socket;
+    if (!sock || state !== 'connected') return;
+    const now = Date.now();
+    const bytesDone = bytesQueued - sock.writableLength;
+    if (sock.writableLength === 0 || bytesDone > bytesDoneSeen) {
+      bytesDoneSeen = bytesDone;
+      progressAt = now;
+    } else if (now - progressAt > WRITE_STALL_MS) {
+      lastError = `write stalled: ${sock.writableLength} bytes unsent for ${now - progressAt} ms`;
+      log.warn('write-stalled', { peer: peer.id, target, unsentBytes: sock.writableLength });
+      sock.destroy();
+    }
+  };
+
+  // Frames written in one event-loop turn (several 'send's drained from the port at
+  // once) leave in one syscall: the socket is corked until the turn's check phase.
+  let corked: net.Socket | null = null;
+  const uncork = () => {
+    corked?.uncork();
+    corked = null;
+  };
+  const write = (buf: Buffer) => {
+    const sock = socket!;
+    if (corked !== sock) {
+      uncork();
+      sock.cork();
+      corked = sock;
+      setImmediate(uncork);
+    }
+    bytesQueued += buf.length;
+    sock.write(buf);
+  };
+
+  const writable = () => state === 'connected' && socket !== null && socket.writableLength < SOCKET_BUFFER_BYTES_MAX;
+
+  /** Encodes messages into frames (one unless over frameBytesMax) and writes them. */
+  const sendNow = (messages: Message[]) => {
+    const { frames, dropped } = encodeBatch(messages, limits.frameBytesMax);
+    for (const f of frames) write(f);
+    if (dropped.length > 0) {
+      log.error('message-too-large', { peer: peer.id, type: dropped[0]!.type, frameBytesMax: limits.frameBytesMax });
+      drop(dropped.length, 'too large');
+    }
+  };
+
+  /** Sends queued messages while the socket takes them. */
+  const flush = () => {
+    while (queue.length > 0 && writable()) sendNow(queue.shift(FLUSH_MESSAGES_MAX));
+  };
+
+  const onSend = (messages: Message[]) => {
+    if (messages.length === 0) return;
+    if (queue.length === 0 && writable()) sendNow(messages);
+    else drop(queue.pushAll(messages), state === 'connected' ? 'socket congested' : 'not connected');
+  };
+
+  const stop = () => {
+    state = 'stopped';
+    for (const t of [reconnectTimer, connectTimer, dropTimer]) if (t) clearTimeout(t);
+    if (watchdog) clearInterval(watchdog);
+    socket?.destroy();
+    socket = null;
+    log.info('stopped', { peer: peer.id, queued: queue.length });
+    log.close();
+    process.exit(0);
+  };
+
+  log.info('started', { peer: peer.id, target, localAddress: localAddress ?? null });
+  connect();
+  ctx.ready();
+
+  return (msg) => {
+    switch (msg.type) {
+      case 'send':
+        onSend(msg.messages);
+        return;
+      case 'term':
+        log.term = msg.term;
+        return;
+      case 'stop':
+        stop();
+        return;
+      default:
+        assertNever(msg, 'replicator message');
+    }
+  };
+});

@@ -1,0 +1,164 @@
+// Checks that a decoded value is a well-formed Frame. Peers' bytes are untrusted, and
+// the Raft core asserts on what it is given, so nothing reaches it unchecked: every
+// field must have its type (numbers are non-negative safe integers, ids non-empty
+// strings, entry data bytes), and an append's entries must be the consecutive run
+// that a correct leader sends. The result is a fresh object holding only the known
+// fields, so stray keys in the input never travel further.
+import type { Frame } from '../../actors/protocol.js';
+import type { Entry, Message } from '../raft/types.js';
+import { RaftdError } from '../util/errors.js';
+
+/** Node ids in hosts.txt are at most 64 characters; allow slack, refuse absurd ones. */
+const ID_CHARS_MAX = 256;
+
+type Rec = Record<string, unknown>;
+
+function bad(what: string): never {
+  throw new RaftdError('RAFTD_FRAME_MALFORMED', `malformed frame: ${what}`);
+}
+
+/** Never calls into the value (a decoded map may carry a `toString` key). */
+function describe(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v.slice(0, 32)) : typeof v;
+}
+
+function rec(v: unknown, what: string): Rec {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) bad(`${what} is not a map`);
+  return v as Rec;
+}
+
+function own(r: Rec, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(r, key) ? r[key] : undefined;
+}
+
+function uint(r: Rec, key: string, what: string): number {
+  const v = own(r, key);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) bad(`${what}.${key} is not a non-negative integer`);
+  return v;
+}
+
+function str(r: Rec, key: string, what: string, charsMax: number): string {
+  const v = own(r, key);
+  if (typeof v !== 'string' || v.length > charsMax) bad(`${what}.${key} is not a string`);
+  return v;
+}
+
+function id(r: Rec, key: string, what: string): string {
+  const v = str(r, key, what, ID_CHARS_MAX);
+  if (v.length === 0) bad(`${what}.${key} is empty`);
+  return v;
+}
+
+function bool(r: Rec, key: string, what: string): boolean {
+  const v = own(r, key);
+  if (typeof v !== 'boolean') bad(`${what}.${key} is not a boolean`);
+  return v;
+}
+
+function validateEntry(v: unknown, what: string): Entry {
+  const r = rec(v, what);
+  const kind = own(r, 'kind');
+  if (kind !== 'normal' && kind !== 'noop') bad(`${what}.kind is not 'normal' or 'noop'`);
+  const data = own(r, 'data');
+  if (!(data instanceof Uint8Array)) bad(`${what}.data is not binary`);
+  return {
+    index: uint(r, 'index', what),
+    term: uint(r, 'term', what),
+    kind,
+    tid: str(r, 'tid', what, Number.MAX_SAFE_INTEGER),
+    data,
+  };
+}
+
+export function validateMessage(v: unknown, what = 'message'): Message {
+  const r = rec(v, what);
+  const type = own(r, 'type');
+  const term = uint(r, 'term', what);
+  const from = id(r, 'from', what);
+  const to = id(r, 'to', what);
+  switch (type) {
+    case 'vote':
+      return {
+        type,
+        term,
+        from,
+        to,
+        pre: bool(r, 'pre', what),
+        lastLogIndex: uint(r, 'lastLogIndex', what),
+        lastLogTerm: uint(r, 'lastLogTerm', what),
+      };
+    case 'voteResp':
+      return { type, term, from, to, pre: bool(r, 'pre', what), granted: bool(r, 'granted', what) };
+    case 'append': {
+      const prevLogIndex = uint(r, 'prevLogIndex', what);
+      const prevLogTerm = uint(r, 'prevLogTerm', what);
+      const raw = own(r, 'entries');
+      if (!Array.isArray(raw)) bad(`${what}.entries is not an array`);
+      const entries = new Array<Entry>(raw.length);
+      let lastTerm = prevLogTerm;
+      for (let i = 0; i < raw.length; i++) {
+        const e = validateEntry(raw[i], `${what}.entries[${i}]`);
+        // A leader sends a consecutive run of its log: indexes follow prevLogIndex one
+        // by one, terms never decrease along the log and never exceed the leader's term.
+        if (e.index !== prevLogIndex + 1 + i) bad(`${what}.entries[${i}].index ${e.index} does not follow ${prevLogIndex + i}`);
+        if (e.term < lastTerm || e.term > term) bad(`${what}.entries[${i}].term ${e.term} out of order`);
+        lastTerm = e.term;
+        entries[i] = e;
+      }
+      return {
+        type,
+        term,
+        from,
+        to,
+        prevLogIndex,
+        prevLogTerm,
+        entries,
+        leaderCommit: uint(r, 'leaderCommit', what),
+        ctx: uint(r, 'ctx', what),
+      };
+    }
+    case 'appendResp':
+      return {
+        type,
+        term,
+        from,
+        to,
+        success: bool(r, 'success', what),
+        matchIndex: uint(r, 'matchIndex', what),
+        rejectIndex: uint(r, 'rejectIndex', what),
+        conflictTerm: uint(r, 'conflictTerm', what),
+        conflictIndex: uint(r, 'conflictIndex', what),
+        ctx: uint(r, 'ctx', what),
+      };
+    case 'readIndex':
+      return { type, term, from, to, ctx: uint(r, 'ctx', what) };
+    case 'readIndexResp':
+      return { type, term, from, to, ctx: uint(r, 'ctx', what), index: uint(r, 'index', what), ok: bool(r, 'ok', what) };
+    default:
+      return bad(`${what}.type ${describe(type)} is unknown`);
+  }
+}
+
+export function validateFrame(v: unknown): Frame {
+  const r = rec(v, 'frame');
+  const t = own(r, 't');
+  switch (t) {
+    case 'hello':
+      return {
+        t,
+        cluster: str(r, 'cluster', 'hello', ID_CHARS_MAX),
+        from: id(r, 'from', 'hello'),
+        to: id(r, 'to', 'hello'),
+        version: uint(r, 'version', 'hello'),
+      };
+    case 'msgs': {
+      const raw = own(r, 'm');
+      if (!Array.isArray(raw)) bad('msgs.m is not an array');
+      const m = new Array<Message>(raw.length);
+      for (let i = 0; i < raw.length; i++) m[i] = validateMessage(raw[i], `msgs.m[${i}]`);
+      return { t, m };
+    }
+    default:
+      return bad(`frame.t ${describe(t)} is unknown`);
+  }
+}
