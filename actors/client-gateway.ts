@@ -1,0 +1,526 @@
+// Client gateway: the node's Redis-protocol port. Parses requests, runs them in order
+// per connection, and hands ADDENTRY to main in one `propose` batch per event-loop
+// turn. Replies go out in request order through a per-connection queue of slots, one
+// slot per command, written as the head slots fill. Everything waiting is bounded:
+// pending commands per connection and per node (BUSY past that), queued reply slots and
+// bytes per connection (reading stops past that), and time (TIMEOUT / TRYAGAIN).
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { runActor, type ActorContext } from '../lib/actor/host.js';
+import { Logger } from '../lib/log/logger.js';
+import { COMMANDS, dispatch, RAFTD_VERSION, type ClientState, type CommandEnv, type CommandOutcome } from '../lib/resp/commands.js';
+import { RespProtocolError } from '../lib/resp/errors.js';
+import type { ServerFacts } from '../lib/resp/info.js';
+import { RespParser, parserLimits } from '../lib/resp/parser.js';
+import * as w from '../lib/resp/writer.js';
+import { assert, assertNever } from '../lib/util/assert.js';
+import { RaftdError } from '../lib/util/errors.js';
+import type { ClientReply, GatewayData, GatewayIn, GatewayOut, NodeStatus } from './protocol.js';
+
+/** Past this many bytes of replies queued or unsent on a connection, stop reading from it. */
+const OUTPUT_BYTES_HIGH = 1024 * 1024;
+/** Reply slots a connection may queue beyond its pending commands (ready replies behind a pending one). */
+const SLOTS_EXTRA = 1024;
+/**
+ * After the last reply of a closing connection: input is read and dropped (closing with
+ * unread input would reset the connection and could lose that reply) for at most this long.
+ */
+const CLOSE_LINGER_MS = 2000;
+
+const BUSY = w.error('BUSY too many pending requests');
+const TIMEOUT = w.error('TIMEOUT request timed out');
+const TRYAGAIN = w.error('TRYAGAIN no leader elected yet');
+
+/** One command's place in its connection's reply order. `reply` is null while it waits. */
+interface Slot {
+  reply: Buffer | null;
+  /** Close the connection once this reply is written (QUIT, protocol error). */
+  close: boolean;
+}
+
+/** An ADDENTRY waiting for a leader or for main's answer. */
+interface Proposal {
+  conn: Conn;
+  slot: Slot;
+  tid: string;
+  /** A private copy (exact size), transferred to main when sent. */
+  data: Uint8Array;
+  committed(index: number): Buffer;
+  /** performance.now() past which it is answered TRYAGAIN (waiting) or TIMEOUT (sent). */
+  deadline: number;
+}
+
+class Conn {
+  readonly client: ClientState;
+  readonly parser: RespParser;
+  readonly remote: string;
+  // Reply slots in command order; slots[head] is the oldest unwritten one.
+  slots: Slot[] = [];
+  head = 0;
+  /** Bytes of filled slots not yet written. */
+  queuedBytes = 0;
+  /** Commands waiting for a leader or for consensus. Invariant: <= pendingPerConnMax. */
+  pending = 0;
+  /** Nothing more is read or run: a closing reply is queued. */
+  closing = false;
+  /** The client shut down its sending side: answer what it sent, then close. */
+  inputEnded = false;
+  closed = false;
+  inputPaused = false;
+  servicing = false;
+
+  constructor(
+    id: number,
+    readonly socket: net.Socket,
+    parser: RespParser,
+  ) {
+    this.client = { id, name: null };
+    this.parser = parser;
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+  }
+
+  get id(): number {
+    return this.client.id;
+  }
+
+  get queuedSlots(): number {
+    return this.slots.length - this.head;
+  }
+}
+
+type DrainStop = 'needInput' | 'full' | 'closing';
+
+class Gateway {
+  private readonly log: Logger;
+  private readonly server: net.Server;
+  private readonly conns = new Set<Conn>();
+  private status: NodeStatus | null = null;
+  private nextConnId = 0;
+  private nextReqId = 0;
+  /** Sent to main, by reqId; insertion order is deadline order. */
+  private readonly inFlight = new Map<number, Proposal>();
+  /** Waiting for a leader to be known, in arrival (= deadline) order. */
+  private waiting: Proposal[] = [];
+  private batch: { reqId: number; tid: string; data: Uint8Array }[] = [];
+  private batchTransfer: ArrayBuffer[] = [];
+  private batchImmediate: NodeJS.Immediate | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly dirty = new Set<Conn>();
+  private readonly startedAtMs = Date.now();
+  private port = 0;
+  private stopped = false;
+  private readonly slotsMax: number;
+
+  constructor(private readonly ctx: ActorContext<GatewayOut, GatewayData>) {
+    const d = ctx.data;
+    assert(d.pendingPerConnMax > 0 && d.pendingNodeMax > 0, 'pending bounds must be positive');
+    assert(d.requestBytesMax > 0 && d.requestTimeoutMs > 0, 'request bounds must be positive');
+    this.slotsMax = d.pendingPerConnMax + SLOTS_EXTRA;
+    this.log = new Logger({
+      dir: path.join(d.dataDir, 'logs'),
+      node: d.nodeId,
+      actor: 'client-gateway',
+      level: d.logLevel,
+      fileBytesMax: d.logFileBytesMax,
+    });
+    // Half-open: `printf 'ADDENTRY t x\r\n' | nc -N host port` still gets its reply.
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+  }
+
+  listen(): Promise<void> {
+    const { host, clientPort } = this.ctx.data;
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        this.log.error('listen failed', { host, port: clientPort, err });
+        reject(new RaftdError('RAFTD_IO', `client gateway cannot listen on ${host}:${clientPort}: ${err.code ?? ''} ${err.message}`.trim()));
+      };
+      this.server.once('error', onError);
+      this.server.listen(clientPort, host, () => {
+        this.server.off('error', onError);
+        this.server.on('error', (err) => this.log.warn('server error', { err }));
+        this.port = (this.server.address() as net.AddressInfo).port;
+        this.log.info('listening', { host, port: this.port });
+        resolve();
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- messages from main
+
+  onMessage(msg: GatewayIn): void {
+    if (this.stopped) return;
+    switch (msg.type) {
+      case 'status':
+        this.onStatus(msg.status);
+        break;
+      case 'replies':
+        this.onReplies(msg.replies);
+        break;
+      case 'stop':
+        this.stop();
+        return;
+      default:
+        assertNever(msg, 'gateway message');
+    }
+    this.flushDirty();
+  }
+
+  private onStatus(st: NodeStatus): void {
+    const prev = this.status;
+    this.status = st;
+    this.log.term = st.term;
+    if (!prev || prev.role !== st.role || prev.leader !== st.leader) {
+      this.log.info('status', { role: st.role, leader: st.leader, leaderClient: st.leaderClient });
+    }
+    if (this.waiting.length > 0 && this.leaderKnown()) {
+      const waiting = this.waiting;
+      this.waiting = [];
+      for (const p of waiting) this.route(p);
+    }
+  }
+
+  private onReplies(replies: { reqId: number; reply: ClientReply }[]): void {
+    let late = 0;
+    for (const { reqId, reply } of replies) {
+      const p = this.inFlight.get(reqId);
+      if (!p) {
+        late++; // answered TIMEOUT already
+        continue;
+      }
+      this.inFlight.delete(reqId);
+      this.answer(p, reply.ok ? p.committed(reply.index) : w.error(`${reply.code} ${reply.message}`));
+    }
+    if (late > 0) this.log.debug('late replies dropped', { count: late });
+  }
+
+  private stop(): void {
+    this.stopped = true;
+    this.log.info('stopping', { connections: this.conns.size, inFlight: this.inFlight.size });
+    if (this.timer) clearTimeout(this.timer);
+    if (this.batchImmediate) clearImmediate(this.batchImmediate);
+    this.server.close();
+    for (const c of this.conns) {
+      // Nothing may log once the logger is closed (its fd number could be reused).
+      c.socket.removeAllListeners();
+      c.socket.on('error', () => undefined);
+      c.socket.destroy();
+    }
+    this.conns.clear();
+    this.log.close();
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  private accept(socket: net.Socket): void {
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
+    const conn = new Conn(++this.nextConnId, socket, new RespParser(parserLimits(this.ctx.data.requestBytesMax)));
+    this.conns.add(conn);
+    this.log.debug('connection opened', { conn: conn.id, remote: conn.remote });
+    socket.on('data', (chunk: Buffer) => {
+      if (conn.closing) return; // nothing more is run: the input is dropped
+      this.guard(conn, () => {
+        conn.parser.feed(chunk);
+        this.service(conn);
+      });
+    });
+    socket.on('drain', () => this.guard(conn, () => this.service(conn)));
+    socket.on('end', () => {
+      conn.inputEnded = true;
+      this.guard(conn, () => this.service(conn));
+    });
+    socket.on('error', (err) => this.log.warn('connection error', { conn: conn.id, remote: conn.remote, err }));
+    socket.on('close', () => this.onClose(conn));
+  }
+
+  /** A failure while serving one connection closes that connection, never the node. */
+  private guard(conn: Conn, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.warn('connection failed', {
+        conn: conn.id,
+        remote: conn.remote,
+        err,
+        stack: err instanceof Error ? err.stack : undefined,
+      });
+      conn.closing = true;
+      conn.socket.destroy();
+    }
+  }
+
+  private onClose(conn: Conn): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    conn.closing = true;
+    this.conns.delete(conn);
+    this.dirty.delete(conn);
+    // Waiting proposals of this connection go; sent ones stay counted until main answers
+    // or they time out (main still holds them).
+    if (conn.pending > 0) this.waiting = this.waiting.filter((p) => p.conn !== conn);
+    this.log.debug('connection closed', { conn: conn.id, remote: conn.remote });
+  }
+
+  /**
+   * Runs buffered commands as far as the bounds allow, writes the replies that are
+   * ready in order, and pauses or resumes reading to match.
+   */
+  private service(conn: Conn): void {
+    if (conn.closed || conn.servicing) return;
+    conn.servicing = true;
+    let stop: DrainStop;
+    try {
+      for (;;) {
+        stop = this.runCommands(conn);
+        const before = conn.queuedSlots;
+        this.flush(conn);
+        if (stop !== 'full' || conn.queuedSlots === before) break;
+      }
+    } finally {
+      conn.servicing = false;
+    }
+    // The client sent its last command (a trailing partial frame is dropped) and has all its answers.
+    if (conn.inputEnded && stop === 'needInput' && conn.queuedSlots === 0 && !conn.closed) this.finish(conn);
+    this.updateInput(conn);
+  }
+
+  private runCommands(conn: Conn): DrainStop {
+    for (;;) {
+      if (conn.closing) return 'closing';
+      if (conn.queuedSlots >= this.slotsMax || conn.queuedBytes + conn.socket.writableLength >= OUTPUT_BYTES_HIGH) {
+        return 'full';
+      }
+      let args: Buffer[] | null;
+      try {
+        args = conn.parser.next();
+      } catch (err) {
+        if (!(err instanceof RespProtocolError)) throw err;
+        this.log.warn('protocol error', { conn: conn.id, remote: conn.remote, err: err.message });
+        this.enqueue(conn, w.error(`ERR ${err.message}`), true);
+        return 'closing';
+      }
+      if (args === null) return 'needInput';
+      this.execute(conn, args);
+    }
+  }
+
+  private execute(conn: Conn, args: Buffer[]): void {
+    const outcome: CommandOutcome = dispatch(COMMANDS, this.env(conn), args);
+    switch (outcome.kind) {
+      case 'reply':
+        this.enqueue(conn, outcome.reply, false);
+        break;
+      case 'close':
+        this.enqueue(conn, outcome.reply, true);
+        break;
+      case 'propose':
+        this.propose(conn, outcome.tid, outcome.data, outcome.committed);
+        break;
+      default:
+        assertNever(outcome, 'command outcome');
+    }
+  }
+
+  private env(conn: Conn): CommandEnv {
+    return { status: this.status, client: conn.client, facts: () => this.facts() };
+  }
+
+  private facts(): ServerFacts {
+    return {
+      version: RAFTD_VERSION,
+      nodeId: this.ctx.data.nodeId,
+      tcpPort: this.port,
+      pid: process.pid,
+      startedAtMs: this.startedAtMs,
+      nowMs: Date.now(),
+      connectedClients: this.conns.size,
+      pendingRequests: this.inFlight.size + this.waiting.length,
+    };
+  }
+
+  // ---------------------------------------------------------------- reply slots
+
+  private enqueue(conn: Conn, reply: Buffer | null, close: boolean): Slot {
+    const slot: Slot = { reply, close };
+    conn.slots.push(slot);
+    if (reply) conn.queuedBytes += reply.length;
+    if (close) conn.closing = true;
+    return slot;
+  }
+
+  private fill(conn: Conn, slot: Slot, reply: Buffer): void {
+    assert(slot.reply === null, 'reply slot filled twice');
+    slot.reply = reply;
+    conn.queuedBytes += reply.length;
+    if (!conn.closed) this.dirty.add(conn);
+  }
+
+  /** Writes the filled slots at the head of the queue, in one write. */
+  private flush(conn: Conn): void {
+    if (conn.closed || conn.socket.destroyed) return;
+    const out: Buffer[] = [];
+    let bytes = 0;
+    let close = false;
+    while (conn.head < conn.slots.length) {
+      const slot = conn.slots[conn.head]!;
+      if (slot.reply === null) break;
+      out.push(slot.reply);
+      bytes += slot.reply.length;
+      conn.head++;
+      if (slot.close) {
+        close = true;
+        break;
+      }
+    }
+    if (conn.head === conn.slots.length) {
+      conn.slots = [];
+      conn.head = 0;
+    } else if (conn.head >= 1024 && conn.head * 2 >= conn.slots.length) {
+      conn.slots = conn.slots.slice(conn.head);
+      conn.head = 0;
+    }
+    conn.queuedBytes -= bytes;
+    assert(conn.queuedBytes >= 0, 'queued reply bytes went negative');
+    if (out.length > 0) conn.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
+    if (close) this.finish(conn);
+  }
+
+  /** Ends the connection after the replies written so far. */
+  private finish(conn: Conn): void {
+    conn.closing = true;
+    conn.slots = [];
+    conn.head = 0;
+    conn.socket.end();
+    conn.socket.resume();
+    conn.inputPaused = false;
+    setTimeout(() => conn.socket.destroy(), CLOSE_LINGER_MS).unref();
+  }
+
+  private flushDirty(): void {
+    for (const conn of this.dirty) this.guard(conn, () => this.service(conn));
+    this.dirty.clear();
+  }
+
+  private updateInput(conn: Conn): void {
+    if (conn.closed || conn.socket.writableEnded) return;
+    const pause =
+      conn.closing || conn.queuedSlots >= this.slotsMax || conn.queuedBytes + conn.socket.writableLength >= OUTPUT_BYTES_HIGH;
+    if (pause && !conn.inputPaused) {
+      conn.socket.pause();
+      conn.inputPaused = true;
+    } else if (!pause && conn.inputPaused) {
+      conn.socket.resume();
+      conn.inputPaused = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- proposals
+
+  private propose(conn: Conn, tid: string, data: Uint8Array, committed: (index: number) => Buffer): void {
+    const d = this.ctx.data;
+    if (conn.pending >= d.pendingPerConnMax || this.inFlight.size + this.waiting.length >= d.pendingNodeMax) {
+      this.enqueue(conn, BUSY, false);
+      return;
+    }
+    const slot = this.enqueue(conn, null, false);
+    conn.pending++;
+    // Copy out of the socket's chunk: keeps no chunk alive and gives main its own buffer.
+    const p: Proposal = { conn, slot, tid, data: new Uint8Array(data), committed, deadline: 0 };
+    this.route(p);
+  }
+
+  private leaderKnown(): boolean {
+    const st = this.status;
+    return st !== null && (st.role === 'leader' || (st.leader !== null && st.leader !== st.id));
+  }
+
+  /** Sends to main on the leader, refuses on a follower that knows the leader, else waits. */
+  private route(p: Proposal): void {
+    if (p.conn.closed) return;
+    const st = this.status;
+    if (st && st.role === 'leader') {
+      this.send(p);
+    } else if (this.leaderKnown()) {
+      const where = st!.leaderClient ? ` at ${st!.leaderClient}` : '';
+      this.answer(p, w.error(`NOTLEADER leader is ${st!.leader}${where}`));
+    } else {
+      p.deadline = performance.now() + this.ctx.data.requestTimeoutMs;
+      this.waiting.push(p);
+      this.armTimer();
+    }
+  }
+
+  private send(p: Proposal): void {
+    const reqId = ++this.nextReqId;
+    p.deadline = performance.now() + this.ctx.data.requestTimeoutMs;
+    this.inFlight.set(reqId, p);
+    const data = p.data;
+    p.data = EMPTY; // transferred below
+    this.batch.push({ reqId, tid: p.tid, data });
+    this.batchTransfer.push(data.buffer as ArrayBuffer);
+    this.batchImmediate ??= setImmediate(() => this.sendBatch());
+    this.armTimer();
+  }
+
+  /** One propose message for every ADDENTRY of this event-loop turn, across connections. */
+  private sendBatch(): void {
+    this.batchImmediate = null;
+    if (this.stopped || this.batch.length === 0) return;
+    const items = this.batch;
+    const transfer = this.batchTransfer;
+    this.batch = [];
+    this.batchTransfer = [];
+    this.ctx.send({ type: 'propose', items }, transfer);
+  }
+
+  private answer(p: Proposal, reply: Buffer): void {
+    p.conn.pending--;
+    assert(p.conn.pending >= 0, 'pending count went negative');
+    this.fill(p.conn, p.slot, reply);
+  }
+
+  // ---------------------------------------------------------------- deadlines
+
+  private armTimer(): void {
+    if (this.timer || this.stopped) return;
+    let next = Infinity;
+    for (const p of this.inFlight.values()) {
+      next = p.deadline;
+      break;
+    }
+    if (this.waiting.length > 0) next = Math.min(next, this.waiting[0]!.deadline);
+    if (next === Infinity) return;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, Math.ceil(next - performance.now())));
+  }
+
+  private expire(): void {
+    this.timer = null;
+    if (this.stopped) return;
+    const now = performance.now();
+    let timedOut = 0;
+    for (const [reqId, p] of this.inFlight) {
+      if (p.deadline > now) break;
+      this.inFlight.delete(reqId);
+      this.answer(p, TIMEOUT);
+      timedOut++;
+    }
+    let i = 0;
+    while (i < this.waiting.length && this.waiting[i]!.deadline <= now) this.answer(this.waiting[i++]!, TRYAGAIN);
+    if (i > 0) this.waiting = this.waiting.slice(i);
+    if (timedOut > 0 || i > 0) this.log.debug('requests expired', { timedOut, noLeader: i });
+    this.armTimer();
+    this.flushDirty();
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+runActor<GatewayIn, GatewayOut, GatewayData>(async (ctx) => {
+  const gw = new Gateway(ctx);
+  await gw.listen();
+  ctx.ready();
+  return (msg) => gw.onMessage(msg);
+});

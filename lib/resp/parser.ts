@@ -1,0 +1,388 @@
+import { assert } from '../util/assert.js';
+import { RespProtocolError } from './errors.js';
+
+/**
+ * Incremental parser for client requests in RESP2, as Redis reads them: a multibulk
+ * request (`*<n>\r\n` then n times `$<len>\r\n<bytes>\r\n`, what redis-cli and client
+ * libraries send) or an inline command (one line split on spaces with Redis' quoting
+ * rules, what people type into `nc`). Arguments are Buffers (binary safe).
+ *
+ * feed() keeps received chunks as they are; bytes are copied at most once, when an
+ * argument spans chunks, so a large bulk string fed in small pieces costs linear time.
+ * Every frame is bounded (see RespParserLimits). A malformed or oversized frame throws
+ * RespProtocolError, and every later next() throws it again: the stream cannot be
+ * resynchronised, the connection has to go.
+ */
+export interface RespParserLimits {
+  /** Largest bulk string (`$<len>`), in bytes. */
+  bulkBytesMax: number;
+  /** Most arguments in one multibulk request (`*<n>`). */
+  argsMax: number;
+  /** Longest inline command line, in bytes (Redis: 64 KiB). */
+  inlineBytesMax: number;
+  /** Bound on the bytes of all arguments of one request together. */
+  commandBytesMax: number;
+}
+
+export const ARGS_MAX_DEFAULT = 64 * 1024;
+export const INLINE_BYTES_MAX_DEFAULT = 64 * 1024;
+
+export function parserLimits(requestBytesMax: number): RespParserLimits {
+  return {
+    bulkBytesMax: requestBytesMax,
+    argsMax: ARGS_MAX_DEFAULT,
+    inlineBytesMax: Math.min(INLINE_BYTES_MAX_DEFAULT, requestBytesMax),
+    // A request may carry a few arguments of the largest size (key + value, tid + data).
+    commandBytesMax: 4 * requestBytesMax,
+  };
+}
+
+/** A valid count line ("*<n>\r" or "$<n>\r") is at most 22 bytes; search no further. */
+const COUNT_LINE_BYTES_MAX = 32;
+/** Drop consumed chunk references once this many have piled up at the front. */
+const COMPACT_CHUNKS = 64;
+
+const CR = 13;
+const LF = 10;
+const STAR = 42; // *
+const DOLLAR = 36; // $
+const DQUOTE = 34;
+const SQUOTE = 39;
+const BACKSLASH = 92;
+
+export class RespParser {
+  // Unconsumed input: chunks[head] from offset `off`, then the later chunks whole.
+  // Invariant: avail === sum of the unconsumed bytes; chunks[head..] are non-empty.
+  private chunks: Buffer[] = [];
+  private head = 0;
+  private off = 0;
+  private avail = 0;
+  // Line-terminator search cursor: the first `scanned` unconsumed bytes hold no
+  // `scanByte`; (scanChunk, scanOff) is where the search resumes.
+  private scanByte = -1;
+  private scanned = 0;
+  private scanChunk = 0;
+  private scanOff = 0;
+  // Multibulk state. Invariant: argsLeft > 0 exactly while inside a multibulk request.
+  private argsLeft = 0;
+  private args: Buffer[] = [];
+  private bulkLen = -1;
+  private commandBytes = 0;
+  private failed: RespProtocolError | null = null;
+
+  constructor(private readonly limits: RespParserLimits) {
+    assert(limits.bulkBytesMax >= 0 && limits.argsMax > 0, 'parser limits must be positive');
+    assert(limits.inlineBytesMax > 0 && limits.commandBytesMax >= limits.bulkBytesMax, 'parser limits inconsistent');
+  }
+
+  feed(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.avail += chunk.length;
+  }
+
+  /** Bytes received and not yet consumed (part of no command returned so far). */
+  get bufferedBytes(): number {
+    return this.avail;
+  }
+
+  /** The next complete request, null when more input is needed. Empty requests are skipped. */
+  next(): Buffer[] | null {
+    if (this.failed) throw this.failed;
+    try {
+      return this.step();
+    } catch (err) {
+      if (err instanceof RespProtocolError) this.failed = err;
+      throw err;
+    }
+  }
+
+  private step(): Buffer[] | null {
+    for (;;) {
+      if (this.argsLeft === 0) {
+        if (this.avail === 0) return null;
+        if (this.peek(0) !== STAR) {
+          const inline = this.readInline();
+          if (inline === null) return null;
+          if (inline.length === 0) continue;
+          return inline;
+        }
+        const count = this.readCountLine('*');
+        if (count === null) return null;
+        if (count > this.limits.argsMax) throw tooLarge('invalid multibulk length');
+        // Redis ignores `*0` and `*-1` requests.
+        if (count <= 0) continue;
+        this.argsLeft = count;
+        this.args = [];
+        this.commandBytes = 0;
+      }
+      while (this.argsLeft > 0) {
+        if (this.bulkLen < 0) {
+          if (this.avail === 0) return null;
+          const first = this.peek(0);
+          if (first !== DOLLAR) throw malformed(`expected '$', got '${String.fromCharCode(first)}'`);
+          const len = this.readCountLine('$');
+          if (len === null) return null;
+          if (len < 0) throw malformed('invalid bulk length');
+          if (len > this.limits.bulkBytesMax) throw tooLarge('invalid bulk length');
+          this.commandBytes += len;
+          if (this.commandBytes > this.limits.commandBytesMax) throw tooLarge('too big request');
+          this.bulkLen = len;
+        }
+        if (this.avail < this.bulkLen + 2) return null;
+        const arg = this.take(this.bulkLen);
+        if (this.peek(0) !== CR || this.peek(1) !== LF) throw malformed('invalid bulk terminator');
+        this.skip(2);
+        this.args.push(arg);
+        this.argsLeft--;
+        this.bulkLen = -1;
+      }
+      const out = this.args;
+      this.args = [];
+      return out;
+    }
+  }
+
+  /** A `*<n>\r\n` or `$<n>\r\n` line; null while incomplete. */
+  private readCountLine(kind: '*' | '$'): number | null {
+    const cr = this.indexOf(CR, COUNT_LINE_BYTES_MAX);
+    if (cr < 0) {
+      if (this.avail >= COUNT_LINE_BYTES_MAX) {
+        throw tooLarge(kind === '*' ? 'too big mbulk count string' : 'too big bulk count string');
+      }
+      return null;
+    }
+    if (this.avail < cr + 2) return null;
+    const line = this.take(cr);
+    const invalid = kind === '*' ? 'invalid multibulk length' : 'invalid bulk length';
+    if (this.peek(1) !== LF) throw malformed(invalid);
+    this.skip(2);
+    const n = parseInteger(line, 1);
+    if (n === null) throw malformed(invalid);
+    return n;
+  }
+
+  private readInline(): Buffer[] | null {
+    const max = this.limits.inlineBytesMax;
+    const lf = this.indexOf(LF, max + 1);
+    if (lf < 0) {
+      if (this.avail > max) throw tooLarge('too big inline request');
+      return null;
+    }
+    let line = this.take(lf);
+    this.skip(1);
+    if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
+    const args = splitInline(line);
+    if (args === null) throw malformed('unbalanced quotes in request');
+    return args;
+  }
+
+  /** Byte at unconsumed offset i (i < avail). */
+  private peek(i: number): number {
+    assert(i < this.avail, 'peek past the buffered input');
+    let ci = this.head;
+    let at = this.off + i;
+    while (at >= this.chunks[ci]!.length) {
+      at -= this.chunks[ci]!.length;
+      ci++;
+    }
+    return this.chunks[ci]![at]!;
+  }
+
+  /**
+   * Offset of the first `byte` among the first `limit` unconsumed bytes, or -1. The
+   * search resumes where the last unsuccessful one stopped, so input trickling in a
+   * byte at a time is scanned once.
+   */
+  private indexOf(byte: number, limit: number): number {
+    if (this.scanByte !== byte) {
+      this.scanByte = byte;
+      this.resetScan();
+    }
+    let ci = this.scanChunk;
+    let co = this.scanOff;
+    let base = this.scanned;
+    while (ci < this.chunks.length && base < limit) {
+      const c = this.chunks[ci]!;
+      const end = Math.min(c.length, co + (limit - base));
+      const j = c.subarray(co, end).indexOf(byte);
+      if (j >= 0) return base + j;
+      base += end - co;
+      co = end;
+      if (co < c.length) break;
+      ci++;
+      co = 0;
+    }
+    this.scanChunk = ci;
+    this.scanOff = co;
+    this.scanned = base;
+    return -1;
+  }
+
+  private resetScan(): void {
+    this.scanned = 0;
+    this.scanChunk = this.head;
+    this.scanOff = this.off;
+  }
+
+  /** Consumes n bytes: a view when they lie in one chunk, else one copy. */
+  private take(n: number): Buffer {
+    assert(n <= this.avail, 'take past the buffered input');
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.chunks[this.head]!;
+    let out: Buffer;
+    if (first.length - this.off >= n) {
+      out = first.subarray(this.off, this.off + n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let w = 0;
+      let ci = this.head;
+      let co = this.off;
+      while (w < n) {
+        const c = this.chunks[ci]!;
+        const k = Math.min(c.length - co, n - w);
+        c.copy(out, w, co, co + k);
+        w += k;
+        ci++;
+        co = 0;
+      }
+    }
+    this.skip(n);
+    return out;
+  }
+
+  private skip(n: number): void {
+    assert(n <= this.avail, 'skip past the buffered input');
+    this.avail -= n;
+    while (n > 0) {
+      const c = this.chunks[this.head]!;
+      const k = Math.min(c.length - this.off, n);
+      this.off += k;
+      n -= k;
+      if (this.off === c.length) {
+        this.chunks[this.head] = EMPTY;
+        this.head++;
+        this.off = 0;
+      }
+    }
+    if (this.head === this.chunks.length) {
+      this.chunks = [];
+      this.head = 0;
+    } else if (this.head >= COMPACT_CHUNKS) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+    this.resetScan();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Redis' string2ll on buf[from..]: optional '-', digits, no leading zeros, no '+',
+ * within a signed 64-bit range. Null when not such a number.
+ */
+export function parseInteger(buf: Uint8Array, from = 0): number | null {
+  const len = buf.length - from;
+  if (len <= 0 || len > 20) return null;
+  let i = from;
+  let neg = false;
+  if (buf[i] === 45 /* - */) {
+    neg = true;
+    i++;
+    if (i === buf.length) return null;
+  }
+  if (buf[i] === 48 /* 0 */) return !neg && i + 1 === buf.length ? 0 : null;
+  let v = 0;
+  for (; i < buf.length; i++) {
+    const d = buf[i]! - 48;
+    if (d < 0 || d > 9) return null;
+    v = v * 10 + d;
+  }
+  if (v > 9_223_372_036_854_775_807) return null;
+  return neg ? -v : v;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+function hexValue(c: number | undefined): number {
+  if (c === undefined) return -1;
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/**
+ * Redis' sdssplitargs: arguments separated by whitespace; "double quotes" with the
+ * escapes \n \r \t \b \a \xHH and \<any>; 'single quotes' with \' only; a closing
+ * quote must be followed by whitespace or the end. Null on unbalanced quotes.
+ * (Unlike Redis, a NUL byte is an ordinary character, not the end of the line.)
+ */
+export function splitInline(line: Buffer): Buffer[] | null {
+  const n = line.length;
+  const dst = Buffer.allocUnsafe(n);
+  const out: Buffer[] = [];
+  let w = 0;
+  let p = 0;
+  for (;;) {
+    while (p < n && isSpace(line[p]!)) p++;
+    if (p >= n) return out;
+    const start = w;
+    let inq = false;
+    let insq = false;
+    let done = false;
+    while (!done) {
+      const c = p < n ? line[p]! : -1;
+      if (inq) {
+        if (c === BACKSLASH && line[p + 1] === 120 /* x */ && hexValue(line[p + 2]) >= 0 && hexValue(line[p + 3]) >= 0) {
+          dst[w++] = hexValue(line[p + 2]) * 16 + hexValue(line[p + 3]);
+          p += 3;
+        } else if (c === BACKSLASH && p + 1 < n) {
+          p++;
+          const e = line[p]!;
+          dst[w++] = e === 110 ? 10 : e === 114 ? 13 : e === 116 ? 9 : e === 98 ? 8 : e === 97 ? 7 : e;
+        } else if (c === DQUOTE) {
+          if (p + 1 < n && !isSpace(line[p + 1]!)) return null;
+          done = true;
+        } else if (c === -1) {
+          return null;
+        } else {
+          dst[w++] = c;
+        }
+      } else if (insq) {
+        if (c === BACKSLASH && line[p + 1] === SQUOTE) {
+          p++;
+          dst[w++] = SQUOTE;
+        } else if (c === SQUOTE) {
+          if (p + 1 < n && !isSpace(line[p + 1]!)) return null;
+          done = true;
+        } else if (c === -1) {
+          return null;
+        } else {
+          dst[w++] = c;
+        }
+      } else if (c === 32 || c === LF || c === CR || c === 9 || c === -1) {
+        done = true;
+      } else if (c === DQUOTE) {
+        inq = true;
+      } else if (c === SQUOTE) {
+        insq = true;
+      } else {
+        dst[w++] = c;
+      }
+      if (c !== -1) p++;
+    }
+    out.push(dst.subarray(start, w));
+  }
+}
+
+function malformed(detail: string): RespProtocolError {
+  return new RespProtocolError('RAFTD_FRAME_MALFORMED', detail);
+}
+
+function tooLarge(detail: string): RespProtocolError {
+  return new RespProtocolError('RAFTD_FRAME_TOO_LARGE', detail);
+}
