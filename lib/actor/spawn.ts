@@ -29,7 +29,9 @@ export interface SpawnOptions<Out> {
  * two ends; messages to one actor are processed in the order they were posted.
  */
 export function spawnActor<In, Out>(opts: SpawnOptions<Out>): ActorHandle<In> {
-  const worker = new Worker(opts.file, { workerData: opts.workerData, name: opts.name });
+  // Test runners preload loaders (--import=...) that cost a worker seconds to start; an actor needs none.
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--import') && !a.startsWith('--loader') && !a.startsWith('--require'));
+  const worker = new Worker(opts.file, { workerData: opts.workerData, name: opts.name, execArgv });
   let stopping = false;
   let resolveReady!: () => void;
   let rejectReady!: (e: Error) => void;

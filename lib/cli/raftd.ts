@@ -41,15 +41,15 @@ export async function main(argv: string[]): Promise<void> {
     .help()
     .parse();
 
-  const hostsFile = path.resolve(args.hosts);
-  const hosts = readHosts(hostsFile);
-
   if (args['dump-log']) {
     if (!args.id && !args.data) throw new RaftdError('RAFTD_CONFIG', '--dump-log needs --id or --data');
     const dataDir = path.resolve(args.data ?? path.join('data', args.id!));
-    dumpLog(dataDir, (line) => process.stdout.write(line + '\n'));
+    dumpLog(dataDir, (line: string) => process.stdout.write(line + '\n'));
     return;
   }
+
+  const hostsFile = path.resolve(args.hosts);
+  const hosts = readHosts(hostsFile);
 
   if (!args.id) {
     const passthrough = withoutFlags(hideBin(argv), ['--hosts', '--data']);
