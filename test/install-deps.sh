@@ -7,6 +7,7 @@ command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v nc >/dev/null || need+=(netcat-openbsd)
 command -v ip >/dev/null || need+=(iproute2)
 command -v iptables >/dev/null || need+=(iptables)
+command -v chromium >/dev/null || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "test/install-deps.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
