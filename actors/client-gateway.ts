@@ -1,6 +1,6 @@
 // Client gateway: the node's Redis-protocol port. Parses requests, runs them in order
-// per connection, and hands ADDENTRY to main in one `propose` batch per event-loop
-// turn. Replies go out in request order through a per-connection queue of slots, one
+// per connection, and hands writes and reads to main in one `requests` batch per
+// event-loop turn. Replies go out in request order through a per-connection queue of slots, one
 // slot per command, written as the head slots fill. Everything waiting is bounded:
 // pending commands per connection and per node (BUSY past that), queued reply slots and
 // bytes per connection (reading stops past that), and time (TIMEOUT / TRYAGAIN).
@@ -16,7 +16,7 @@ import { RespParser, parserLimits } from '../lib/resp/parser.js';
 import * as w from '../lib/resp/writer.js';
 import { assert, assertNever } from '../lib/util/assert.js';
 import { RaftdError } from '../lib/util/errors.js';
-import type { ClientReply, GatewayData, GatewayIn, GatewayOut, NodeStatus } from './protocol.js';
+import type { ClientReply, GatewayData, GatewayIn, GatewayOut, GatewayRequest, NodeStatus } from './protocol.js';
 
 /** Past this many bytes of replies queued or unsent on a connection, stop reading from it. */
 const OUTPUT_BYTES_HIGH = 1024 * 1024;
@@ -39,14 +39,16 @@ interface Slot {
   close: boolean;
 }
 
-/** An ADDENTRY waiting for a leader or for main's answer. */
+/** A write or read waiting for a leader or for main's answer. */
 interface Proposal {
   conn: Conn;
   slot: Slot;
+  kind: 'write' | 'read';
   tid: string;
-  /** A private copy (exact size), transferred to main when sent. */
+  /** Write: the encoded command, a private copy (exact size) transferred to main when sent. */
   data: Uint8Array;
-  committed(index: number): Buffer;
+  /** Read: the arguments, private copies. */
+  args: Uint8Array[];
   /** performance.now() past which it is answered TRYAGAIN (waiting) or TIMEOUT (sent). */
   deadline: number;
 }
@@ -62,6 +64,15 @@ class Conn {
   queuedBytes = 0;
   /** Commands waiting for a leader or for consensus. Invariant: <= pendingPerConnMax. */
   pending = 0;
+  /** Writes and reads routed (waiting for a leader or sent to main) and not yet answered. */
+  writes = 0;
+  reads = 0;
+  /**
+   * Commands held back to keep the connection's order: a read waits for the writes
+   * sent before it (so it sees them) and a write for the reads before it (so they do
+   * not see it). Writes after writes and reads after reads go together.
+   */
+  held: Proposal[] = [];
   /** Nothing more is read or run: a closing reply is queued. */
   closing = false;
   /** The client shut down its sending side: answer what it sent, then close. */
@@ -102,7 +113,7 @@ class Gateway {
   private readonly inFlight = new Map<number, Proposal>();
   /** Waiting for a leader to be known, in arrival (= deadline) order. */
   private waiting: Proposal[] = [];
-  private batch: { reqId: number; tid: string; data: Uint8Array }[] = [];
+  private batch: GatewayRequest[] = [];
   private batchTransfer: ArrayBuffer[] = [];
   private batchImmediate: NodeJS.Immediate | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -189,7 +200,7 @@ class Gateway {
         continue;
       }
       this.inFlight.delete(reqId);
-      this.answer(p, reply.ok ? p.committed(reply.index) : w.error(`${reply.code} ${reply.message}`));
+      this.answer(p, reply.ok ? Buffer.from(reply.reply.buffer, reply.reply.byteOffset, reply.reply.byteLength) : w.error(`${reply.code} ${reply.message}`));
     }
     if (late > 0) this.log.debug('late replies dropped', { count: late });
   }
@@ -316,8 +327,11 @@ class Gateway {
       case 'close':
         this.enqueue(conn, outcome.reply, true);
         break;
-      case 'propose':
-        this.propose(conn, outcome.tid, outcome.data, outcome.committed);
+      case 'write':
+        this.request(conn, 'write', outcome.tid, outcome.data, []);
+        break;
+      case 'read':
+        this.request(conn, 'read', '', EMPTY, outcome.args);
         break;
       default:
         assertNever(outcome, 'command outcome');
@@ -419,7 +433,7 @@ class Gateway {
 
   // ---------------------------------------------------------------- proposals
 
-  private propose(conn: Conn, tid: string, data: Uint8Array, committed: (index: number) => Buffer): void {
+  private request(conn: Conn, kind: 'write' | 'read', tid: string, data: Uint8Array, args: Buffer[]): void {
     const d = this.ctx.data;
     if (conn.pending >= d.pendingPerConnMax || this.inFlight.size + this.waiting.length >= d.pendingNodeMax) {
       this.enqueue(conn, BUSY, false);
@@ -428,8 +442,25 @@ class Gateway {
     const slot = this.enqueue(conn, null, false);
     conn.pending++;
     // Copy out of the socket's chunk: keeps no chunk alive and gives main its own buffer.
-    const p: Proposal = { conn, slot, tid, data: new Uint8Array(data), committed, deadline: 0 };
+    const p: Proposal = { conn, slot, kind, tid, data: new Uint8Array(data), args: args.map((a) => new Uint8Array(a)), deadline: 0 };
+    if (conn.held.length > 0 || (kind === 'read' ? conn.writes : conn.reads) > 0) conn.held.push(p);
+    else this.dispatchOrdered(p);
+  }
+
+  private dispatchOrdered(p: Proposal): void {
+    if (p.kind === 'write') p.conn.writes++;
+    else p.conn.reads++;
     this.route(p);
+  }
+
+  /** After an answer: releases held commands that no longer wait on the other kind. */
+  private releaseHeld(conn: Conn): void {
+    while (conn.held.length > 0 && !conn.closed) {
+      const next = conn.held[0]!;
+      if ((next.kind === 'read' ? conn.writes : conn.reads) > 0) return;
+      conn.held.shift();
+      this.dispatchOrdered(next);
+    }
   }
 
   private leaderKnown(): boolean {
@@ -437,15 +468,11 @@ class Gateway {
     return st !== null && (st.role === 'leader' || (st.leader !== null && st.leader !== st.id));
   }
 
-  /** Sends to main on the leader, refuses on a follower that knows the leader, else waits. */
+  /** Sends to main once a leader is known (a follower's main forwards to it), else waits. */
   private route(p: Proposal): void {
     if (p.conn.closed) return;
-    const st = this.status;
-    if (st && st.role === 'leader') {
+    if (this.leaderKnown()) {
       this.send(p);
-    } else if (this.leaderKnown()) {
-      const where = st!.leaderClient ? ` at ${st!.leaderClient}` : '';
-      this.answer(p, w.error(`NOTLEADER leader is ${st!.leader}${where}`));
     } else {
       p.deadline = performance.now() + this.ctx.data.requestTimeoutMs;
       this.waiting.push(p);
@@ -457,15 +484,22 @@ class Gateway {
     const reqId = ++this.nextReqId;
     p.deadline = performance.now() + this.ctx.data.requestTimeoutMs;
     this.inFlight.set(reqId, p);
-    const data = p.data;
-    p.data = EMPTY; // transferred below
-    this.batch.push({ reqId, tid: p.tid, data });
-    this.batchTransfer.push(data.buffer as ArrayBuffer);
+    if (p.kind === 'write') {
+      const data = p.data;
+      p.data = EMPTY; // transferred below
+      this.batch.push({ reqId, kind: 'write', tid: p.tid, data });
+      this.batchTransfer.push(data.buffer as ArrayBuffer);
+    } else {
+      const args = p.args;
+      p.args = [];
+      this.batch.push({ reqId, kind: 'read', args });
+      for (const a of args) this.batchTransfer.push(a.buffer as ArrayBuffer);
+    }
     this.batchImmediate ??= setImmediate(() => this.sendBatch());
     this.armTimer();
   }
 
-  /** One propose message for every ADDENTRY of this event-loop turn, across connections. */
+  /** One requests message for every write and read of this event-loop turn, across connections. */
   private sendBatch(): void {
     this.batchImmediate = null;
     if (this.stopped || this.batch.length === 0) return;
@@ -473,13 +507,16 @@ class Gateway {
     const transfer = this.batchTransfer;
     this.batch = [];
     this.batchTransfer = [];
-    this.ctx.send({ type: 'propose', items }, transfer);
+    this.ctx.send({ type: 'requests', items }, transfer);
   }
 
   private answer(p: Proposal, reply: Buffer): void {
     p.conn.pending--;
     assert(p.conn.pending >= 0, 'pending count went negative');
+    if (p.kind === 'write') p.conn.writes--;
+    else p.conn.reads--;
     this.fill(p.conn, p.slot, reply);
+    this.releaseHeld(p.conn);
   }
 
   // ---------------------------------------------------------------- deadlines

@@ -43,6 +43,24 @@ export type LogWriterOut =
   | { type: 'written'; seq: number };
 
 // ---------------------------------------------------------------- peer transport
+/**
+ * Not Raft: a follower hands client writes to the leader over the same peer
+ * connection and gets the state machine's replies back. `fid` is the follower's id for
+ * the request; replies carry the RESP bytes the leader's state machine produced.
+ */
+export type ForwardMessage =
+  | { type: 'fwdWrite'; term: number; from: NodeId; to: NodeId; items: { fid: number; tid: string; data: Uint8Array }[] }
+  | {
+      type: 'fwdReply';
+      term: number;
+      from: NodeId;
+      to: NodeId;
+      replies: { fid: number; ok: boolean; reply: Uint8Array; code: string; message: string }[];
+    };
+
+/** Everything that crosses a peer connection. */
+export type PeerMessage = Message | ForwardMessage;
+
 /** Address of a node as hosts.txt gives it. */
 export interface PeerAddr {
   id: NodeId;
@@ -70,7 +88,7 @@ export interface ReplicatorData extends ActorBase {
 }
 export type ReplicatorIn =
   /** Everything this node sends to the peer in one Ready, sent as one frame. */
-  | { type: 'send'; messages: Message[] }
+  | { type: 'send'; messages: PeerMessage[] }
   | { type: 'term'; term: number }
   | { type: 'stop' };
 export type ReplicatorOut =
@@ -89,14 +107,14 @@ export interface PeerServerData extends ActorBase {
 export type PeerServerIn = { type: 'term'; term: number } | { type: 'stop' };
 export type PeerServerOut =
   /** One decoded frame from a peer. */
-  | { type: 'received'; from: NodeId; messages: Message[] }
+  | { type: 'received'; from: NodeId; messages: PeerMessage[] }
   | { type: 'peerUp'; peer: NodeId; remote: string }
   | { type: 'peerDown'; peer: NodeId; reason: string };
 
 /** The wire: length-prefixed msgpack frames. The first frame on a connection is a Hello. */
 export type Frame =
   | { t: 'hello'; cluster: string; from: NodeId; to: NodeId; version: number }
-  | { t: 'msgs'; m: Message[] };
+  | { t: 'msgs'; m: PeerMessage[] };
 
 // ---------------------------------------------------------------- client gateway
 export interface NodeStatus {
@@ -109,6 +127,9 @@ export interface NodeStatus {
   commitIndex: number;
   appliedIndex: number;
   lastIndex: number;
+  /** Peer messages this node handed to its replicators since it started (idle clusters should send few). */
+  msgsSent: number;
+  keys: number;
   peers: { id: NodeId; match: number; lag: number; connected: boolean }[];
 }
 
@@ -124,14 +145,20 @@ export interface GatewayData extends ActorBase {
   requestTimeoutMs: number;
 }
 
+/** `reply`: RESP bytes from the state machine (or the read it ran). */
 export type ClientReply =
-  | { ok: true; index: number }
+  | { ok: true; reply: Uint8Array }
   | { ok: false; code: 'NOTLEADER' | 'TRYAGAIN' | 'BUSY' | 'TIMEOUT' | 'ERR'; message: string };
 
 export type GatewayIn =
   | { type: 'status'; status: NodeStatus }
   | { type: 'replies'; replies: { reqId: number; reply: ClientReply }[] }
   | { type: 'stop' };
+/** A write is one encoded command for the log; a read is run by main after ReadIndex. */
+export type GatewayRequest =
+  | { reqId: number; kind: 'write'; tid: string; data: Uint8Array }
+  | { reqId: number; kind: 'read'; args: Uint8Array[] };
+
 export type GatewayOut =
-  /** ADDENTRY commands batched per event-loop turn. */
-  | { type: 'propose'; items: { reqId: number; tid: string; data: Uint8Array }[] };
+  /** Every write and read of one event-loop turn, across connections, in one message. */
+  | { type: 'requests'; items: GatewayRequest[] };

@@ -10,12 +10,11 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { runActor } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
-import type { Message } from '../lib/raft/types.js';
 import { assert, assertNever } from '../lib/util/assert.js';
 import { encodeBatch, messageBytesEst } from '../lib/wire/batch.js';
 import { BoundedQueue } from '../lib/wire/bounded-queue.js';
 import { encodeFrame, WIRE_VERSION } from '../lib/wire/frame-codec.js';
-import type { ReplicatorData, ReplicatorIn, ReplicatorOut } from './protocol.js';
+import type { PeerMessage, ReplicatorData, ReplicatorIn, ReplicatorOut } from './protocol.js';
 
 /** Above this many bytes waiting in the socket, new messages wait in the queue instead. */
 const SOCKET_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
@@ -42,7 +41,7 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
   assert(limits.connectTimeoutMs > 0, 'connect timeout must be positive');
   const log = new Logger({ dir: path.join(dataDir, 'logs'), node: nodeId, actor: `replicator-${peer.id}`, level: logLevel, fileBytesMax: logFileBytesMax });
 
-  const queue = new BoundedQueue<Message>(limits.queueMessagesMax, QUEUE_BYTES_MAX, messageBytesEst);
+  const queue = new BoundedQueue<PeerMessage>(limits.queueMessagesMax, QUEUE_BYTES_MAX, messageBytesEst);
   const hello = { t: 'hello', cluster: clusterId, from: self.id, to: peer.id, version: WIRE_VERSION } as const;
   // Dial from our own address when it is one (a hostname is left to the OS).
   const localAddress = net.isIP(self.host) !== 0 && net.isIP(self.host) === net.isIP(peer.host) ? self.host : undefined;
@@ -177,7 +176,7 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
   const writable = () => state === 'connected' && socket !== null && socket.writableLength < SOCKET_BUFFER_BYTES_MAX;
 
   /** Encodes messages into frames (one unless over frameBytesMax) and writes them. */
-  const sendNow = (messages: Message[]) => {
+  const sendNow = (messages: PeerMessage[]) => {
     const { frames, dropped } = encodeBatch(messages, limits.frameBytesMax);
     for (const f of frames) write(f);
     if (dropped.length > 0) {
@@ -191,10 +190,17 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
     while (queue.length > 0 && writable()) sendNow(queue.shift(FLUSH_MESSAGES_MAX));
   };
 
-  const onSend = (messages: Message[]) => {
+  const onSend = (messages: PeerMessage[]) => {
     if (messages.length === 0) return;
-    if (queue.length === 0 && writable()) sendNow(messages);
-    else drop(queue.pushAll(messages), state === 'connected' ? 'socket congested' : 'not connected');
+    if (queue.length === 0 && writable()) return sendNow(messages);
+    if (state !== 'connected') {
+      // Votes are only good for the election they belong to: one delivered after a
+      // reconnect would be cast in a long-finished election, so they are not kept.
+      const keep = messages.filter((m) => m.type !== 'vote' && m.type !== 'voteResp');
+      if (keep.length < messages.length) drop(messages.length - keep.length, 'not connected');
+      messages = keep;
+    }
+    drop(queue.pushAll(messages), state === 'connected' ? 'socket congested' : 'not connected');
   };
 
   const stop = () => {

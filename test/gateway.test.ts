@@ -1,6 +1,7 @@
 // The client gateway actor on a real worker thread and a real port; the test plays
-// main: it posts status and replies, and reads the propose batches.
+// main: it posts status and replies, and reads the request batches.
 import { execFile } from 'node:child_process';
+import { decodeCommand } from '../lib/kv/command-codec.js';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -15,7 +16,7 @@ import { waitFor } from './helpers/wait.js';
 
 const HOST = '127.0.0.1';
 
-type ProposeItem = Extract<GatewayOut, { type: 'propose' }>['items'][number];
+type ProposeItem = Extract<Extract<GatewayOut, { type: 'requests' }>['items'][number], { kind: 'write' }>;
 
 interface Gw {
   port: number;
@@ -40,6 +41,8 @@ function statusOf(s: Partial<NodeStatus>): NodeStatus {
     commitIndex: 0,
     appliedIndex: 0,
     lastIndex: 0,
+    msgsSent: 0,
+    keys: 0,
     peers: [],
     ...s,
   };
@@ -82,7 +85,7 @@ async function startGateway(t: Test, over: Partial<GatewayData> = {}): Promise<G
     file: new URL('../actors/client-gateway.js', import.meta.url),
     workerData: data,
     onMessage: (m) => {
-      if (m.type === 'propose') proposes.push(m.items);
+      if (m.type === 'requests') proposes.push(m.items.filter((i): i is ProposeItem => i.kind === 'write'));
     },
     onFatal: (e) => fatals.push(e),
   });
@@ -112,7 +115,7 @@ async function startGateway(t: Test, over: Partial<GatewayData> = {}): Promise<G
         return all.length >= n ? all : undefined;
       }),
     reply: (items, indexOf = (it) => 100 + it.reqId) =>
-      actor.post({ type: 'replies', replies: items.map((it) => ({ reqId: it.reqId, reply: { ok: true, index: indexOf(it) } })) }),
+      actor.post({ type: 'replies', replies: items.map((it) => ({ reqId: it.reqId, reply: { ok: true, reply: w.integer(indexOf(it)) } })) }),
   };
 }
 
@@ -193,13 +196,16 @@ t.test('one gateway: commands that need no consensus, errors, redis-cli', async 
     t.same(gw.fatals, []);
   });
 
-  t.test('ADDENTRY on a follower names the leader', async (t) => {
+  t.test('ADDENTRY on a follower goes to main, which forwards it to the leader', async (t) => {
     const c = await gw.connect();
     gw.status({ role: 'follower', term: 4, leader: 'n2', leaderClient: '127.0.0.1:6102' });
     await waitRole(c, 'follower');
-    t.equal(text(await c.command('ADDENTRY', 't1', 'x')), '-NOTLEADER leader is n2 at 127.0.0.1:6102');
+    const before = gw.proposes.flat().length;
+    const r = c.command('ADDENTRY', 't1', 'x');
+    const [item] = (await gw.proposed(before + 1)).slice(before);
+    gw.reply([item!], () => 7);
+    t.equal(await r, 7);
     t.equal(await c.command('PING'), 'PONG');
-    t.same(gw.proposes, [], 'nothing proposed');
   });
 
   t.test('redis-cli talks to the gateway', async (t) => {
@@ -307,7 +313,7 @@ t.test('ADDENTRY on the leader: one propose batch across connections, replies in
   const all = gw.proposes.flat();
   t.same(new Set(all.map((i) => i.reqId)).size, all.length, 'reqIds are unique');
   const first = all.find((i) => i.tid === 'a0-1')!;
-  t.same(Buffer.from(first.data), Buffer.from('x'), 'data arrives as bytes');
+  t.same(decodeCommand(first.data), [Buffer.from('addentry'), Buffer.from('x')], 'data arrives as an encoded command');
 
   // Nothing is answered before main replies, not even the PING queued behind an ADDENTRY.
   let early = false;

@@ -14,6 +14,7 @@ import { encodeFrame } from '../lib/wire/frame-codec.js';
 import type {
   Frame,
   PeerAddr,
+  PeerMessage,
   PeerServerData,
   PeerServerIn,
   PeerServerOut,
@@ -68,15 +69,15 @@ function base(nodeId: string) {
 interface Server {
   handle: ActorHandle<PeerServerIn>;
   out: PeerServerOut[];
-  received: Message[];
+  received: PeerMessage[];
   /** Replaces collecting into `received` (for the throughput run). */
-  onReceived: ((messages: Message[]) => void) | null;
+  onReceived: ((messages: PeerMessage[]) => void) | null;
   stop(): Promise<void>;
 }
 
 async function startServer(self: PeerAddr, peers: PeerAddr[]): Promise<Server> {
   const out: PeerServerOut[] = [];
-  const received: Message[] = [];
+  const received: PeerMessage[] = [];
   // eslint-disable-next-line prefer-const
   let server: Server;
   const handle = spawnActor<PeerServerIn, PeerServerOut>({

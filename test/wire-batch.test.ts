@@ -2,7 +2,7 @@
 // keep their order, an append too big for one frame becomes consecutive appends, and
 // only an entry that fits in no frame is dropped. Also the bounded send queue.
 import t from 'tap';
-import type { Frame } from '../actors/protocol.js';
+import type { Frame, PeerMessage } from '../actors/protocol.js';
 import type { Entry, Message } from '../lib/raft/types.js';
 import { encodeBatch } from '../lib/wire/batch.js';
 import { BoundedQueue } from '../lib/wire/bounded-queue.js';
@@ -15,9 +15,9 @@ function append(prevLogIndex: number, sizes: number[], term = 5): Append {
   return { type: 'append', term, from: 'n1', to: 'n2', prevLogIndex, prevLogTerm: term, entries, leaderCommit: prevLogIndex, ctx: 3 };
 }
 
-function decode(t: { ok(v: unknown, msg: string): unknown }, frames: Buffer[], max: number): Message[] {
+function decode(t: { ok(v: unknown, msg: string): unknown }, frames: Buffer[], max: number): PeerMessage[] {
   const d = new FrameDecoder(max);
-  const out: Message[] = [];
+  const out: PeerMessage[] = [];
   for (const f of frames) {
     t.ok(f.length - FRAME_HEADER_BYTES <= max, `frame body ${f.length - FRAME_HEADER_BYTES} <= ${max}`);
     for (const fr of d.push(f)) out.push(...(fr as Extract<Frame, { t: 'msgs' }>).m);
@@ -26,7 +26,7 @@ function decode(t: { ok(v: unknown, msg: string): unknown }, frames: Buffer[], m
 }
 
 /** All entries carried, in order, with each piece's prev matching the entry before it. */
-function entriesOf(msgs: Message[]): Entry[] {
+function entriesOf(msgs: PeerMessage[]): Entry[] {
   const out: Entry[] = [];
   for (const m of msgs) if (m.type === 'append') out.push(...m.entries);
   return out;

@@ -16,7 +16,6 @@ import { assert, assertNever } from '../util/assert.js';
 import type { RaftdError } from '../util/errors.js';
 import type {
   ActorBase,
-  ClientReply,
   GatewayData,
   GatewayIn,
   GatewayOut,
@@ -25,6 +24,7 @@ import type {
   LogWriterOut,
   NodeStatus,
   PeerAddr,
+  PeerMessage,
   PeerServerData,
   PeerServerIn,
   PeerServerOut,
@@ -37,6 +37,12 @@ import type {
   TransportLimits,
 } from '../../actors/protocol.js';
 import { seededRandom } from './random.js';
+import { ClientRequests } from './client-requests.js';
+import { KvStateMachine } from '../kv/state-machine.js';
+
+/** Exactly-once: a request id is remembered for this many later log entries, and at most this many ids. */
+const DEDUP_WINDOW_ENTRIES = 1_000_000;
+const DEDUP_ENTRIES_MAX = 100_000;
 
 export interface NodeEvents {
   /** Role, term or leader changed. */
@@ -56,15 +62,11 @@ interface PendingWrite {
   held: Message[];
 }
 
-/** A proposal waiting to be applied: answered ok if the entry at index has the proposed term. */
-interface PendingProposal {
-  reqId: number;
-  term: number;
-}
 
 /** Status pushes for commit/applied progress alone are coalesced to at most one per this interval. */
 const STATUS_PROGRESS_INTERVAL_MS = 50;
 const STOP_ACTOR_TIMEOUT_MS = 2000;
+const STATUS_LOG_INTERVAL_MS = 10_000;
 
 export class RaftNode {
   readonly events: Emitter<NodeEvents> = createNanoEvents<NodeEvents>();
@@ -79,13 +81,15 @@ export class RaftNode {
   private readonly connected = new Map<NodeId, boolean>();
   private writeSeq = 0;
   private readonly pendingWrites: PendingWrite[] = [];
-  private readonly proposals = new Map<number, PendingProposal>();
-  private replies: { reqId: number; reply: ClientReply }[] = [];
+  private requests!: ClientRequests;
+  private readonly sm = new KvStateMachine({ dedupEntriesMax: DEDUP_ENTRIES_MAX, dedupWindowEntries: DEDUP_WINDOW_ENTRIES });
   private processScheduled = false;
   private lastStatus: NodeStatus | null = null;
   private lastProgressPush = 0;
   private progressTimer: NodeJS.Timeout | null = null;
+  private heartbeatLog: NodeJS.Timeout | null = null;
   private appliedIndex = 0;
+  private msgsSent = 0;
   private stopping = false;
   private started = false;
 
@@ -140,8 +144,12 @@ export class RaftNode {
       uncommittedEntriesMax: o.uncommittedEntriesMax,
     };
     this.core = new RaftCore(coreConfig, restored, seededRandom(randomBytes(4).readUInt32LE(0)));
+    this.requests = new ClientRequests(o.id, this.core, this.sm, {
+      requestTicks: Math.ceil(o.requestTimeoutMs / o.tickMs),
+      inFlightMax: o.pendingNodeMax,
+    });
     this.log.term = restored.hardState.term;
-    this.log.info('restored', { term: restored.hardState.term, vote: restored.hardState.vote, entries: restored.entries.length });
+    this.log.info('restored', { vote: restored.hardState.vote, entries: restored.entries.length });
 
     const limits: TransportLimits = {
       frameBytesMax: o.frameBytesMax,
@@ -201,7 +209,13 @@ export class RaftNode {
     });
     await this.timer.ready;
     this.pushStatus(true);
-    this.log.info('started', { peers: peers.map((p) => p.id) });
+    this.log.info('started', { peers: peers.map((p) => p.id), pid: process.pid });
+    // A healthy node otherwise logs nothing: this line tells a reader it was alive and where it stood.
+    this.heartbeatLog = setInterval(() => {
+      const st = this.status();
+      this.log.info('status', { role: st.role, leader: st.leader, commitIndex: st.commitIndex, appliedIndex: st.appliedIndex, lastIndex: st.lastIndex, inFlight: this.requests.inFlight });
+    }, STATUS_LOG_INTERVAL_MS);
+    this.heartbeatLog.unref();
   }
 
   private loadChunks: Entry[][] = [];
@@ -249,7 +263,10 @@ export class RaftNode {
   private onTimer(m: TimerOut): void {
     switch (m.type) {
       case 'tick':
-        for (let i = 0; i < m.count; i++) this.core.tick();
+        for (let i = 0; i < m.count; i++) {
+          this.core.tick();
+          this.requests.tick();
+        }
         this.schedule();
         return;
       default:
@@ -260,7 +277,10 @@ export class RaftNode {
   private onPeerServer(m: PeerServerOut): void {
     switch (m.type) {
       case 'received':
-        for (const msg of m.messages) this.core.step(msg);
+        for (const msg of m.messages) {
+          if (msg.type === 'fwdWrite' || msg.type === 'fwdReply') this.requests.onForward(msg);
+          else this.core.step(msg);
+        }
         this.schedule();
         return;
       case 'peerUp':
@@ -296,32 +316,13 @@ export class RaftNode {
 
   private onGateway(m: GatewayOut): void {
     switch (m.type) {
-      case 'propose':
-        this.propose(m.items);
+      case 'requests':
+        this.requests.onRequests(m.items);
+        this.schedule();
         return;
       default:
         assertNever(m.type, 'gateway message');
     }
-  }
-
-  private propose(items: { reqId: number; tid: string; data: Uint8Array }[]): void {
-    const res = this.core.propose(items.map((i) => ({ tid: i.tid, data: i.data })));
-    if (res.ok) {
-      items.forEach((it, k) => this.proposals.set(res.firstIndex + k, { reqId: it.reqId, term: res.term }));
-    } else {
-      const reply: ClientReply =
-        res.code === 'NOT_LEADER'
-          ? { ok: false, code: 'NOTLEADER', message: this.notLeaderMessage(res.leader) }
-          : { ok: false, code: 'BUSY', message: 'too many uncommitted entries' };
-      for (const it of items) this.replies.push({ reqId: it.reqId, reply });
-    }
-    this.schedule();
-  }
-
-  private notLeaderMessage(leader: NodeId | null): string {
-    if (leader === null) return 'no leader elected yet';
-    const h = this.opts.hosts.find((x) => x.id === leader);
-    return `leader is ${leader} at ${h ? `${h.host}:${h.clientPort}` : '?'}`;
   }
 
   // ------------------------------------------------------------------ outputs
@@ -339,8 +340,14 @@ export class RaftNode {
   private process(): void {
     let rounds = 0;
     while (this.core.hasReady()) {
-      assert(++rounds < 1000, 'core keeps producing Ready');
+      assert(++rounds < 100_000, 'core keeps producing Ready');
       this.handleReady(this.core.ready());
+    }
+    this.requests.serveReads(this.appliedIndex);
+    this.requests.drain(this.core.status().term);
+    if (this.requests.outbox.length > 0) {
+      this.send(this.requests.outbox);
+      this.requests.outbox = [];
     }
     this.flushReplies();
     this.pushStatus(false);
@@ -365,34 +372,28 @@ export class RaftNode {
       this.send(rd.messages);
     }
     if (rd.committed.length > 0) this.apply(rd.committed);
+    if (rd.reads.length > 0 || rd.readsFailed.length > 0) this.requests.onReads(rd.reads, rd.readsFailed);
   }
 
   private apply(entries: Entry[]): void {
     for (const e of entries) {
       assert(e.index === this.appliedIndex + 1, `apply in order: got ${e.index} after ${this.appliedIndex}`);
       this.appliedIndex = e.index;
-      const p = this.proposals.get(e.index);
-      if (p) {
-        this.proposals.delete(e.index);
-        this.replies.push({
-          reqId: p.reqId,
-          reply: e.term === p.term ? { ok: true, index: e.index } : { ok: false, code: 'ERR', message: 'entry lost to a leader change; retry' },
-        });
-      }
+      this.requests.apply(e);
     }
     this.events.emit('applied', entries);
   }
 
   private flushReplies(): void {
-    if (this.replies.length === 0) return;
-    this.gateway.post({ type: 'replies', replies: this.replies });
-    this.replies = [];
+    if (this.requests.replies.length === 0) return;
+    this.gateway.post({ type: 'replies', replies: this.requests.replies });
+    this.requests.replies = [];
   }
 
   /** One 'send' per peer for all its messages of this round. */
-  private send(msgs: Message[]): void {
+  private send(msgs: PeerMessage[]): void {
     if (msgs.length === 0) return;
-    const byPeer = new Map<NodeId, Message[]>();
+    const byPeer = new Map<NodeId, PeerMessage[]>();
     for (const m of msgs) {
       let list = byPeer.get(m.to);
       if (!list) byPeer.set(m.to, (list = []));
@@ -402,6 +403,7 @@ export class RaftNode {
       const r = this.replicators.get(peer);
       assert(r, `message for unknown peer ${peer}`);
       r.post({ type: 'send', messages: list });
+      this.msgsSent += list.length;
     }
   }
 
@@ -417,6 +419,8 @@ export class RaftNode {
       commitIndex: s.commitIndex,
       appliedIndex: this.appliedIndex,
       lastIndex: s.lastIndex,
+      msgsSent: this.msgsSent,
+      keys: this.sm.keyCount,
       peers: Object.entries(s.progress).map(([id, p]) => ({ id, match: p.match, lag: s.lastIndex - p.match, connected: this.connected.get(id) ?? false })),
     };
   }
@@ -450,6 +454,7 @@ export class RaftNode {
     if (this.stopping) return;
     this.stopping = true;
     if (this.progressTimer) clearTimeout(this.progressTimer);
+    if (this.heartbeatLog) clearInterval(this.heartbeatLog);
     this.log.info('stopping');
     const t = STOP_ACTOR_TIMEOUT_MS;
     await Promise.all([

@@ -3,6 +3,8 @@ import { assert } from '../util/assert.js';
 import { infoText, type ServerFacts } from './info.js';
 import { parseInteger } from './parser.js';
 import * as w from './writer.js';
+import { encodeCommand } from '../kv/command-codec.js';
+import { KV_COMMANDS } from './kv-commands.js';
 
 /**
  * The client command table: {name, arity, handler}. Handlers are pure: they read the
@@ -31,11 +33,14 @@ export type CommandOutcome =
   /** Answer, then close the connection once everything before it is written. */
   | { kind: 'close'; reply: Buffer }
   /**
-   * Replicate one entry through the leader. The gateway answers BUSY past its bounds,
-   * NOTLEADER / TRYAGAIN off the leader, TIMEOUT past the deadline, `-<code> <message>`
-   * when main refuses, and committed(index) once main reports the entry committed.
+   * Replicate one command through the leader (from any node: a follower forwards it).
+   * `data` is the entry payload (lib/kv/command-codec.ts); `tid` the client's request id
+   * ('' for none): a retry with the same id is applied once and gets the first reply.
+   * The reply is whatever the state machine answered, already RESP-encoded.
    */
-  | { kind: 'propose'; tid: string; data: Uint8Array; committed(index: number): Buffer };
+  | { kind: 'write'; tid: string; data: Uint8Array }
+  /** A linearizable read (ReadIndex): main runs `args` against the state machine once it is safe. */
+  | { kind: 'read'; args: Buffer[] };
 
 export interface CommandSpec {
   /** Lower case. */
@@ -111,6 +116,13 @@ function quit(): CommandOutcome {
   return { kind: 'close', reply: w.OK };
 }
 
+/** LEADER: the leader's id and client address, or a null array while none is known. */
+function leader(env: CommandEnv): CommandOutcome {
+  const st = env.status;
+  if (!st || st.leader === null) return reply(w.NULL_ARRAY);
+  return reply(w.array([w.bulk(st.leader), w.bulk(st.leaderClient ?? '')]));
+}
+
 function isLeader(env: CommandEnv): CommandOutcome {
   return reply(env.status?.role === 'leader' ? w.ONE : w.ZERO);
 }
@@ -120,9 +132,23 @@ function info(env: CommandEnv, args: Buffer[]): CommandOutcome {
   return reply(w.bulk(infoText(env.facts(), env.status, wanted)));
 }
 
+/** ADDENTRY tid data: the original interface; the tid doubles as the request id. */
 function addEntry(_env: CommandEnv, args: Buffer[]): CommandOutcome {
-  return { kind: 'propose', tid: args[1]!.toString('utf8'), data: args[2]!, committed: (index) => w.integer(index) };
+  return { kind: 'write', tid: args[1]!.toString('utf8'), data: encodeCommand([Buffer.from('addentry'), args[2]!]) };
 }
+
+/** REQ <request-id> <command> [args...]: run a write exactly once per request id. */
+function req(env: CommandEnv, args: Buffer[]): CommandOutcome {
+  const rid = args[1]!.toString('utf8');
+  if (rid === '' || rid.length > REQUEST_ID_BYTES_MAX) return reply(w.error(`ERR request id must be 1..${REQUEST_ID_BYTES_MAX} bytes`));
+  const inner = args.slice(2);
+  const name = lower(inner[0]!);
+  if (name === 'req') return reply(w.error('ERR REQ cannot be nested'));
+  const out = dispatch(COMMANDS, env, inner);
+  return out.kind === 'write' ? { ...out, tid: rid } : out;
+}
+
+export const REQUEST_ID_BYTES_MAX = 128;
 
 /** Enough of COMMAND for redis-cli's startup: no command docs, so no hints. */
 function command(_env: CommandEnv, args: Buffer[]): CommandOutcome {
@@ -222,10 +248,13 @@ export const COMMANDS: CommandTable = commandTable([
   { name: 'echo', arity: 2, handler: echo },
   { name: 'quit', arity: -1, handler: quit },
   { name: 'isleader', arity: 1, handler: isLeader },
+  { name: 'leader', arity: 1, handler: leader },
   { name: 'info', arity: -1, handler: info },
   { name: 'addentry', arity: 3, handler: addEntry },
   { name: 'command', arity: -1, handler: command },
   { name: 'hello', arity: -1, handler: hello },
   { name: 'client', arity: -2, handler: client },
   { name: 'select', arity: 2, handler: select },
+  { name: 'req', arity: -3, handler: req },
+  ...KV_COMMANDS,
 ]);

@@ -63,6 +63,8 @@ function section(s: Section, facts: ServerFacts, status: NodeStatus | null): str
         ['commit_index', status ? status.commitIndex : 0],
         ['last_applied', status ? status.appliedIndex : 0],
         ['last_log_index', status ? status.lastIndex : 0],
+        ['peer_msgs_sent', status ? status.msgsSent : 0],
+        ['db_keys', status ? status.keys : 0],
       ];
       if (status?.role === 'leader') {
         for (const p of status.peers) {

@@ -5,6 +5,7 @@
 // follower answers each, which Raft handles like any duplicate or reordered answer.
 // Only a single entry that cannot fit in any frame is dropped (and reported).
 import type { Entry, Message } from '../raft/types.js';
+import type { PeerMessage } from '../../actors/protocol.js';
 import { assert } from '../util/assert.js';
 import { encodeFrame, frameBodyBytes } from './frame-codec.js';
 
@@ -16,16 +17,18 @@ const ENTRY_BYTES_EST = 64;
 export interface EncodedBatch {
   frames: Buffer[];
   /** Messages that could not be sent: an append whose first entry alone is over the bound. */
-  dropped: Message[];
+  dropped: PeerMessage[];
 }
 
 function entryBytesEst(e: Entry): number {
   return ENTRY_BYTES_EST + 3 * e.tid.length + e.data.length;
 }
 
-export function messageBytesEst(m: Message): number {
+export function messageBytesEst(m: PeerMessage): number {
   let n = MESSAGE_BYTES_EST + 3 * (m.from.length + m.to.length);
   if (m.type === 'append') for (const e of m.entries) n += entryBytesEst(e);
+  else if (m.type === 'fwdWrite') for (const it of m.items) n += ENTRY_BYTES_EST + 3 * it.tid.length + it.data.length;
+  else if (m.type === 'fwdReply') for (const it of m.replies) n += ENTRY_BYTES_EST + it.reply.length + 3 * it.message.length;
   return n;
 }
 
@@ -39,10 +42,10 @@ export function splitAppend(m: Extract<Message, { type: 'append' }>, k: number):
   ];
 }
 
-export function encodeBatch(messages: readonly Message[], frameBytesMax: number): EncodedBatch {
+export function encodeBatch(messages: readonly PeerMessage[], frameBytesMax: number): EncodedBatch {
   const out: EncodedBatch = { frames: [], dropped: [] };
   const budget = frameBytesMax - FRAME_BYTES_EST;
-  let group: Message[] = [];
+  let group: PeerMessage[] = [];
   let groupBytes = 0;
   const flush = () => {
     if (group.length > 0) encodeGroup(group, frameBytesMax, out);
@@ -62,9 +65,9 @@ export function encodeBatch(messages: readonly Message[], frameBytesMax: number)
 }
 
 /** An append estimated over the budget becomes several (each at least one entry). */
-function splitByEstimate(m: Message, budget: number): Message[] {
+function splitByEstimate(m: PeerMessage, budget: number): PeerMessage[] {
   if (m.type !== 'append' || m.entries.length <= 1 || messageBytesEst(m) <= budget) return [m];
-  const pieces: Message[] = [];
+  const pieces: PeerMessage[] = [];
   let rest = m;
   for (;;) {
     let n = messageBytesEst({ ...rest, entries: [] });
@@ -80,7 +83,7 @@ function splitByEstimate(m: Message, budget: number): Message[] {
 }
 
 /** Encodes a group as one frame; if the estimate was wrong, halves it until each part fits. */
-function encodeGroup(group: Message[], frameBytesMax: number, out: EncodedBatch): void {
+function encodeGroup(group: PeerMessage[], frameBytesMax: number, out: EncodedBatch): void {
   const frame = encodeFrame({ t: 'msgs', m: group });
   if (frameBodyBytes(frame) <= frameBytesMax) {
     out.frames.push(frame);

@@ -4,7 +4,7 @@
 // strings, entry data bytes), and an append's entries must be the consecutive run
 // that a correct leader sends. The result is a fresh object holding only the known
 // fields, so stray keys in the input never travel further.
-import type { Frame } from '../../actors/protocol.js';
+import type { ForwardMessage, Frame, PeerMessage } from '../../actors/protocol.js';
 import type { Entry, Message } from '../raft/types.js';
 import { RaftdError } from '../util/errors.js';
 
@@ -68,6 +68,45 @@ function validateEntry(v: unknown, what: string): Entry {
     tid: str(r, 'tid', what, Number.MAX_SAFE_INTEGER),
     data,
   };
+}
+
+/** Bound on the items of one forwarded batch (writes or replies). */
+export const FORWARD_ITEMS_MAX = 65536;
+
+function validateForward(r: Rec, type: ForwardMessage['type'], what: string): ForwardMessage {
+  const term = uint(r, 'term', what);
+  const from = id(r, 'from', what);
+  const to = id(r, 'to', what);
+  const key = type === 'fwdWrite' ? 'items' : 'replies';
+  const raw = own(r, key);
+  if (!Array.isArray(raw) || raw.length > FORWARD_ITEMS_MAX) bad(`${what}.${key} is not an array of at most ${FORWARD_ITEMS_MAX}`);
+  const bin = (x: Rec, k: string, w: string): Uint8Array => {
+    const b = own(x, k);
+    if (!(b instanceof Uint8Array)) bad(`${w}.${k} is not binary`);
+    return b;
+  };
+  if (type === 'fwdWrite') {
+    const items = raw.map((x, i) => {
+      const w = `${what}.items[${i}]`;
+      const it = rec(x, w);
+      return { fid: uint(it, 'fid', w), tid: str(it, 'tid', w, 1024), data: bin(it, 'data', w) };
+    });
+    return { type, term, from, to, items };
+  }
+  const replies = raw.map((x, i) => {
+    const w = `${what}.replies[${i}]`;
+    const it = rec(x, w);
+    return { fid: uint(it, 'fid', w), ok: bool(it, 'ok', w), reply: bin(it, 'reply', w), code: str(it, 'code', w, 64), message: str(it, 'message', w, 4096) };
+  });
+  return { type, term, from, to, replies };
+}
+
+/** A Raft message or a forwarded client request/reply. */
+export function validatePeerMessage(v: unknown, what = 'message'): PeerMessage {
+  const r = rec(v, what);
+  const type = own(r, 'type');
+  if (type === 'fwdWrite' || type === 'fwdReply') return validateForward(r, type, what);
+  return validateMessage(v, what);
 }
 
 export function validateMessage(v: unknown, what = 'message'): Message {
@@ -154,8 +193,8 @@ export function validateFrame(v: unknown): Frame {
     case 'msgs': {
       const raw = own(r, 'm');
       if (!Array.isArray(raw)) bad('msgs.m is not an array');
-      const m = new Array<Message>(raw.length);
-      for (let i = 0; i < raw.length; i++) m[i] = validateMessage(raw[i], `msgs.m[${i}]`);
+      const m = new Array<PeerMessage>(raw.length);
+      for (let i = 0; i < raw.length; i++) m[i] = validatePeerMessage(raw[i], `msgs.m[${i}]`);
       return { t, m };
     }
     default:

@@ -143,8 +143,10 @@ export class TestCluster {
     }
   }
 
-  async stop(keepOnFailure = false): Promise<void> {
+  /** Kills every node and removes the folder (kept when RAFTD_KEEP_TEST_DIRS is set, for a post-mortem). */
+  async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => this.kill(n.id)));
-    if (!keepOnFailure) fs.rmSync(this.dir, { recursive: true, force: true });
+    if (process.env.RAFTD_KEEP_TEST_DIRS) process.stderr.write(`kept ${this.dir}\n`);
+    else fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
