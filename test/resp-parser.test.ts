@@ -1,3 +1,4 @@
+import { seededRandom } from '../lib/node/random.js';
 import t from 'tap';
 import { RespProtocolError } from '../lib/resp/errors.js';
 import { parseInteger, RespParser, splitInline, type RespParserLimits } from '../lib/resp/parser.js';
@@ -265,14 +266,5 @@ t.test('formatReply prints like redis-cli', async (t) => {
   );
 });
 
-/** mulberry32: a small seeded PRNG, so a failing round replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failing round replays. */
+const prng = seededRandom;

@@ -1,6 +1,7 @@
 // The peer wire codec: round trips, streaming decode under any chunking, validation,
 // and a seeded fuzz that bad bytes only ever produce the two frame error codes.
 // Set WIRE_FUZZ_SEED to replay a failing run.
+import { seededRandom } from '../lib/node/random.js';
 import t from 'tap';
 import { Packr } from 'msgpackr';
 import type { Frame } from '../actors/protocol.js';
@@ -12,17 +13,8 @@ import { validateMessage } from '../lib/wire/validate.js';
 const MAX = 1 << 20;
 const FRAME_CODES = new Set(['RAFTD_FRAME_TOO_LARGE', 'RAFTD_FRAME_MALFORMED']);
 
-/** mulberry32: failures replay from the printed seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failing round replays. */
+const prng = seededRandom;
 const SEED = Number(process.env.WIRE_FUZZ_SEED ?? Date.now() % 1_000_000);
 t.comment(`wire fuzz seed ${SEED} (replay with WIRE_FUZZ_SEED=${SEED})`);
 

@@ -1,19 +1,13 @@
+import { seededRandom } from '../../lib/node/random.js';
 // Seeded PRNG for the simulator (mulberry32): fast, 32-bit state, good enough to
 // explore schedules. Everything random in a simulation run comes from one seed.
 
 export class Prng {
-  private state: number;
+  /** Uniform in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = seededRandom(seed);
   }
 
   /** Uniform integer in [lo, hi] (inclusive). */
