@@ -218,7 +218,10 @@ class Gateway {
       c.socket.destroy();
     }
     this.conns.clear();
+    this.log.info('stopped');
     this.log.close();
+    // Nothing else may keep this thread: the supervisor waits for it to end.
+    process.exit(0);
   }
 
   // ---------------------------------------------------------------- connections

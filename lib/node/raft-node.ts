@@ -92,6 +92,8 @@ export class RaftNode {
   private msgsSent = 0;
   private stopping = false;
   private started = false;
+  /** Every actor is up: Ready may be handed out. */
+  private running = false;
 
   constructor(readonly opts: NodeOptions) {
     const self = opts.hosts.find((h) => h.id === opts.id);
@@ -208,7 +210,9 @@ export class RaftNode {
       onFatal: this.onFatal,
     });
     await this.timer.ready;
+    this.running = true;
     this.pushStatus(true);
+    this.schedule();
     this.log.info('started', { peers: peers.map((p) => p.id), pid: process.pid });
     // A healthy node otherwise logs nothing: this line tells a reader it was alive and where it stood.
     this.heartbeatLog = setInterval(() => {
@@ -329,7 +333,8 @@ export class RaftNode {
 
   /** Drains the core after a burst of inputs: many inputs, one Ready. */
   private schedule(): void {
-    if (this.processScheduled || this.stopping) return;
+    // Until every actor is up, inputs only step the core; start() drains it at the end.
+    if (this.processScheduled || this.stopping || !this.running) return;
     this.processScheduled = true;
     setImmediate(() => {
       this.processScheduled = false;
