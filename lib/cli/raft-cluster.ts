@@ -1,0 +1,206 @@
+// `node bin/raft-cluster.js <command>`: run a whole cluster of hosts.txt from one
+// place: start and stop it, signal single nodes, show who leads, collect the logs.
+// Nodes on this machine run directly; others through an exec template (ssh by
+// default, `ip netns exec {ns}` for namespaces).
+import * as path from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { readHosts } from '../config/hosts.js';
+import { OpsError } from '../ops/errors.js';
+import { signalNode, stopAll } from '../ops/lifecycle.js';
+import { fetchLogs } from '../ops/logs.js';
+import { probeCluster, PROBE_TIMEOUT_MS, type ClusterStatus } from '../ops/probe.js';
+import type { Signal } from '../ops/scripts.js';
+import { report, type Io } from '../ops/report.js';
+import { renderStatus, statusJson } from '../ops/status-table.js';
+import { DEFAULT_EXEC, parseNsMap, targetsFor, type ClusterConfig } from '../ops/target.js';
+import { up } from '../ops/up.js';
+
+const COMMANDS = ['up', 'down', 'restart', 'kill', 'pause', 'resume', 'status', 'logs'] as const;
+type Command = (typeof COMMANDS)[number];
+
+const WATCH_DEFAULT_MS = 1000;
+const WATCH_MIN_MS = 100;
+
+export async function main(argv: string[]): Promise<void> {
+  const args = await yargs(hideBin(argv))
+    .scriptName('raft-cluster')
+    .parserConfiguration({ 'populate--': true })
+    .usage('$0 <command> [options] [-- raftd flags]')
+    .epilogue(
+      'Runs the cluster of a hosts file from one place. Nodes on this machine start directly, others through --exec ' +
+        `(default "${DEFAULT_EXEC}"); each keeps raftd.pid, raftd.out and raftd.args in <data-root>/<id>. ` +
+        'Flags after -- go to every raftd, e.g. `raft-cluster up -- --election-timeout-ms 150`.',
+    )
+    .command('up [ids..]', 'start every node (or the given ones), wait for a leader, print the status table')
+    .command('down [ids..]', 'stop every node (or the given ones): SIGTERM, SIGKILL after --grace ms')
+    .command('restart [ids..]', 'down then up for the given nodes (default: all), with the raftd flags of their last start unless new ones are given')
+    .command('kill <id>', 'SIGKILL one node')
+    .command('pause <id>', 'SIGSTOP one node')
+    .command('resume <id>', 'SIGCONT one node')
+    .command('status', 'one row per node: address, up/down, role, term, leader, commit, applied, lag')
+    .command('logs', "fetch every node's per-actor logs into --out DIR/<id>/")
+    .option('hosts', { type: 'string', coerce: lastString, default: 'hosts.txt', describe: 'cluster file: `id host peer-port client-port` a line' })
+    .option('exec', { type: 'string', coerce: lastString, describe: `reach every node through this command template: {host} {id} {ns} (default for remote hosts: "${DEFAULT_EXEC}"; e.g. "ip netns exec raftd-{id}")` })
+    .option('ns-map', { type: 'string', coerce: lastString, describe: 'the {ns} of each node: id=namespace,id=namespace...' })
+    .option('remote-dir', { type: 'string', coerce: lastString, describe: 'the project directory on the nodes (default: the same path as here)' })
+    .option('data-root', { type: 'string', coerce: lastString, default: 'data', describe: 'node X keeps its data, pid file and raftd.out in <data-root>/X' })
+    .option('upload', { type: 'boolean', default: true, describe: 'copy the build to remote machines on up (--no-upload: it is there already)' })
+    .option('raftd-args', { type: 'string', coerce: lastString, describe: 'flags for every raftd: --raftd-args="--election-timeout-ms 150" (or put them after --)' })
+    .option('node', { type: 'string', coerce: lastString, describe: 'node binary on remote machines (default: node)' })
+    .option('timeout', { type: 'number', coerce: lastNumber, default: 20_000, describe: 'up/restart: ms to wait for a leader' })
+    .option('grace', { type: 'number', coerce: lastNumber, default: 5000, describe: 'down/restart: ms between SIGTERM and SIGKILL' })
+    .option('probe-timeout', { type: 'number', coerce: lastNumber, default: PROBE_TIMEOUT_MS, describe: 'ms a node has to answer INFO' })
+    .option('json', { type: 'boolean', default: false, describe: 'status: JSON for scripts' })
+    .option('watch', { type: 'string', coerce: lastString, describe: 'status: refresh every [ms] (default 1000) until Ctrl-C; with --json, one object a line' })
+    .option('color', { type: 'boolean', describe: 'colours in the status table (default: when stdout is a terminal)' })
+    .option('out', { type: 'string', coerce: lastString, describe: 'logs: directory to fetch into' })
+    .wrap(null)
+    .demandCommand(1, 'name a command')
+    .strict()
+    .help()
+    .parse();
+
+  const command = String(args._[0]) as Command;
+  if (!COMMANDS.includes(command)) throw new OpsError('OPS_CONFIG', `unknown command "${command}" (known: ${COMMANDS.join(', ')})`);
+  const passthrough = ((args['--'] as (string | number)[] | undefined) ?? []).map(String);
+  const hostsFile = path.resolve(args.hosts);
+  const cluster: ClusterConfig = {
+    hostsFile,
+    hosts: readHosts(hostsFile),
+    exec: args.exec ?? null,
+    nsMap: parseNsMap(args['ns-map']),
+    remoteDir: args['remote-dir'] ?? null,
+    dataRoot: args['data-root'],
+    upload: args.upload,
+    raftdArgs: [...splitWords(args['raftd-args'] ?? ''), ...passthrough],
+    nodeBin: args.node ?? null,
+  };
+  // `status --watch | head` closing the pipe is the reader's choice, not a failure.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+  const io: Io = {
+    out: (l) => process.stdout.write(l + '\n'),
+    err: (l) => process.stderr.write(l + '\n'),
+    color: args.color ?? (!!process.stdout.isTTY && !process.env.NO_COLOR),
+  };
+  const ids = ((args.ids as (string | number)[] | undefined) ?? []).map(String);
+  const probeMs = positive(args['probe-timeout'], '--probe-timeout');
+  const ok = await run(command, cluster, io, {
+    ids,
+    id: args.id === undefined ? null : String(args.id),
+    timeoutMs: positive(args.timeout, '--timeout'),
+    graceMs: positive(args.grace, '--grace'),
+    probeMs,
+    json: args.json,
+    watchMs: args.watch === undefined ? null : watchMs(args.watch),
+    out: args.out ?? null,
+  });
+  if (!ok) process.exitCode = 1;
+}
+
+interface RunOptions {
+  ids: string[];
+  id: string | null;
+  timeoutMs: number;
+  graceMs: number;
+  probeMs: number;
+  json: boolean;
+  watchMs: number | null;
+  out: string | null;
+}
+
+async function run(command: Command, c: ClusterConfig, io: Io, o: RunOptions): Promise<boolean> {
+  switch (command) {
+    case 'up':
+      return up(c, io, o, targetsFor(c, o.ids), false);
+    case 'down':
+      return report(io, await stopAll(targetsFor(c, o.ids), o.graceMs, o.probeMs));
+    case 'restart': {
+      const targets = targetsFor(c, o.ids);
+      if (!report(io, await stopAll(targets, o.graceMs, o.probeMs))) return false;
+      return up(c, io, o, targets, true);
+    }
+    case 'kill':
+      return signal(c, io, o.id!, 'KILL');
+    case 'pause':
+      return signal(c, io, o.id!, 'STOP');
+    case 'resume':
+      return signal(c, io, o.id!, 'CONT');
+    case 'status':
+      return status(c, io, o);
+    case 'logs': {
+      if (!o.out) throw new OpsError('OPS_CONFIG', 'logs needs --out DIR');
+      const outDir = path.resolve(o.out);
+      const results = await Promise.all(targetsFor(c).map((t) => fetchLogs(t, outDir)));
+      for (const r of results) (r.ok ? io.out : io.err)(`${r.id}: ${r.message}`);
+      return results.every((r) => r.ok);
+    }
+    default: {
+      const never: never = command;
+      throw new OpsError('OPS_CONFIG', `unknown command ${String(never)}`);
+    }
+  }
+}
+
+async function signal(c: ClusterConfig, io: Io, id: string, sig: Signal): Promise<boolean> {
+  const [t] = targetsFor(c, [id]);
+  return report(io, [await signalNode(t!, sig)]);
+}
+
+async function status(c: ClusterConfig, io: Io, o: RunOptions): Promise<boolean> {
+  const show = (s: ClusterStatus) => (o.json ? statusJson(s) : renderStatus(s, { color: io.color }));
+  const everyMs = o.watchMs;
+  if (everyMs === null) {
+    io.out(show(await probeCluster(c.hosts, o.probeMs)));
+    return true;
+  }
+  let stop = false;
+  const onInt = () => {
+    stop = true;
+  };
+  process.once('SIGINT', onInt);
+  try {
+    while (!stop) {
+      const s = await probeCluster(c.hosts, o.probeMs);
+      if (stop) break;
+      const time = new Date().toISOString();
+      // JSON: one object a line, for `| jq` or a log; text: the table redrawn in place on a terminal.
+      if (o.json) io.out(JSON.stringify({ time, ...s }));
+      else io.out(`${process.stdout.isTTY ? '\x1b[H\x1b[2J' : ''}${time}\n${show(s)}`);
+      const deadline = Date.now() + everyMs;
+      while (!stop && Date.now() < deadline) await new Promise((r) => setTimeout(r, Math.min(50, everyMs)));
+    }
+  } finally {
+    process.removeListener('SIGINT', onInt);
+  }
+  return true;
+}
+
+function positive(v: number, flag: string): number {
+  if (!Number.isFinite(v) || v <= 0) throw new OpsError('OPS_CONFIG', `${flag} must be a positive number of ms`);
+  return v;
+}
+
+function watchMs(v: string): number {
+  if (v === '') return WATCH_DEFAULT_MS;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < WATCH_MIN_MS) throw new OpsError('OPS_CONFIG', `--watch takes a refresh interval of at least ${WATCH_MIN_MS} ms`);
+  return n;
+}
+
+/** A flag given twice (a script's default, then the caller's) means the last one. */
+function lastString(v: string | string[]): string {
+  return Array.isArray(v) ? v[v.length - 1]! : v;
+}
+
+function lastNumber(v: number | number[]): number {
+  return Array.isArray(v) ? v[v.length - 1]! : v;
+}
+
+/** Splits --raftd-args on whitespace (flags and their values never contain spaces). */
+function splitWords(s: string): string[] {
+  return s.split(/\s+/).filter((w) => w !== '');
+}
