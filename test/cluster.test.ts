@@ -21,7 +21,7 @@ async function waitApplied(c: TestCluster, ids: string[], index: number): Promis
   await waitFor(`${ids.join(',')} applied ${index}`, async () => {
     const infos = await Promise.all(ids.map((id) => c.info(id)));
     return infos.every((i) => Number(i.last_applied) >= index);
-  }, 15_000);
+  }, 30_000);
 }
 
 function dump(c: TestCluster, id: string): string[] {
@@ -57,7 +57,7 @@ for (const size of [3, 5]) {
 
     // kill -9 the leader: a new one takes over and replicates.
     await c.kill(first.id);
-    const second = await c.waitForLeader(15_000, [first.id]);
+    const second = await c.waitForLeader(30_000, [first.id]);
     t.not(second.id, first.id, `${second.id} took over`);
     t.ok(second.term > first.term, 'in a later term');
     const idx2 = await addEntries(c, second.id, 'b', 20);

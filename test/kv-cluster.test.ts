@@ -128,7 +128,7 @@ t.test('exactly-once writes while the leader is killed mid-stream', async (t) =>
 
   await Promise.all(Array.from({ length: clients }, (_, k) => worker(k)));
   t.ok(killed, 'the leader was killed mid-stream');
-  const after = await c.waitForLeader(15_000, [leader.id]);
+  const after = await c.waitForLeader(30_000, [leader.id]);
   c.start(leader.id);
   for (const [key, tokens] of acked) {
     const v = await waitFor(`${key} readable`, async () => {

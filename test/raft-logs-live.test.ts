@@ -24,7 +24,7 @@ t.test('a leader change in a real cluster, told and followed', async (t) => {
   c.startAll();
   const first = await c.waitForLeader();
   await c.kill(first.id);
-  const second = await c.waitForLeader(15_000, [first.id]);
+  const second = await c.waitForLeader(30_000, [first.id]);
   t.not(second.id, first.id, `${first.id} led term ${first.term}, then ${second.id} term ${second.term}`);
   // Let the followers log that they follow the new leader, then stop everything.
   await new Promise((r) => setTimeout(r, 200));
