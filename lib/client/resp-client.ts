@@ -79,6 +79,12 @@ export class RespClient {
     return Promise.all(got);
   }
 
+  /** Closes at once, without waiting for pending replies: they fail with `reason`. */
+  destroy(reason = 'connection closed'): void {
+    this.fail(new RaftdError('RAFTD_IO', reason));
+    this.socket.destroy();
+  }
+
   /** Pending replies fail; resolves once the socket is closed. */
   async close(): Promise<void> {
     this.socket.end();
