@@ -120,9 +120,10 @@ t.test('keys and values over 1 MiB are refused', (t) => {
   t.end();
 });
 
-t.test('CONFIG: GET answers an empty list, the rest is refused', (t) => {
-  t.equal(replyOf(run('CONFIG', 'GET', 'save')), '*0\r\n');
-  t.equal(replyOf(run('config', 'get', 'appendonly', 'maxmemory')), '*0\r\n');
+t.test('CONFIG: GET answers what redis-benchmark asks for, the rest is refused', (t) => {
+  t.equal(replyOf(run('CONFIG', 'GET', 'save')), '*2\r\n$4\r\nsave\r\n$0\r\n\r\n');
+  t.equal(replyOf(run('config', 'get', 'appendonly', 'maxmemory')), '*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n');
+  t.equal(replyOf(run('config', 'get', 'maxmemory')), '*0\r\n');
   t.equal(replyOf(run('config', 'get')), arity('config|get'));
   t.equal(replyOf(run('config', 'set', 'save', '')), err('ERR CONFIG SET is not supported'));
   t.equal(replyOf(run('config', 'resetstat')), err('ERR CONFIG RESETSTAT is not supported'));

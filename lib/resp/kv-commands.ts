@@ -44,8 +44,16 @@ function lower(b: Buffer): string {
 function config(_env: CommandEnv, args: Buffer[]): CommandOutcome {
   const sub = lower(args[1]!);
   switch (sub) {
-    case 'get':
-      return args.length >= 3 ? reply(w.EMPTY_ARRAY) : reply(w.error(`ERR wrong number of arguments for 'config|get' command`));
+    case 'get': {
+      if (args.length < 3) return reply(w.error(`ERR wrong number of arguments for 'config|get' command`));
+      // The two parameters redis-benchmark asks for; durability here is Raft's, not Redis' persistence.
+      const out: Buffer[] = [];
+      for (const p of args.slice(2).map(lower)) {
+        if (p === 'save') out.push(w.bulk('save'), w.bulk(''));
+        else if (p === 'appendonly') out.push(w.bulk('appendonly'), w.bulk('no'));
+      }
+      return reply(w.array(out));
+    }
     case 'set':
     case 'resetstat':
     case 'rewrite':
