@@ -1,0 +1,156 @@
+// One Jepsen client: runs one operation at a time against the cluster's RESP ports,
+// retrying through leader changes, dead and paused nodes until the operation's
+// deadline. A write goes out as `REQ <id> ...` and every retry resends the very same
+// words, so the cluster applies it at most once. What the client learned decides the
+// outcome: a reply is 'ok' (or 'fail' for an error reply to a first attempt); a
+// deadline passed after a write may have reached a node is 'unknown' (it may still
+// take effect), and before that, or for a read, 'fail' (no effect).
+import { RespClient, RespError, type Arg, type RespValue } from '../../lib/client/resp-client.js';
+import type { Prng } from '../sim/prng.js';
+
+export interface Endpoint {
+  readonly id: string;
+  readonly host: string;
+  readonly clientPort: number;
+}
+
+export interface ClientOptions {
+  /** An operation's whole budget, retries included. */
+  readonly opTimeoutMs: number;
+  /** How long one attempt waits for its reply before trying another node. */
+  readonly attemptTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+export const RETRY_CODES: ReadonlySet<string> = new Set(['TRYAGAIN', 'TIMEOUT', 'NOTLEADER', 'BUSY']);
+
+export interface Invocation {
+  readonly outcome: 'ok' | 'fail' | 'unknown';
+  /** The final reply (ok, or the error reply of a 'fail'). */
+  readonly reply?: RespValue;
+  /** Why it is not ok: the last error seen. */
+  readonly error?: string;
+  readonly attempts: number;
+  /** The node that answered. */
+  readonly node?: string;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
+    }),
+  ]);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class JepsenClient {
+  private conn: RespClient | null = null;
+  private at: number;
+  private stopped = false;
+
+  constructor(
+    private readonly endpoints: readonly Endpoint[],
+    private readonly rng: Prng,
+    private readonly opts: ClientOptions,
+    first: number,
+  ) {
+    this.at = first % endpoints.length;
+  }
+
+  /** The node this client talks to now. */
+  get node(): string {
+    return this.endpoints[this.at]!.id;
+  }
+
+  private drop(): void {
+    this.conn?.destroy('dropped by the client');
+    this.conn = null;
+  }
+
+  /** Moves to another node, chosen at random. */
+  private switchNode(): void {
+    this.drop();
+    if (this.endpoints.length < 2) return;
+    let next = this.rng.int(0, this.endpoints.length - 2);
+    if (next >= this.at) next++;
+    this.at = next;
+  }
+
+  private async backoff(failures: number, deadline: number): Promise<void> {
+    const ceiling = Math.min(400, 20 * 2 ** Math.min(failures, 5));
+    const ms = ceiling / 2 + this.rng.next() * (ceiling / 2);
+    await sleep(Math.max(0, Math.min(ms, deadline - performance.now())));
+  }
+
+  /** Runs `args` until it gets an answer or its deadline; `mutates` says whether it may change state. */
+  async invoke(args: readonly Arg[], mutates: boolean): Promise<Invocation> {
+    const deadline = performance.now() + this.opts.opTimeoutMs;
+    let attempts = 0;
+    let sent = false;
+    let failures = 0;
+    let lastError = 'no attempt';
+    while (!this.stopped) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      if (this.conn === null) {
+        const ep = this.endpoints[this.at]!;
+        try {
+          this.conn = await RespClient.connect(ep.host, ep.clientPort, { connectTimeoutMs: Math.min(this.opts.connectTimeoutMs, left) });
+        } catch (err) {
+          lastError = `connect ${ep.id}: ${(err as Error).message}`;
+          failures++;
+          this.switchNode();
+          await this.backoff(failures, deadline);
+          continue;
+        }
+      }
+      const conn = this.conn;
+      attempts++;
+      sent = true;
+      let r: RespValue | typeof TIMED_OUT;
+      try {
+        r = await within(conn.command(...args), Math.min(this.opts.attemptTimeoutMs, deadline - performance.now()));
+      } catch (err) {
+        lastError = `${this.node}: ${(err as Error).message}`;
+        failures++;
+        this.switchNode();
+        await this.backoff(failures, deadline);
+        continue;
+      }
+      if (r === TIMED_OUT) {
+        lastError = `${this.node}: no reply in time`;
+        failures++;
+        this.switchNode();
+        continue;
+      }
+      if (r instanceof RespError && RETRY_CODES.has(r.code)) {
+        lastError = `${this.node}: ${r.reply}`;
+        failures++;
+        // A node that cannot serve now (no leader it can reach, a deadline it missed):
+        // another node may do better; a busy one is worth a second try after the backoff.
+        if (r.code !== 'BUSY') this.switchNode();
+        await this.backoff(failures, deadline);
+        continue;
+      }
+      if (r instanceof RespError) {
+        // A definite refusal, unless an earlier attempt of the same write may have run.
+        const outcome = mutates && attempts > 1 ? 'unknown' : 'fail';
+        return { outcome, reply: r, error: r.reply, attempts, node: this.node };
+      }
+      return { outcome: 'ok', reply: r, attempts, node: this.node };
+    }
+    return { outcome: mutates && sent ? 'unknown' : 'fail', error: lastError, attempts };
+  }
+
+  /** Ends the current operation's retries and closes the connection. */
+  close(): void {
+    this.stopped = true;
+    this.drop();
+  }
+}
