@@ -43,7 +43,10 @@ RUNS.forEach((run, i) => {
     });
     t.comment(r.summary);
     const ok = r.data.ops.filter((o) => o.outcome === 'ok' && typeof o.process === 'number').length;
-    t.ok(ok >= 200, `clients made progress: ${ok} ok ops`);
+    // A liveness floor, not a speed goal: the overlapping run spends most of its time
+    // with a majority down or cut off (seen: 276 ok ops), so its floor is lower.
+    const floor = run.overlap ? 50 : 200;
+    t.ok(ok >= floor, `clients made progress: ${ok} ok ops (floor ${floor})`);
     if (run.nemesis !== 'none') t.ok(r.data.faults.length >= 2, `nemesis injected faults: ${r.data.faults.length}`);
     t.same(r.problems, [], 'no lost acknowledged write, no divergence, nodes converged');
     t.equal(r.check?.ok, true, `linearizable: ${r.check?.report.split('\n')[0] ?? 'checker not run'}`);
