@@ -67,6 +67,7 @@ interface PendingWrite {
 const STATUS_PROGRESS_INTERVAL_MS = 50;
 const STOP_ACTOR_TIMEOUT_MS = 2000;
 const STATUS_LOG_INTERVAL_MS = 10_000;
+const READY_PER_TURN_MAX = 1;
 
 export class RaftNode {
   readonly events: Emitter<NodeEvents> = createNanoEvents<NodeEvents>();
@@ -343,11 +344,11 @@ export class RaftNode {
   }
 
   private process(): void {
+    // A bounded number of Ready per turn: applying a long log after a restart must not
+    // hold the thread past an election timeout while peer replies wait in its queue.
     let rounds = 0;
-    while (this.core.hasReady()) {
-      assert(++rounds < 100_000, 'core keeps producing Ready');
-      this.handleReady(this.core.ready());
-    }
+    while (this.core.hasReady() && rounds++ < READY_PER_TURN_MAX) this.handleReady(this.core.ready());
+    if (this.core.hasReady()) this.schedule();
     this.requests.serveReads(this.appliedIndex);
     this.requests.drain(this.core.status().term);
     if (this.requests.outbox.length > 0) {

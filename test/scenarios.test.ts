@@ -1,6 +1,3 @@
-// Run with `npm run scenarios`: not yet in `npm test`, because under a loaded machine
-// several scenarios time out waiting for the first leader (bounds to be raised, see the
-// closing note of issues 2-5).
 // The MIT 6.824 Raft lab tests, by name and intent, on real raftd processes: network
 // faults are iptables drops between the nodes' loopback addresses, crashes are kill -9,
 // and what a node holds is read back with `raftd --dump-log`. Scenarios that need
@@ -17,7 +14,13 @@ import { waitConverged, type LogEntry } from './jepsen/verify.js';
 t.setTimeout(600_000);
 
 const noNet = iptablesUsable();
-const netOpt = noNet ? { skip: `needs iptables: ${noNet}` } : {};
+
+// RAFTD_SCENARIO=regex runs only the scenarios whose name matches.
+const only = process.env.RAFTD_SCENARIO ? new RegExp(process.env.RAFTD_SCENARIO) : null;
+function scenario(name: string, opts: { skip?: string; todo?: string }, body: (t: Test) => Promise<void>): void {
+  t.test(name, only !== null && !only.test(name) ? { skip: `RAFTD_SCENARIO=${only.source}` } : opts, body);
+}
+const netOpt: { skip?: string } = noNet ? { skip: `needs iptables: ${noNet}` } : {};
 
 function blockOf(nodes: Nodes): string {
   return nodes.node(nodes.ids[0]!).host.replace(/\.\d+$/, '.0/24');
@@ -62,7 +65,7 @@ async function convergedLogs(t: Test, nodes: Nodes, timeoutMs = 30_000): Promise
   return logs[0]!;
 }
 
-t.test('initial election: one leader, every node agrees, no election while nothing fails', async (t) => {
+scenario('initial election: one leader, every node agrees, no election while nothing fails', {}, async (t) => {
   const nodes = await startCluster(t, { size: 3, electionTimeoutMs: 300 });
   const first = await leaderAmong(nodes, nodes.ids);
   t.ok(first.term >= 1, `${first.id} leads term ${first.term}`);
@@ -71,7 +74,7 @@ t.test('initial election: one leader, every node agrees, no election while nothi
   t.same(later, first, 'same leader and term after 2 s without failures');
 });
 
-t.test('re-election: a new leader when the leader is cut off; none without a majority', netOpt, async (t) => {
+scenario('re-election: a new leader when the leader is cut off; none without a majority', netOpt, async (t) => {
   const nodes = await startCluster(t, { size: 3, electionTimeoutMs: 300 });
   const { net, split } = netFor(t, nodes);
   const l1 = await leaderAmong(nodes, nodes.ids);
@@ -99,7 +102,7 @@ t.test('re-election: a new leader when the leader is cut off; none without a maj
   await leaderAmong(nodes, nodes.ids);
 });
 
-t.test('no commit without a quorum: the minority side commits nothing', netOpt, async (t) => {
+scenario('no commit without a quorum: the minority side commits nothing', netOpt, async (t) => {
   const nodes = await startCluster(t, { size: 5, electionTimeoutMs: 300 });
   const { net, split } = netFor(t, nodes);
   const l1 = await leaderAmong(nodes, nodes.ids);
@@ -125,7 +128,7 @@ t.test('no commit without a quorum: the minority side commits nothing', netOpt, 
   t.notOk(tidsOf(log).has('nq-1'), 'the minority write is not in the log');
 });
 
-t.test('rejoin: a stale leader discards its uncommitted entries', netOpt, async (t) => {
+scenario('rejoin: a stale leader discards its uncommitted entries', netOpt, async (t) => {
   const nodes = await startCluster(t, { size: 3, electionTimeoutMs: 1000 });
   const { net, split } = netFor(t, nodes);
   const l1 = await leaderAmong(nodes, nodes.ids);
@@ -154,7 +157,7 @@ t.test('rejoin: a stale leader discards its uncommitted entries', netOpt, async 
   for (const tid of ['rj-0', 'rj-1', 'rj-2']) t.ok(tidsOf(log).has(tid), `${tid} committed`);
 });
 
-t.test('backup: a leader brings followers back over 50+ divergent entries quickly', netOpt, async (t) => {
+scenario('backup: a leader brings followers back over 50+ divergent entries quickly', netOpt, async (t) => {
   const nodes = await startCluster(t, { size: 5, electionTimeoutMs: 1000 });
   const { net, split } = netFor(t, nodes);
   const N = 60;
@@ -200,7 +203,7 @@ t.test('backup: a leader brings followers back over 50+ divergent entries quickl
   for (const id of nodes.ids) t.equal(await cmd(nodes, id, ['GET', 'k']), 'final', `GET k via ${id}`);
 });
 
-t.test('figure 8 (unreliable): leaders crash and links drop packets, committed writes survive', netOpt, async (t) => {
+scenario('figure 8 (unreliable): leaders crash and links drop packets, committed writes survive', netOpt, async (t) => {
   const nodes = await startCluster(t, { size: 5, electionTimeoutMs: 300 });
   const { net } = netFor(t, nodes);
   const rng = new Prng(Number(process.env.RAFTD_SCENARIO_SEED ?? 8));
@@ -240,7 +243,7 @@ t.test('figure 8 (unreliable): leaders crash and links drop packets, committed w
   t.same(lost, [], 'every acknowledged write is in the committed log');
 });
 
-t.test('concurrent starts: concurrent writes get distinct, consecutive indexes', async (t) => {
+scenario('concurrent starts: concurrent writes get distinct, consecutive indexes', {}, async (t) => {
   const nodes = await startCluster(t, { size: 3, electionTimeoutMs: 300 });
   const l = await leaderAmong(nodes, nodes.ids);
   const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => cmd(nodes, l.id, ['ADDENTRY', `cs-${i}`, `data-${i}`])));
@@ -257,7 +260,7 @@ t.test('concurrent starts: concurrent writes get distinct, consecutive indexes',
   }
 });
 
-t.test('persistence: every node crashes, committed writes and terms survive', async (t) => {
+scenario('persistence: every node crashes, committed writes and terms survive', {}, async (t) => {
   const nodes = await startCluster(t, { size: 5, electionTimeoutMs: 300 });
   let l = await leaderAmong(nodes, nodes.ids);
   for (let round = 1; round <= 3; round++) {
@@ -287,7 +290,7 @@ t.test('persistence: every node crashes, committed writes and terms survive', as
   for (const tid of ['ps-1', 'ps-2', 'ps-3', 'ps-minority-down']) t.ok(tidsOf(log).has(tid), `${tid} in every log`);
 });
 
-t.test('count: an idle cluster sends few messages', async (t) => {
+scenario('count: an idle cluster sends few messages', {}, async (t) => {
   const heartbeatMs = 50;
   const nodes = await startCluster(t, { size: 3, electionTimeoutMs: 300, heartbeatMs });
   const l = await leaderAmong(nodes, nodes.ids);
@@ -333,14 +336,18 @@ t.test('count: an idle cluster sends few messages', async (t) => {
 // (RaftNode.process drains core.ready() until empty); ticks pile up meanwhile and are
 // then stepped in one burst before the peer messages that arrived during the stall, so
 // followers time out and the new leader steps down (check-quorum): leadership churns
-// for every restart of a node with a long log. Marked todo until fixed.
-t.test(
+// for every restart of a node with a long log. Marked todo (not run) until fixed; run it
+// with RAFTD_RUN_TODO=1.
+const longLogTodo = process.env.RAFTD_RUN_TODO
+  ? {}
+  : { todo: 'raftd liveness bug: applying a long log after a restart stalls the main thread and the tick burst that follows causes elections (RAFTD_RUN_TODO=1 runs it)' };
+scenario(
   'restart with a long log: the leader elected after the restart keeps its term',
-  { todo: 'raftd liveness bug: applying a long log after a restart stalls the main thread and the tick burst that follows causes elections' },
+  longLogTodo,
   async (t) => {
     const nodes = await startCluster(t, { size: 5, electionTimeoutMs: 300 });
     const l = await leaderAmong(nodes, nodes.ids);
-    const entries = 40_000;
+    const entries = 80_000;
     const ep = nodes.endpoint(l.id);
     const conn = await RespClient.connect(ep.host, ep.clientPort);
     for (let done = 0; done < entries; done += 1000) {
