@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { ReplyParser, RespError, type RespValue } from '../resp/reply-parser.js';
 import { request } from '../resp/writer.js';
+import { quote } from '../kv/describe.js';
 import { RaftdError } from '../util/errors.js';
 
 export { RespError, type RespValue } from '../resp/reply-parser.js';
@@ -151,35 +152,3 @@ function formatTty(v: RespValue, prefix: string): string {
   return out;
 }
 
-/** sdscatrepr: printable ASCII as is, the usual escapes, anything else as \xHH. */
-function quote(b: Buffer): string {
-  let s = '"';
-  for (const c of b) {
-    switch (c) {
-      case 0x5c:
-        s += '\\\\';
-        break;
-      case 0x22:
-        s += '\\"';
-        break;
-      case 0x0a:
-        s += '\\n';
-        break;
-      case 0x0d:
-        s += '\\r';
-        break;
-      case 0x09:
-        s += '\\t';
-        break;
-      case 0x07:
-        s += '\\a';
-        break;
-      case 0x08:
-        s += '\\b';
-        break;
-      default:
-        s += c >= 0x20 && c <= 0x7e ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
-    }
-  }
-  return s + '"';
-}
