@@ -2,6 +2,7 @@
 // delayed (which reorders them) and cut by partitions; delivery order is
 // deterministic given the seed. Correctness must never lean on the transport.
 
+import { MinHeap } from '../../lib/util/min-heap.js';
 import type { Message, NodeId } from '../../lib/raft/types.js';
 import type { Prng } from './prng.js';
 
@@ -19,60 +20,13 @@ interface InFlight {
   msg: Message;
 }
 
-/** Binary min-heap on (at, seq). */
-class Heap {
-  private readonly a: InFlight[] = [];
-  get size(): number {
-    return this.a.length;
-  }
-  peek(): InFlight | undefined {
-    return this.a[0];
-  }
-  push(x: InFlight): void {
-    const a = this.a;
-    a.push(x);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!less(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
-    }
-  }
-  pop(): InFlight | undefined {
-    const a = this.a;
-    if (a.length === 0) return undefined;
-    const top = a[0]!;
-    const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && less(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-  filter(keep: (x: InFlight) => boolean): void {
-    const kept = this.a.filter(keep);
-    this.a.length = 0;
-    for (const x of kept) this.push(x);
-  }
-}
-
 function less(x: InFlight, y: InFlight): boolean {
   return x.at < y.at || (x.at === y.at && x.seq < y.seq);
 }
 
 export class Network {
-  private readonly q = new Heap();
+  /** In-flight messages, earliest delivery first. */
+  private readonly q = new MinHeap<InFlight>(less);
   private seq = 0;
   /** Partition group per node; nodes talk only within their group. */
   private group = new Map<NodeId, number>();
