@@ -3,10 +3,11 @@
 // event-loop turn. Replies go out in request order through a per-connection queue of slots, one
 // slot per command, written as the head slots fill. Everything waiting is bounded:
 // pending commands per connection and per node (BUSY past that), queued reply slots and
-// bytes per connection (reading stops past that), and time (TIMEOUT / TRYAGAIN).
+// bytes per connection (reading stops past that). Whether a leader is known and when a
+// request times out is decided once, by the replica (lib/replica/client-requests.ts),
+// which answers every request it is handed.
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { runActor, type ActorContext } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
 import { COMMANDS, dispatch, RAFTD_VERSION, type ClientState, type CommandEnv, type CommandOutcome } from '../lib/resp/commands.js';
@@ -29,8 +30,6 @@ const SLOTS_EXTRA = 1024;
 const CLOSE_LINGER_MS = 2000;
 
 const BUSY = w.error('BUSY too many pending requests');
-const TIMEOUT = w.error('TIMEOUT request timed out');
-const TRYAGAIN = w.error('TRYAGAIN no leader elected yet');
 
 /** One command's place in its connection's reply order. `reply` is null while it waits. */
 interface Slot {
@@ -39,7 +38,7 @@ interface Slot {
   close: boolean;
 }
 
-/** A write or read waiting for a leader or for main's answer. */
+/** A write or read waiting for main's answer. */
 interface Proposal {
   conn: Conn;
   slot: Slot;
@@ -49,8 +48,6 @@ interface Proposal {
   data: Uint8Array;
   /** Read: the arguments, private copies. */
   args: Uint8Array[];
-  /** performance.now() past which it is answered TRYAGAIN (waiting) or TIMEOUT (sent). */
-  deadline: number;
 }
 
 class Conn {
@@ -109,14 +106,11 @@ class Gateway {
   private status: NodeStatus | null = null;
   private nextConnId = 0;
   private nextReqId = 0;
-  /** Sent to main, by reqId; insertion order is deadline order. */
+  /** Sent to main, by reqId. */
   private readonly inFlight = new Map<number, Proposal>();
-  /** Waiting for a leader to be known, in arrival (= deadline) order. */
-  private waiting: Proposal[] = [];
   private batch: GatewayRequest[] = [];
   private batchTransfer: ArrayBuffer[] = [];
   private batchImmediate: NodeJS.Immediate | null = null;
-  private timer: NodeJS.Timeout | null = null;
   private readonly dirty = new Set<Conn>();
   private readonly startedAtMs = Date.now();
   private port = 0;
@@ -184,11 +178,6 @@ class Gateway {
     if (!prev || prev.role !== st.role || prev.leader !== st.leader) {
       this.log.info('status', { role: st.role, leader: st.leader, leaderClient: st.leaderClient });
     }
-    if (this.waiting.length > 0 && this.leaderKnown()) {
-      const waiting = this.waiting;
-      this.waiting = [];
-      for (const p of waiting) this.route(p);
-    }
   }
 
   private onReplies(replies: { reqId: number; reply: ClientReply }[]): void {
@@ -196,7 +185,7 @@ class Gateway {
     for (const { reqId, reply } of replies) {
       const p = this.inFlight.get(reqId);
       if (!p) {
-        late++; // answered TIMEOUT already
+        late++; // its connection is gone
         continue;
       }
       this.inFlight.delete(reqId);
@@ -208,7 +197,6 @@ class Gateway {
   private stop(): void {
     this.stopped = true;
     this.log.info('stopping', { connections: this.conns.size, inFlight: this.inFlight.size });
-    if (this.timer) clearTimeout(this.timer);
     if (this.batchImmediate) clearImmediate(this.batchImmediate);
     this.server.close();
     for (const c of this.conns) {
@@ -272,9 +260,7 @@ class Gateway {
     conn.closing = true;
     this.conns.delete(conn);
     this.dirty.delete(conn);
-    // Waiting proposals of this connection go; sent ones stay counted until main answers
-    // or they time out (main still holds them).
-    if (conn.pending > 0) this.waiting = this.waiting.filter((p) => p.conn !== conn);
+    // Sent proposals stay counted until main answers them (it answers every one, by its deadline at the latest).
     this.log.debug('connection closed', { conn: conn.id, remote: conn.remote });
   }
 
@@ -354,7 +340,7 @@ class Gateway {
       startedAtMs: this.startedAtMs,
       nowMs: Date.now(),
       connectedClients: this.conns.size,
-      pendingRequests: this.inFlight.size + this.waiting.length,
+      pendingRequests: this.inFlight.size,
     };
   }
 
@@ -438,14 +424,14 @@ class Gateway {
 
   private request(conn: Conn, kind: 'write' | 'read', tid: string, data: Uint8Array, args: Buffer[]): void {
     const d = this.ctx.data;
-    if (conn.pending >= d.pendingPerConnMax || this.inFlight.size + this.waiting.length >= d.pendingNodeMax) {
+    if (conn.pending >= d.pendingPerConnMax || this.inFlight.size >= d.pendingNodeMax) {
       this.enqueue(conn, BUSY, false);
       return;
     }
     const slot = this.enqueue(conn, null, false);
     conn.pending++;
     // Copy out of the socket's chunk: keeps no chunk alive and gives main its own buffer.
-    const p: Proposal = { conn, slot, kind, tid, data: new Uint8Array(data), args: args.map((a) => new Uint8Array(a)), deadline: 0 };
+    const p: Proposal = { conn, slot, kind, tid, data: new Uint8Array(data), args: args.map((a) => new Uint8Array(a)) };
     if (conn.held.length > 0 || (kind === 'read' ? conn.writes : conn.reads) > 0) conn.held.push(p);
     else this.dispatchOrdered(p);
   }
@@ -453,7 +439,7 @@ class Gateway {
   private dispatchOrdered(p: Proposal): void {
     if (p.kind === 'write') p.conn.writes++;
     else p.conn.reads++;
-    this.route(p);
+    this.send(p);
   }
 
   /** After an answer: releases held commands that no longer wait on the other kind. */
@@ -466,26 +452,8 @@ class Gateway {
     }
   }
 
-  private leaderKnown(): boolean {
-    const st = this.status;
-    return st !== null && (st.role === 'leader' || (st.leader !== null && st.leader !== st.id));
-  }
-
-  /** Sends to main once a leader is known (a follower's main forwards to it), else waits. */
-  private route(p: Proposal): void {
-    if (p.conn.closed) return;
-    if (this.leaderKnown()) {
-      this.send(p);
-    } else {
-      p.deadline = performance.now() + this.ctx.data.requestTimeoutMs;
-      this.waiting.push(p);
-      this.armTimer();
-    }
-  }
-
   private send(p: Proposal): void {
     const reqId = ++this.nextReqId;
-    p.deadline = performance.now() + this.ctx.data.requestTimeoutMs;
     this.inFlight.set(reqId, p);
     if (p.kind === 'write') {
       const data = p.data;
@@ -499,7 +467,6 @@ class Gateway {
       for (const a of args) this.batchTransfer.push(a.buffer as ArrayBuffer);
     }
     this.batchImmediate ??= setImmediate(() => this.sendBatch());
-    this.armTimer();
   }
 
   /** One requests message for every write and read of this event-loop turn, across connections. */
@@ -522,38 +489,6 @@ class Gateway {
     this.releaseHeld(p.conn);
   }
 
-  // ---------------------------------------------------------------- deadlines
-
-  private armTimer(): void {
-    if (this.timer || this.stopped) return;
-    let next = Infinity;
-    for (const p of this.inFlight.values()) {
-      next = p.deadline;
-      break;
-    }
-    if (this.waiting.length > 0) next = Math.min(next, this.waiting[0]!.deadline);
-    if (next === Infinity) return;
-    this.timer = setTimeout(() => this.expire(), Math.max(0, Math.ceil(next - performance.now())));
-  }
-
-  private expire(): void {
-    this.timer = null;
-    if (this.stopped) return;
-    const now = performance.now();
-    let timedOut = 0;
-    for (const [reqId, p] of this.inFlight) {
-      if (p.deadline > now) break;
-      this.inFlight.delete(reqId);
-      this.answer(p, TIMEOUT);
-      timedOut++;
-    }
-    let i = 0;
-    while (i < this.waiting.length && this.waiting[i]!.deadline <= now) this.answer(this.waiting[i++]!, TRYAGAIN);
-    if (i > 0) this.waiting = this.waiting.slice(i);
-    if (timedOut > 0 || i > 0) this.log.debug('requests expired', { timedOut, noLeader: i });
-    this.armTimer();
-    this.flushDirty();
-  }
 }
 
 const EMPTY = new Uint8Array(0);

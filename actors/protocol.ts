@@ -1,6 +1,9 @@
 // One protocol file imported by both ends of every actor channel. Each channel is a
 // discriminated union; every handler ends its switch with assertNever.
-import type { Entry, HardState, Message, NodeId, Role } from '../lib/raft/types.js';
+import type { Entry, HardState, NodeId, Role } from '../lib/raft/types.js';
+import type { ClientReply, GatewayRequest, NodeStatus, PeerMessage } from '../lib/replica/messages.js';
+
+export type { ClientReply, ForwardMessage, GatewayRequest, NodeStatus, PeerMessage } from '../lib/replica/messages.js';
 import type { LogLevel } from '../lib/log/logger.js';
 
 /** What every actor gets in workerData. */
@@ -43,24 +46,6 @@ export type LogWriterOut =
   | { type: 'written'; seq: number };
 
 // ---------------------------------------------------------------- peer transport
-/**
- * Not Raft: a follower hands client writes to the leader over the same peer
- * connection and gets the state machine's replies back. `fid` is the follower's id for
- * the request; replies carry the RESP bytes the leader's state machine produced.
- */
-export type ForwardMessage =
-  | { type: 'fwdWrite'; term: number; from: NodeId; to: NodeId; items: { fid: number; tid: string; data: Uint8Array }[] }
-  | {
-      type: 'fwdReply';
-      term: number;
-      from: NodeId;
-      to: NodeId;
-      replies: { fid: number; ok: boolean; reply: Uint8Array; code: string; message: string }[];
-    };
-
-/** Everything that crosses a peer connection. */
-export type PeerMessage = Message | ForwardMessage;
-
 /** Address of a node as hosts.txt gives it. */
 export interface PeerAddr {
   id: NodeId;
@@ -117,22 +102,6 @@ export type Frame =
   | { t: 'msgs'; m: PeerMessage[] };
 
 // ---------------------------------------------------------------- client gateway
-export interface NodeStatus {
-  id: NodeId;
-  role: Role;
-  term: number;
-  leader: NodeId | null;
-  /** host:port of the leader's client port, when a leader is known. */
-  leaderClient: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-  lastIndex: number;
-  /** Peer messages this node handed to its replicators since it started (idle clusters should send few). */
-  msgsSent: number;
-  keys: number;
-  peers: { id: NodeId; match: number; lag: number; connected: boolean }[];
-}
-
 export interface GatewayData extends ActorBase {
   host: string;
   clientPort: number;
@@ -145,20 +114,10 @@ export interface GatewayData extends ActorBase {
   requestTimeoutMs: number;
 }
 
-/** `reply`: RESP bytes from the state machine (or the read it ran). */
-export type ClientReply =
-  | { ok: true; reply: Uint8Array }
-  | { ok: false; code: 'NOTLEADER' | 'TRYAGAIN' | 'BUSY' | 'TIMEOUT' | 'ERR'; message: string };
-
 export type GatewayIn =
   | { type: 'status'; status: NodeStatus }
   | { type: 'replies'; replies: { reqId: number; reply: ClientReply }[] }
   | { type: 'stop' };
-/** A write is one encoded command for the log; a read is run by main after ReadIndex. */
-export type GatewayRequest =
-  | { reqId: number; kind: 'write'; tid: string; data: Uint8Array }
-  | { reqId: number; kind: 'read'; args: Uint8Array[] };
-
 export type GatewayOut =
   /** Every write and read of one event-loop turn, across connections, in one message. */
   | { type: 'requests'; items: GatewayRequest[] };

@@ -333,8 +333,8 @@ t.test('ADDENTRY on the leader: one propose batch across connections, replies in
   // A refusal from main comes back as its code and message.
   const refused = a.command('ADDENTRY', 't', 'd');
   const [it] = (await gw.proposed(all.length + 1)).slice(all.length);
-  gw.actor.post({ type: 'replies', replies: [{ reqId: it!.reqId, reply: { ok: false, code: 'NOTLEADER', message: 'leader is n2 at 127.0.0.1:6102' } }] });
-  t.equal(text(await refused), '-NOTLEADER leader is n2 at 127.0.0.1:6102');
+  gw.actor.post({ type: 'replies', replies: [{ reqId: it!.reqId, reply: { ok: false, code: 'TRYAGAIN', message: 'leader is n2 at 127.0.0.1:6102' } }] });
+  t.equal(text(await refused), '-TRYAGAIN leader is n2 at 127.0.0.1:6102');
   t.same(gw.fatals, []);
 });
 
@@ -356,42 +356,7 @@ t.test('a client that shuts down its sending side still gets every reply, then t
   t.equal(Buffer.concat(chunks).toString(), ':5\r\n+PONG\r\n', 'the trailing partial frame is dropped');
 });
 
-t.test('no leader: ADDENTRY waits a bounded time, then TRYAGAIN; a leader in time gets it through', async (t) => {
-  const gw = await startGateway(t, { requestTimeoutMs: 300 });
-  const c = await gw.connect();
-  gw.status({ role: 'candidate', term: 5, leader: null });
-  await waitRole(c, 'candidate');
-  const t0 = performance.now();
-  t.equal(text(await c.command('ADDENTRY', 't1', 'x')), '-TRYAGAIN no leader elected yet');
-  const waited = performance.now() - t0;
-  t.ok(waited >= 250 && waited < 5000, `waited ${waited.toFixed(0)} ms`);
-  t.same(gw.proposes, []);
-
-  const pending = c.command('ADDENTRY', 't2', 'y');
-  const probe = await gw.connect();
-  await waitFor('the ADDENTRY to be waiting', async () => text(await probe.command('INFO', 'clients')).includes('pending_requests:1'));
-  gw.status(LEADER);
-  const [item] = await gw.proposed(1);
-  t.equal(item!.tid, 't2');
-  gw.reply([item!], () => 42);
-  t.equal(await pending, 42);
-});
-
-t.test('a request main never answers times out; the late reply is dropped', async (t) => {
-  const gw = await startGateway(t, { requestTimeoutMs: 300 });
-  const c = await gw.connect();
-  gw.status(LEADER);
-  await waitRole(c, 'leader');
-  const t0 = performance.now();
-  const [r1, r2] = await c.raw(pipeline(['ADDENTRY', 't1', 'x'], ['PING']), 2);
-  t.equal(text(r1!), '-TIMEOUT request timed out');
-  t.equal(r2, 'PONG');
-  t.ok(performance.now() - t0 >= 250);
-  const [item] = await gw.proposed(1);
-  gw.reply([item!]);
-  t.equal(await c.command('PING'), 'PONG', 'no stray reply on the connection');
-  t.same(gw.fatals, []);
-});
+// Deadlines and waiting for a leader are the replica's (test/replica-requests.test.ts).
 
 t.test('past pendingPerConnMax and pendingNodeMax: BUSY, in order', async (t) => {
   const gw = await startGateway(t, { pendingPerConnMax: 4, pendingNodeMax: 6 });

@@ -1,15 +1,15 @@
-// The supervisor: one per process. It holds the pure Raft core and drives it with
-// what the actors report (ticks, peer messages, durable writes, client proposals),
-// then hands the core's Ready back out to them. Everything crosses threads in
-// batches: one write per Ready to the log writer, one message per peer per Ready.
+// The supervisor: one per process, a thin I/O shell around the replica
+// (lib/replica/replica.ts), which makes every decision. It feeds the replica what the
+// actors report (ticks, peer messages, durable writes, lost connections, client
+// requests) and hands its effects back out. Everything crosses threads in batches:
+// one message per write to the log writer, one per peer per round.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createNanoEvents, type Emitter } from 'nanoevents';
 import { spawnActor, type ActorHandle } from '../actor/spawn.js';
 import { Logger } from '../log/logger.js';
-import { RaftCore } from '../raft/core.js';
-import type { CoreConfig, Entry, HardState, Message, NodeId, Ready, Role } from '../raft/types.js';
+import type { CoreConfig, Entry, HardState, NodeId, Role } from '../raft/types.js';
 import type { NodeOptions } from '../config/options.js';
 import type { HostEntry } from '../config/hosts.js';
 import { assert, assertNever } from '../util/assert.js';
@@ -37,8 +37,7 @@ import type {
   TransportLimits,
 } from '../../actors/protocol.js';
 import { seededRandom } from './random.js';
-import { ClientRequests } from './client-requests.js';
-import { KvStateMachine } from '../kv/state-machine.js';
+import { Replica, type Effects } from '../replica/replica.js';
 
 /** Exactly-once: a request id is remembered for this many later log entries, and at most this many ids. */
 const DEDUP_WINDOW_ENTRIES = 1_000_000;
@@ -53,15 +52,6 @@ export interface NodeEvents {
   fatal(err: RaftdError): void;
 }
 
-/** Writes handed to the log writer and not yet durable, in seq order. */
-interface PendingWrite {
-  seq: number;
-  lastIndex: number;
-  lastTerm: number;
-  /** Messages that may leave only once this write is durable. */
-  held: Message[];
-}
-
 
 /** Status pushes for commit/applied progress alone are coalesced to at most one per this interval. */
 const STATUS_PROGRESS_INTERVAL_MS = 50;
@@ -73,23 +63,18 @@ export class RaftNode {
   readonly events: Emitter<NodeEvents> = createNanoEvents<NodeEvents>();
   readonly self: HostEntry;
   private readonly log: Logger;
-  private core!: RaftCore;
+  private replica!: Replica;
   private logWriter!: ActorHandle<LogWriterIn>;
   private timer!: ActorHandle<TimerIn>;
   private peerServer!: ActorHandle<PeerServerIn>;
   private gateway!: ActorHandle<GatewayIn>;
   private readonly replicators = new Map<NodeId, ActorHandle<ReplicatorIn>>();
   private readonly connected = new Map<NodeId, boolean>();
-  private writeSeq = 0;
-  private readonly pendingWrites: PendingWrite[] = [];
-  private requests!: ClientRequests;
-  private readonly sm = new KvStateMachine({ dedupEntriesMax: DEDUP_ENTRIES_MAX, dedupWindowEntries: DEDUP_WINDOW_ENTRIES });
   private processScheduled = false;
   private lastStatus: NodeStatus | null = null;
   private lastProgressPush = 0;
   private progressTimer: NodeJS.Timeout | null = null;
   private heartbeatLog: NodeJS.Timeout | null = null;
-  private appliedIndex = 0;
   private msgsSent = 0;
   private stopping = false;
   private started = false;
@@ -146,11 +131,18 @@ export class RaftNode {
       appendBytesMax: o.appendBytesMax,
       uncommittedEntriesMax: o.uncommittedEntriesMax,
     };
-    this.core = new RaftCore(coreConfig, restored, seededRandom(randomBytes(4).readUInt32LE(0)));
-    this.requests = new ClientRequests(o.id, this.core, this.sm, {
-      requestTicks: Math.ceil(o.requestTimeoutMs / o.tickMs),
-      inFlightMax: o.pendingNodeMax,
-    });
+    this.replica = new Replica(
+      {
+        core: coreConfig,
+        requestTicks: Math.ceil(o.requestTimeoutMs / o.tickMs),
+        inFlightMax: o.pendingNodeMax,
+        dedupWindowEntries: DEDUP_WINDOW_ENTRIES,
+        dedupEntriesMax: DEDUP_ENTRIES_MAX,
+        readyPerProcessMax: READY_PER_TURN_MAX,
+      },
+      restored,
+      seededRandom(randomBytes(4).readUInt32LE(0)),
+    );
     this.log.term = restored.hardState.term;
     this.log.info('restored', { vote: restored.hardState.vote, entries: restored.entries.length });
 
@@ -218,7 +210,7 @@ export class RaftNode {
     // A healthy node otherwise logs nothing: this line tells a reader it was alive and where it stood.
     this.heartbeatLog = setInterval(() => {
       const st = this.status();
-      this.log.info('status', { role: st.role, leader: st.leader, commitIndex: st.commitIndex, appliedIndex: st.appliedIndex, lastIndex: st.lastIndex, inFlight: this.requests.inFlight });
+      this.log.info('status', { role: st.role, leader: st.leader, commitIndex: st.commitIndex, appliedIndex: st.appliedIndex, lastIndex: st.lastIndex, inFlight: this.replica.inFlight });
     }, STATUS_LOG_INTERVAL_MS);
     this.heartbeatLog.unref();
   }
@@ -249,29 +241,18 @@ export class RaftNode {
         this.loadDone = null;
         return;
       case 'written':
-        this.onWritten(m.seq);
+        this.replica.written(m.seq);
+        this.schedule();
         return;
       default:
         assertNever(m, 'log writer message');
     }
   }
 
-  private onWritten(seq: number): void {
-    while (this.pendingWrites.length > 0 && this.pendingWrites[0]!.seq <= seq) {
-      const w = this.pendingWrites.shift()!;
-      if (w.lastIndex > 0) this.core.persisted(w.lastIndex, w.lastTerm);
-      this.send(w.held);
-    }
-    this.schedule();
-  }
-
   private onTimer(m: TimerOut): void {
     switch (m.type) {
       case 'tick':
-        for (let i = 0; i < m.count; i++) {
-          this.core.tick();
-          this.requests.tick();
-        }
+        for (let i = 0; i < m.count; i++) this.replica.tick();
         this.schedule();
         return;
       default:
@@ -282,10 +263,7 @@ export class RaftNode {
   private onPeerServer(m: PeerServerOut): void {
     switch (m.type) {
       case 'received':
-        for (const msg of m.messages) {
-          if (msg.type === 'fwdWrite' || msg.type === 'fwdReply') this.requests.onForward(msg);
-          else this.core.step(msg);
-        }
+        this.replica.receive(m.messages);
         this.schedule();
         return;
       case 'peerUp':
@@ -308,7 +286,7 @@ export class RaftNode {
       case 'disconnected':
         this.connected.set(m.peer, false);
         this.log.info('peer-disconnected', { peer: m.peer, reason: m.reason });
-        this.core.reportUnreachable(m.peer);
+        this.replica.unreachable(m.peer);
         this.schedule();
         return;
       case 'dropped':
@@ -322,7 +300,7 @@ export class RaftNode {
   private onGateway(m: GatewayOut): void {
     switch (m.type) {
       case 'requests':
-        this.requests.onRequests(m.items);
+        this.replica.request(m.items);
         this.schedule();
         return;
       default:
@@ -344,56 +322,23 @@ export class RaftNode {
   }
 
   private process(): void {
-    // A bounded number of Ready per turn: applying a long log after a restart must not
-    // hold the thread past an election timeout while peer replies wait in its queue.
-    let rounds = 0;
-    while (this.core.hasReady() && rounds++ < READY_PER_TURN_MAX) this.handleReady(this.core.ready());
-    if (this.core.hasReady()) this.schedule();
-    this.requests.serveReads(this.appliedIndex);
-    this.requests.drain(this.core.status().term);
-    if (this.requests.outbox.length > 0) {
-      this.send(this.requests.outbox);
-      this.requests.outbox = [];
-    }
-    this.flushReplies();
+    const fx = this.replica.process();
+    if (fx.more) this.schedule();
+    this.perform(fx);
     this.pushStatus(false);
   }
 
-  private handleReady(rd: Ready): void {
-    for (const ev of rd.events) {
+  /** Carries out the replica's effects: the log first, then peers, then clients. */
+  private perform(fx: Effects): void {
+    for (const ev of fx.events) {
       const { level, event, term, ...fields } = ev;
       this.log.term = term;
       this.log.log(level, event, fields);
     }
-    this.send(rd.messagesNow);
-    if (rd.hardState !== null || rd.entries.length > 0) {
-      const seq = ++this.writeSeq;
-      const last = rd.entries[rd.entries.length - 1];
-      this.logWriter.post({ type: 'write', seq, hardState: rd.hardState, entries: rd.entries });
-      this.pendingWrites.push({ seq, lastIndex: last?.index ?? 0, lastTerm: last?.term ?? 0, held: rd.messages });
-    } else if (this.pendingWrites.length > 0) {
-      // Keep order with messages still waiting on an earlier write (an ack must not overtake it).
-      this.pendingWrites[this.pendingWrites.length - 1]!.held.push(...rd.messages);
-    } else {
-      this.send(rd.messages);
-    }
-    if (rd.committed.length > 0) this.apply(rd.committed);
-    if (rd.reads.length > 0 || rd.readsFailed.length > 0) this.requests.onReads(rd.reads, rd.readsFailed);
-  }
-
-  private apply(entries: Entry[]): void {
-    for (const e of entries) {
-      assert(e.index === this.appliedIndex + 1, `apply in order: got ${e.index} after ${this.appliedIndex}`);
-      this.appliedIndex = e.index;
-      this.requests.apply(e);
-    }
-    this.events.emit('applied', entries);
-  }
-
-  private flushReplies(): void {
-    if (this.requests.replies.length === 0) return;
-    this.gateway.post({ type: 'replies', replies: this.requests.replies });
-    this.requests.replies = [];
+    for (const w of fx.writes) this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries });
+    this.send(fx.messages);
+    if (fx.applied.length > 0) this.events.emit('applied', fx.applied);
+    if (fx.replies.length > 0) this.gateway.post({ type: 'replies', replies: fx.replies });
   }
 
   /** One 'send' per peer for all its messages of this round. */
@@ -414,7 +359,7 @@ export class RaftNode {
   }
 
   status(): NodeStatus {
-    const s = this.core.status();
+    const s = this.replica.coreStatus();
     const leader = s.leader ? this.opts.hosts.find((h) => h.id === s.leader) : undefined;
     return {
       id: s.id,
@@ -423,10 +368,10 @@ export class RaftNode {
       leader: s.leader,
       leaderClient: leader ? `${leader.host}:${leader.clientPort}` : null,
       commitIndex: s.commitIndex,
-      appliedIndex: this.appliedIndex,
+      appliedIndex: this.replica.applied,
       lastIndex: s.lastIndex,
       msgsSent: this.msgsSent,
-      keys: this.sm.keyCount,
+      keys: this.replica.sm.keyCount,
       peers: Object.entries(s.progress).map(([id, p]) => ({ id, match: p.match, lag: s.lastIndex - p.match, connected: this.connected.get(id) ?? false })),
     };
   }

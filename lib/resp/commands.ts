@@ -1,4 +1,4 @@
-import type { NodeStatus } from '../../actors/protocol.js';
+import type { NodeStatus } from '../replica/messages.js';
 import { assert } from '../util/assert.js';
 import { infoText, type ServerFacts } from './info.js';
 import { parseInteger } from './parser.js';

@@ -1,4 +1,4 @@
-import type { NodeStatus } from '../../actors/protocol.js';
+import type { NodeStatus } from '../replica/messages.js';
 import { assertNever } from '../util/assert.js';
 
 /** What INFO reports about the process and its clients. */

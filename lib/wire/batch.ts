@@ -5,7 +5,7 @@
 // follower answers each, which Raft handles like any duplicate or reordered answer.
 // Only a single entry that cannot fit in any frame is dropped (and reported).
 import type { Entry, Message } from '../raft/types.js';
-import type { PeerMessage } from '../../actors/protocol.js';
+import type { PeerMessage } from '../replica/messages.js';
 import { assert } from '../util/assert.js';
 import { encodeFrame, frameBodyBytes } from './frame-codec.js';
 

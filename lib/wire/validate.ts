@@ -4,7 +4,8 @@
 // strings, entry data bytes), and an append's entries must be the consecutive run
 // that a correct leader sends. The result is a fresh object holding only the known
 // fields, so stray keys in the input never travel further.
-import type { ForwardMessage, Frame, PeerMessage } from '../../actors/protocol.js';
+import type { Frame } from '../../actors/protocol.js';
+import type { ForwardMessage, PeerMessage } from '../replica/messages.js';
 import type { Entry, Message } from '../raft/types.js';
 import { RaftdError } from '../util/errors.js';
 
@@ -77,6 +78,7 @@ function validateForward(r: Rec, type: ForwardMessage['type'], what: string): Fo
   const term = uint(r, 'term', what);
   const from = id(r, 'from', what);
   const to = id(r, 'to', what);
+  const epoch = uint(r, 'epoch', what);
   const key = type === 'fwdWrite' ? 'items' : 'replies';
   const raw = own(r, key);
   if (!Array.isArray(raw) || raw.length > FORWARD_ITEMS_MAX) bad(`${what}.${key} is not an array of at most ${FORWARD_ITEMS_MAX}`);
@@ -91,14 +93,14 @@ function validateForward(r: Rec, type: ForwardMessage['type'], what: string): Fo
       const it = rec(x, w);
       return { fid: uint(it, 'fid', w), tid: str(it, 'tid', w, 1024), data: bin(it, 'data', w) };
     });
-    return { type, term, from, to, items };
+    return { type, term, from, to, epoch, items };
   }
   const replies = raw.map((x, i) => {
     const w = `${what}.replies[${i}]`;
     const it = rec(x, w);
     return { fid: uint(it, 'fid', w), ok: bool(it, 'ok', w), reply: bin(it, 'reply', w), code: str(it, 'code', w, 64), message: str(it, 'message', w, 4096) };
   });
-  return { type, term, from, to, replies };
+  return { type, term, from, to, epoch, replies };
 }
 
 /** A Raft message or a forwarded client request/reply. */

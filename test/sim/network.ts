@@ -14,19 +14,25 @@ export interface NetworkOptions {
   delayMax: number;
 }
 
-interface InFlight {
-  at: number;
-  seq: number;
-  msg: Message;
+/** Anything with a sender and a receiver: Raft messages, or the replica's peer messages. */
+export interface Addressed {
+  readonly from: NodeId;
+  readonly to: NodeId;
 }
 
-function less(x: InFlight, y: InFlight): boolean {
+interface InFlight<M> {
+  at: number;
+  seq: number;
+  msg: M;
+}
+
+function less<M>(x: InFlight<M>, y: InFlight<M>): boolean {
   return x.at < y.at || (x.at === y.at && x.seq < y.seq);
 }
 
-export class Network {
+export class Network<M extends Addressed = Message> {
   /** In-flight messages, earliest delivery first. */
-  private readonly q = new MinHeap<InFlight>(less);
+  private readonly q = new MinHeap<InFlight<M>>(less);
   private seq = 0;
   /** Partition group per node; nodes talk only within their group. */
   private group = new Map<NodeId, number>();
@@ -55,7 +61,7 @@ export class Network {
     this.group = new Map();
   }
 
-  send(msg: Message, now: number): void {
+  send(msg: M, now: number): void {
     this.sent++;
     if (!this.linkUp(msg.from, msg.to) || this.rng.chance(this.opts.dropP)) {
       this.dropped++;
@@ -65,13 +71,13 @@ export class Network {
     if (this.rng.chance(this.opts.dupP)) this.enqueue(msg, now);
   }
 
-  private enqueue(msg: Message, now: number): void {
+  private enqueue(msg: M, now: number): void {
     const at = now + this.rng.int(this.opts.delayMin, this.opts.delayMax);
     this.q.push({ at, seq: this.seq++, msg });
   }
 
   /** Next message due at or before `now`, or undefined. Partitions also cut messages in flight. */
-  pop(now: number): Message | undefined {
+  pop(now: number): M | undefined {
     for (;;) {
       const top = this.q.peek();
       if (top === undefined || top.at > now) return undefined;

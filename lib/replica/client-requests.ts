@@ -1,0 +1,378 @@
+// Client requests inside the replica: writes proposed on the leader or forwarded to
+// it, exactly-once through the state machine's dedup table, and linearizable reads
+// through ReadIndex. This is the one place that decides whether a leader is known and
+// when a request times out: every request gets a deadline in logical ticks when it
+// arrives, and every map of requests in flight is bounded in size and in time.
+import type { KvStateMachine } from '../kv/state-machine.js';
+import type { RaftCore } from '../raft/core.js';
+import type { Entry, NodeId } from '../raft/types.js';
+import { assert } from '../util/assert.js';
+import type { ClientReply, ForwardMessage, ForwardReplyItem, ForwardWriteItem, GatewayRequest, ReplyCode } from './messages.js';
+
+export interface ClientRequestsLimits {
+  /** A request not answered within this many ticks of its arrival gets TIMEOUT (or TRYAGAIN while no leader is known). */
+  requestTicks: number;
+  /** Bound on this node's own requests in flight, and on proposals it holds for followers. */
+  inFlightMax: number;
+}
+
+/** A request of this node's gateway that has not been answered yet. */
+interface Pending {
+  req: GatewayRequest;
+  deadlineTick: number;
+  /** Set while it is forwarded to the leader. */
+  fid: number;
+  /** In `waiting`: no leader is known, or it is to be sent again. */
+  waiting: boolean;
+  /** It reached some leader once: from then on only its reply, or TIMEOUT (outcome unknown), may answer it. */
+  sent: boolean;
+}
+
+/** Who waits for the entry proposed at an index: a local request, or a follower's. */
+interface Proposal {
+  term: number;
+  /** null: local (id is a reqId); else the follower that forwarded it (id is its fid, in its epoch). */
+  origin: NodeId | null;
+  epoch: number;
+  id: number;
+}
+
+/** A write this follower forwarded to the leader, kept until answered so it can be re-routed. */
+interface Forwarded {
+  reqId: number;
+  tid: string;
+  data: Uint8Array;
+  /** The leader it was last sent to; null while it waits to be (re)sent. */
+  target: NodeId | null;
+  /** A node that refused it as not the leader: it is not resent there until the leader changes. */
+  refusedBy: NodeId | null;
+}
+
+interface ReadBatch {
+  items: { reqId: number; args: Buffer[] }[];
+}
+
+const EMPTY = new Uint8Array(0);
+/** Forwarded writes without a client request id get one, so a re-route after a leader change applies them once. */
+const AUTO_TID_PREFIX = '\u0000fwd:';
+
+export class ClientRequests {
+  private readonly pending = new Map<number, Pending>();
+  /** Requests that arrived while no leader was known, oldest first. */
+  private waiting: GatewayRequest[] = [];
+  private readonly proposals = new Map<number, Proposal>();
+  private readonly forwarded = new Map<number, Forwarded>();
+  private nextFid = 0;
+  /** Forwarded writes may need (re)sending: set by a new forward, a refusal, a lost connection, a leader change. */
+  private rerouteDue = false;
+  private routedLeader: NodeId | null = null;
+  private readonly reads = new Map<number, ReadBatch>();
+  private nextReadCtx = 0;
+  /** Read batches whose read index is known, waiting for the state machine to catch up (ascending index). */
+  private readyReads: { index: number; batch: ReadBatch }[] = [];
+  private tickNow = 0;
+  /** Outputs, collected until the replica hands them out. */
+  replies: { reqId: number; reply: ClientReply }[] = [];
+  private fwdWrites = new Map<NodeId, ForwardWriteItem[]>();
+  /** Replies for followers, by follower and then by the follower's epoch. */
+  private fwdReplies = new Map<NodeId, Map<number, ForwardReplyItem[]>>();
+
+  constructor(
+    private readonly id: NodeId,
+    /** Drawn at every start: a forwarded reply from another incarnation never matches. */
+    readonly epoch: number,
+    private readonly core: RaftCore,
+    private readonly sm: KvStateMachine,
+    private readonly limits: ClientRequestsLimits,
+  ) {
+    assert(limits.requestTicks > 0 && limits.inFlightMax > 0, 'request limits must be positive');
+  }
+
+  /** Requests from this node's gateway. */
+  onRequests(items: GatewayRequest[]): void {
+    for (const it of items) {
+      assert(!this.pending.has(it.reqId), `request ${it.reqId} arrived twice`);
+      if (this.pending.size >= this.limits.inFlightMax) {
+        this.replies.push({ reqId: it.reqId, reply: { ok: false, code: 'BUSY', message: 'too many requests in flight' } });
+        continue;
+      }
+      this.pending.set(it.reqId, { req: it, deadlineTick: this.tickNow + this.limits.requestTicks, fid: 0, waiting: false, sent: false });
+    }
+    this.dispatch(items.filter((it) => this.pending.has(it.reqId)));
+  }
+
+  /** Hands requests to the leader (this node or another), or keeps them until one is known. */
+  private dispatch(items: GatewayRequest[]): void {
+    const st = this.core.status();
+    const leaderKnown = st.role === 'leader' || (st.leader !== null && st.leader !== this.id);
+    if (!leaderKnown) {
+      for (const it of items) {
+        this.pending.get(it.reqId)!.waiting = true;
+        this.waiting.push(it);
+      }
+      return;
+    }
+    for (const it of items) {
+      const p = this.pending.get(it.reqId)!;
+      p.waiting = false;
+      if (it.kind === 'write') p.sent = true;
+    }
+    const writes: { id: number; tid: string; data: Uint8Array }[] = [];
+    const reads: { reqId: number; args: Buffer[] }[] = [];
+    for (const it of items) {
+      if (it.kind === 'write') writes.push({ id: it.reqId, tid: it.tid, data: it.data });
+      else reads.push({ reqId: it.reqId, args: it.args.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)) });
+    }
+    if (writes.length > 0) {
+      if (st.role === 'leader') this.propose(writes, null, 0);
+      else for (const w of writes) this.forward(w.id, w.tid, w.data);
+    }
+    if (reads.length > 0) this.read(reads);
+  }
+
+  private forward(reqId: number, tid: string, data: Uint8Array): void {
+    const p = this.pending.get(reqId);
+    assert(p !== undefined && p.fid === 0, `forward of request ${reqId}`);
+    const fid = ++this.nextFid;
+    p.fid = fid;
+    this.forwarded.set(fid, { reqId, tid: tid !== '' ? tid : `${AUTO_TID_PREFIX}${this.id}:${this.epoch}:${fid}`, data, target: null, refusedBy: null });
+    this.rerouteDue = true;
+  }
+
+  /** Proposes on the leader; `origin` null for local requests, else the follower that forwarded them. */
+  private propose(items: { id: number; tid: string; data: Uint8Array }[], origin: NodeId | null, epoch: number): void {
+    if (this.proposals.size + items.length > this.limits.inFlightMax) {
+      for (const i of items) this.fail(origin, epoch, i.id, 'BUSY', 'too many writes in flight');
+      return;
+    }
+    const res = this.core.propose(items.map((i) => ({ tid: i.tid, data: i.data })));
+    if (!res.ok) {
+      for (const i of items) {
+        if (res.code === 'BUSY') this.fail(origin, epoch, i.id, 'BUSY', 'too many uncommitted entries');
+        else this.fail(origin, epoch, i.id, 'TRYAGAIN', `leader changed${res.leader ? ` to ${res.leader}` : ''}; retry`);
+      }
+      return;
+    }
+    items.forEach((it, k) => {
+      const index = res.firstIndex + k;
+      // Whoever waited at this index before waited for an entry of an older term that
+      // was cut from the log: it can never commit now.
+      const stale = this.proposals.get(index);
+      if (stale !== undefined) {
+        assert(stale.term < res.term, `two proposals at index ${index} in term ${res.term}`);
+        this.fail(stale.origin, stale.epoch, stale.id, 'TRYAGAIN', 'entry lost to a leader change; retry');
+      }
+      this.proposals.set(index, { term: res.term, origin, epoch, id: it.id });
+    });
+  }
+
+  private read(items: { reqId: number; args: Buffer[] }[]): void {
+    // One ReadIndex round serves every read of this batch; `pending` bounds how many there are.
+    const ctx = ++this.nextReadCtx;
+    this.reads.set(ctx, { items });
+    this.core.readIndex(ctx);
+  }
+
+  /** A forwarded message from a peer. */
+  onForward(m: ForwardMessage): void {
+    switch (m.type) {
+      case 'fwdWrite':
+        if (this.core.status().role !== 'leader') {
+          for (const it of m.items) this.fail(m.from, m.epoch, it.fid, 'TRYAGAIN', 'not the leader; retry');
+          return;
+        }
+        this.propose(m.items.map((i) => ({ id: i.fid, tid: i.tid, data: i.data })), m.from, m.epoch);
+        return;
+      case 'fwdReply':
+        if (m.epoch !== this.epoch) return; // meant for an earlier incarnation of this node
+        for (const r of m.replies) {
+          const f = this.forwarded.get(r.fid);
+          if (f === undefined || f.target !== m.from) continue; // answered, given up, or re-routed since
+          if (!r.ok && r.code === 'TRYAGAIN') {
+            // Not (or no longer) the leader: send it again once a leader other than that node is known.
+            f.target = null;
+            f.refusedBy = m.from;
+            this.rerouteDue = true;
+            continue;
+          }
+          this.forwarded.delete(r.fid);
+          this.reply(f.reqId, r.ok ? { ok: true, reply: r.reply } : { ok: false, code: asCode(r.code), message: r.message });
+        }
+        return;
+    }
+  }
+
+  /** The connection to a peer dropped: what was forwarded to it may be lost, so it is sent again. */
+  onUnreachable(peer: NodeId): void {
+    for (const f of this.forwarded.values()) {
+      if (f.target !== peer) continue;
+      f.target = null;
+      this.rerouteDue = true;
+    }
+  }
+
+  /** ReadIndex results from the core's Ready. */
+  onReads(done: { ctx: number; index: number }[], failed: number[]): void {
+    for (const { ctx, index } of done) {
+      const batch = this.reads.get(ctx);
+      if (!batch) continue;
+      this.reads.delete(ctx);
+      this.readyReads.push({ index, batch });
+    }
+    if (done.length > 1) this.readyReads.sort((a, b) => a.index - b.index);
+    for (const ctx of failed) {
+      const batch = this.reads.get(ctx);
+      if (!batch) continue;
+      this.reads.delete(ctx);
+      for (const i of batch.items) this.reply(i.reqId, { ok: false, code: 'TRYAGAIN', message: 'leadership could not be confirmed; retry' });
+    }
+  }
+
+  /** Applies a committed entry and answers whoever waits for it. */
+  apply(e: Entry): void {
+    const reply = this.sm.apply(e);
+    const p = this.proposals.get(e.index);
+    if (!p) return;
+    this.proposals.delete(e.index);
+    if (e.term === p.term) this.ok(p.origin, p.epoch, p.id, reply);
+    else this.fail(p.origin, p.epoch, p.id, 'TRYAGAIN', 'entry lost to a leader change; retry');
+  }
+
+  /** Serves the reads whose index the state machine has reached. */
+  serveReads(appliedIndex: number): void {
+    let k = 0;
+    while (k < this.readyReads.length && this.readyReads[k]!.index <= appliedIndex) {
+      for (const i of this.readyReads[k]!.batch.items) {
+        if (this.pending.has(i.reqId)) this.reply(i.reqId, { ok: true, reply: this.sm.read(i.args) });
+      }
+      k++;
+    }
+    if (k > 0) this.readyReads = this.readyReads.slice(k);
+  }
+
+  /** Once per tick: requests past their deadline are answered and forgotten. */
+  tick(): void {
+    this.tickNow++;
+    let expired = false;
+    for (const [reqId, p] of this.pending) {
+      // Every request gets the same number of ticks, so insertion order is deadline order.
+      if (p.deadlineTick > this.tickNow) break;
+      expired = true;
+      if (p.fid !== 0) this.forwarded.delete(p.fid);
+      this.reply(
+        reqId,
+        p.waiting && !p.sent ? { ok: false, code: 'TRYAGAIN', message: 'no leader elected yet' } : { ok: false, code: 'TIMEOUT', message: 'request timed out' },
+      );
+    }
+    if (expired) this.waiting = this.waiting.filter((w) => this.pending.has(w.reqId));
+  }
+
+  /**
+   * After each round of input: requests that waited for a leader go to it, forwarded
+   * writes follow a leader change, and forwards and replies become one message per peer.
+   */
+  flush(term: number): ForwardMessage[] {
+    const st = this.core.status();
+    const leader = st.role === 'leader' ? this.id : st.leader;
+    if (leader !== null && this.waiting.length > 0) {
+      const items = this.waiting;
+      this.waiting = [];
+      this.dispatch(items);
+    }
+    if (leader !== this.routedLeader) {
+      this.routedLeader = leader;
+      this.rerouteDue = true;
+    }
+    if (leader !== null && this.rerouteDue) {
+      this.rerouteDue = false;
+      this.reroute(leader);
+    }
+    const out: ForwardMessage[] = [];
+    for (const [to, items] of this.fwdWrites) if (items.length > 0) out.push({ type: 'fwdWrite', term, from: this.id, to, epoch: this.epoch, items });
+    for (const [to, byEpoch] of this.fwdReplies) {
+      for (const [epoch, replies] of byEpoch) out.push({ type: 'fwdReply', term, from: this.id, to, epoch, replies });
+    }
+    this.fwdWrites.clear();
+    this.fwdReplies.clear();
+    return out;
+  }
+
+  /** Sends every forwarded write that is not with the current leader to it (safe: each has a request id). */
+  private reroute(leader: NodeId): void {
+    const local: { id: number; tid: string; data: Uint8Array }[] = [];
+    for (const [fid, f] of this.forwarded) {
+      if (f.target === leader) continue;
+      if (f.target === null && f.refusedBy === leader) continue;
+      if (leader === this.id) {
+        // This node leads now: propose it here, as a request of its own.
+        this.forwarded.delete(fid);
+        const p = this.pending.get(f.reqId)!;
+        p.fid = 0;
+        if (p.req.kind === 'write') p.req = { ...p.req, tid: f.tid };
+        local.push({ id: f.reqId, tid: f.tid, data: f.data });
+        continue;
+      }
+      f.target = leader;
+      f.refusedBy = null;
+      let list = this.fwdWrites.get(leader);
+      if (!list) this.fwdWrites.set(leader, (list = []));
+      list.push({ fid, tid: f.tid, data: f.data });
+    }
+    if (local.length > 0) this.propose(local, null, 0);
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Sizes of every map, for assertions and status. */
+  sizes(): { pending: number; waiting: number; proposals: number; forwarded: number; reads: number; readyReads: number } {
+    return {
+      pending: this.pending.size,
+      waiting: this.waiting.length,
+      proposals: this.proposals.size,
+      forwarded: this.forwarded.size,
+      reads: this.reads.size,
+      readyReads: this.readyReads.length,
+    };
+  }
+
+  private reply(reqId: number, reply: ClientReply): void {
+    if (!this.pending.delete(reqId)) return; // answered already (timed out)
+    this.replies.push({ reqId, reply });
+  }
+
+  private ok(origin: NodeId | null, epoch: number, id: number, reply: Uint8Array): void {
+    if (origin === null) this.reply(id, { ok: true, reply });
+    else this.peerReply(origin, epoch, { fid: id, ok: true, reply, code: '', message: '' });
+  }
+
+  private fail(origin: NodeId | null, epoch: number, id: number, code: ReplyCode, message: string): void {
+    if (origin !== null) {
+      this.peerReply(origin, epoch, { fid: id, ok: false, reply: EMPTY, code, message });
+      return;
+    }
+    const p = this.pending.get(id);
+    if (p === undefined) return;
+    // A write with a request id that may have reached a log is sent again rather than
+    // refused: the dedup table applies it once, and a refusal would claim it never happened.
+    if (code === 'TRYAGAIN' && p.req.kind === 'write' && p.req.tid !== '' && p.sent) {
+      p.waiting = true;
+      this.waiting.push(p.req);
+      return;
+    }
+    this.reply(id, { ok: false, code, message });
+  }
+
+  private peerReply(to: NodeId, epoch: number, item: ForwardReplyItem): void {
+    let byEpoch = this.fwdReplies.get(to);
+    if (!byEpoch) this.fwdReplies.set(to, (byEpoch = new Map()));
+    let list = byEpoch.get(epoch);
+    if (!list) byEpoch.set(epoch, (list = []));
+    list.push(item);
+  }
+}
+
+function asCode(code: string): ReplyCode {
+  return code === 'TRYAGAIN' || code === 'BUSY' || code === 'TIMEOUT' ? code : 'ERR';
+}

@@ -1,0 +1,59 @@
+// The replica's inputs and outputs that cross a thread or a socket: forwarded client
+// requests, what the gateway hands in, what it gets back, and the status it shows.
+// The actors' channel unions (actors/protocol.ts) are built from these; lib never
+// imports actors.
+import type { Message, NodeId, Role } from '../raft/types.js';
+
+/**
+ * Not Raft: a follower hands client writes to the leader over the same peer
+ * connection and gets the state machine's replies back. `fid` is the follower's id for
+ * the request, unique within one `epoch` (a random number the follower draws at every
+ * start), so a reply queued for an earlier incarnation of the follower never matches
+ * a request of this one. Replies carry the RESP bytes the leader's state machine produced.
+ */
+export type ForwardMessage =
+  | { type: 'fwdWrite'; term: number; from: NodeId; to: NodeId; epoch: number; items: ForwardWriteItem[] }
+  | { type: 'fwdReply'; term: number; from: NodeId; to: NodeId; epoch: number; replies: ForwardReplyItem[] };
+
+export interface ForwardWriteItem {
+  fid: number;
+  tid: string;
+  data: Uint8Array;
+}
+
+export interface ForwardReplyItem {
+  fid: number;
+  ok: boolean;
+  reply: Uint8Array;
+  code: string;
+  message: string;
+}
+
+/** Everything that crosses a peer connection. */
+export type PeerMessage = Message | ForwardMessage;
+
+export type ReplyCode = 'TRYAGAIN' | 'BUSY' | 'TIMEOUT' | 'ERR';
+
+/** `reply`: RESP bytes from the state machine (or the read it ran). */
+export type ClientReply = { ok: true; reply: Uint8Array } | { ok: false; code: ReplyCode; message: string };
+
+/** A write is one encoded command for the log; a read is run after ReadIndex. */
+export type GatewayRequest =
+  | { reqId: number; kind: 'write'; tid: string; data: Uint8Array }
+  | { reqId: number; kind: 'read'; args: Uint8Array[] };
+
+export interface NodeStatus {
+  id: NodeId;
+  role: Role;
+  term: number;
+  leader: NodeId | null;
+  /** host:port of the leader's client port, when a leader is known. */
+  leaderClient: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  /** Peer messages this node handed to its replicators since it started (idle clusters should send few). */
+  msgsSent: number;
+  keys: number;
+  peers: { id: NodeId; match: number; lag: number; connected: boolean }[];
+}

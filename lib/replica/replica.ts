@@ -1,0 +1,194 @@
+// The replica: everything a node decides, as pure deterministic code above the Raft
+// core. It takes events (a tick, peer messages, a durable write, a lost connection,
+// client requests) and returns effects (writes for the log, messages for peers,
+// replies for clients, log events), the way the core does one level down. The daemon
+// (lib/node/raft-node.ts and the actors) and the simulator (test/sim/) drive the same
+// code; neither decides anything of its own.
+import { KvStateMachine } from '../kv/state-machine.js';
+import { RaftCore } from '../raft/core.js';
+import type { CoreConfig, CoreStatus, Entry, HardState, NodeId, RaftEvent, Ready, Restored } from '../raft/types.js';
+import { assert } from '../util/assert.js';
+import { ClientRequests } from './client-requests.js';
+import type { ClientReply, GatewayRequest, PeerMessage } from './messages.js';
+
+export interface ReplicaConfig {
+  core: CoreConfig;
+  /** A client request not answered within this many ticks gets TIMEOUT (TRYAGAIN while no leader is known). */
+  requestTicks: number;
+  /** Bound on client requests in flight on this node. */
+  inFlightMax: number;
+  /** Exactly-once: a request id is remembered for this many later log entries, and at most this many ids. */
+  dedupWindowEntries: number;
+  dedupEntriesMax: number;
+  /** Bound on Ready rounds handled by one process() call (a long log is applied in slices). */
+  readyPerProcessMax: number;
+}
+
+/** One write for the log: persist hardState (if any) and entries, then report `written(seq)`. */
+export interface LogWrite {
+  seq: number;
+  hardState: HardState | null;
+  entries: Entry[];
+}
+
+/** What the driver must do after process(): in this order, writes before the messages. */
+export interface Effects {
+  writes: LogWrite[];
+  /** Messages that may leave now (their durability needs are met). */
+  messages: PeerMessage[];
+  replies: { reqId: number; reply: ClientReply }[];
+  /** Entries applied to the state machine in this round, in order. */
+  applied: Entry[];
+  events: RaftEvent[];
+  /** The core has more to hand out: call process() again soon (after other inputs had a turn). */
+  more: boolean;
+}
+
+/** A write handed out and not yet durable, in seq order. */
+interface PendingWrite {
+  seq: number;
+  lastIndex: number;
+  lastTerm: number;
+  /** Messages that may leave only once this write is durable. */
+  held: PeerMessage[];
+}
+
+export class Replica {
+  readonly id: NodeId;
+  private readonly core: RaftCore;
+  readonly sm: KvStateMachine;
+  private readonly requests: ClientRequests;
+  private writeSeq = 0;
+  private readonly pendingWrites: PendingWrite[] = [];
+  private appliedIndex = 0;
+  /** Collected between process() calls. */
+  private out: Effects = emptyEffects();
+
+  constructor(
+    private readonly cfg: ReplicaConfig,
+    restored: Restored,
+    random: () => number,
+  ) {
+    assert(cfg.readyPerProcessMax > 0, 'readyPerProcessMax must be positive');
+    this.id = cfg.core.id;
+    this.core = new RaftCore(cfg.core, restored, random);
+    this.sm = new KvStateMachine({ dedupEntriesMax: cfg.dedupEntriesMax, dedupWindowEntries: cfg.dedupWindowEntries });
+    const epoch = Math.floor(random() * 0x1_0000_0000) >>> 0;
+    this.requests = new ClientRequests(this.id, epoch, this.core, this.sm, { requestTicks: cfg.requestTicks, inFlightMax: cfg.inFlightMax });
+  }
+
+  // ------------------------------------------------------------------ inputs
+
+  /** One logical tick of the node's clock. */
+  tick(): void {
+    this.core.tick();
+    this.requests.tick();
+  }
+
+  /** Messages from peers, Raft's and forwarded client traffic alike. */
+  receive(messages: readonly PeerMessage[]): void {
+    for (const m of messages) {
+      assert(m.to === this.id, `message for ${m.to} delivered to ${this.id}`);
+      if (m.type === 'fwdWrite' || m.type === 'fwdReply') this.requests.onForward(m);
+      else this.core.step(m);
+    }
+  }
+
+  /** Every write with seq <= this is durable. */
+  written(seq: number): void {
+    assert(seq <= this.writeSeq, `written ${seq} but only ${this.writeSeq} handed out`);
+    while (this.pendingWrites.length > 0 && this.pendingWrites[0]!.seq <= seq) {
+      const w = this.pendingWrites.shift()!;
+      if (w.lastIndex > 0) this.core.persisted(w.lastIndex, w.lastTerm);
+      this.out.messages.push(...w.held);
+    }
+  }
+
+  /** The connection to a peer dropped. */
+  unreachable(peer: NodeId): void {
+    this.core.reportUnreachable(peer);
+    this.requests.onUnreachable(peer);
+  }
+
+  /** Requests from this node's clients. */
+  request(items: GatewayRequest[]): void {
+    this.requests.onRequests(items);
+  }
+
+  // ------------------------------------------------------------------ outputs
+
+  /** Turns the inputs since the last call into effects. */
+  process(): Effects {
+    // A bounded number of Ready per call: applying a long log after a restart must not
+    // hold the thread past an election timeout while peer messages wait behind it.
+    for (let rounds = 0; this.core.hasReady() && rounds < this.cfg.readyPerProcessMax; rounds++) this.handleReady(this.core.ready());
+    this.requests.serveReads(this.appliedIndex);
+    // Forwarded requests and their replies depend on nothing this node has yet to persist.
+    this.out.messages.push(...this.requests.flush(this.core.status().term));
+    if (this.requests.replies.length > 0) {
+      this.out.replies.push(...this.requests.replies);
+      this.requests.replies = [];
+    }
+    const out = this.out;
+    out.more = this.core.hasReady();
+    this.out = emptyEffects();
+    return out;
+  }
+
+  private handleReady(rd: Ready): void {
+    this.out.events.push(...rd.events);
+    this.out.messages.push(...rd.messagesNow);
+    if (rd.hardState !== null || rd.entries.length > 0) {
+      const seq = ++this.writeSeq;
+      const last = rd.entries[rd.entries.length - 1];
+      this.out.writes.push({ seq, hardState: rd.hardState, entries: rd.entries });
+      this.pendingWrites.push({ seq, lastIndex: last?.index ?? 0, lastTerm: last?.term ?? 0, held: rd.messages });
+    } else {
+      this.release(rd.messages);
+    }
+    for (const e of rd.committed) {
+      assert(e.index === this.appliedIndex + 1, `apply in order: got ${e.index} after ${this.appliedIndex}`);
+      this.appliedIndex = e.index;
+      this.requests.apply(e);
+      this.out.applied.push(e);
+    }
+    if (rd.reads.length > 0 || rd.readsFailed.length > 0) this.requests.onReads(rd.reads, rd.readsFailed);
+  }
+
+  /** Sends now, unless a write is still pending: then after it, so no message overtakes an earlier ack. */
+  private release(msgs: readonly PeerMessage[]): void {
+    if (msgs.length === 0) return;
+    if (this.pendingWrites.length > 0) this.pendingWrites[this.pendingWrites.length - 1]!.held.push(...msgs);
+    else this.out.messages.push(...msgs);
+  }
+
+  // ------------------------------------------------------------------ status
+
+  coreStatus(): CoreStatus {
+    return this.core.status();
+  }
+
+  get applied(): number {
+    return this.appliedIndex;
+  }
+
+  get inFlight(): number {
+    return this.requests.inFlight;
+  }
+
+  get epoch(): number {
+    return this.requests.epoch;
+  }
+
+  requestSizes(): ReturnType<ClientRequests['sizes']> {
+    return this.requests.sizes();
+  }
+
+  get pendingWriteCount(): number {
+    return this.pendingWrites.length;
+  }
+}
+
+function emptyEffects(): Effects {
+  return { writes: [], messages: [], replies: [], applied: [], events: [], more: false };
+}
