@@ -24,8 +24,10 @@ interface Pending {
   fid: number;
   /** In `waiting`: no leader is known, or it is to be sent again. */
   waiting: boolean;
-  /** It reached some leader once: from then on only its reply, or TIMEOUT (outcome unknown), may answer it. */
-  sent: boolean;
+  /** Times it was handed to a leader (proposed here or forwarded). After the first, an earlier copy may be in some log. */
+  attempts: number;
+  /** While waiting to be sent again: not before this tick (a busy leader is not asked again at once). */
+  retryTick: number;
 }
 
 /** Who waits for the entry proposed at an index: a local request, or a follower's. */
@@ -46,6 +48,10 @@ interface Forwarded {
   target: NodeId | null;
   /** A node that refused it as not the leader: it is not resent there until the leader changes. */
   refusedBy: NodeId | null;
+  /** Times it was sent; after the first, an earlier copy may be in some log. */
+  attempts: number;
+  /** Not resent before this tick (after a busy leader refused it). */
+  retryTick: number;
 }
 
 interface ReadBatch {
@@ -96,7 +102,7 @@ export class ClientRequests {
         this.replies.push({ reqId: it.reqId, reply: { ok: false, code: 'BUSY', message: 'too many requests in flight' } });
         continue;
       }
-      this.pending.set(it.reqId, { req: it, deadlineTick: this.tickNow + this.limits.requestTicks, fid: 0, waiting: false, sent: false });
+      this.pending.set(it.reqId, { req: it, deadlineTick: this.tickNow + this.limits.requestTicks, fid: 0, waiting: false, attempts: 0, retryTick: 0 });
     }
     this.dispatch(items.filter((it) => this.pending.has(it.reqId)));
   }
@@ -115,7 +121,7 @@ export class ClientRequests {
     for (const it of items) {
       const p = this.pending.get(it.reqId)!;
       p.waiting = false;
-      if (it.kind === 'write') p.sent = true;
+      if (it.kind === 'write') p.attempts++;
     }
     const writes: { id: number; tid: string; data: Uint8Array }[] = [];
     const reads: { reqId: number; args: Buffer[] }[] = [];
@@ -135,7 +141,7 @@ export class ClientRequests {
     assert(p !== undefined && p.fid === 0, `forward of request ${reqId}`);
     const fid = ++this.nextFid;
     p.fid = fid;
-    this.forwarded.set(fid, { reqId, tid: tid !== '' ? tid : `${AUTO_TID_PREFIX}${this.id}:${this.epoch}:${fid}`, data, target: null, refusedBy: null });
+    this.forwarded.set(fid, { reqId, tid: tid !== '' ? tid : `${AUTO_TID_PREFIX}${this.id}:${this.epoch}:${fid}`, data, target: null, refusedBy: null, attempts: 0, retryTick: 0 });
     this.rerouteDue = true;
   }
 
@@ -155,12 +161,19 @@ export class ClientRequests {
     }
     items.forEach((it, k) => {
       const index = res.firstIndex + k;
-      // Whoever waited at this index before waited for an entry of an older term that
-      // was cut from the log: it can never commit now.
+      // Whoever waited at this index waited for an entry of an older term that was cut
+      // from this log. Another node may still hold it and commit it later, so its outcome
+      // is unknown: a follower's or a request id's write is sent again (applied once),
+      // any other gets TIMEOUT, never a TRYAGAIN that would say it cannot happen.
       const stale = this.proposals.get(index);
       if (stale !== undefined) {
         assert(stale.term < res.term, `two proposals at index ${index} in term ${res.term}`);
-        this.fail(stale.origin, stale.epoch, stale.id, 'TRYAGAIN', 'entry lost to a leader change; retry');
+        const p = stale.origin === null ? this.pending.get(stale.id) : undefined;
+        if (stale.origin !== null || (p !== undefined && p.req.kind === 'write' && p.req.tid !== '')) {
+          this.fail(stale.origin, stale.epoch, stale.id, 'TRYAGAIN', 'entry cut from the log by a leader change; retry');
+        } else {
+          this.reply(stale.id, { ok: false, code: 'TIMEOUT', message: 'entry cut from the log by a leader change; outcome unknown' });
+        }
       }
       this.proposals.set(index, { term: res.term, origin, epoch, id: it.id });
     });
@@ -193,6 +206,13 @@ export class ClientRequests {
             f.target = null;
             f.refusedBy = m.from;
             this.rerouteDue = true;
+            continue;
+          }
+          if (!r.ok && r.code === 'BUSY') {
+            // Another copy (an earlier attempt, or one the network duplicated) may be in some
+            // log: BUSY would claim it never happened. Ask again a tick later, up to the deadline.
+            f.target = null;
+            f.retryTick = this.tickNow + 1;
             continue;
           }
           this.forwarded.delete(r.fid);
@@ -253,6 +273,7 @@ export class ClientRequests {
   /** Once per tick: requests past their deadline are answered and forgotten. */
   tick(): void {
     this.tickNow++;
+    if (this.forwarded.size > 0) this.rerouteDue = true; // retries held back a tick
     let expired = false;
     for (const [reqId, p] of this.pending) {
       // Every request gets the same number of ticks, so insertion order is deadline order.
@@ -261,7 +282,7 @@ export class ClientRequests {
       if (p.fid !== 0) this.forwarded.delete(p.fid);
       this.reply(
         reqId,
-        p.waiting && !p.sent ? { ok: false, code: 'TRYAGAIN', message: 'no leader elected yet' } : { ok: false, code: 'TIMEOUT', message: 'request timed out' },
+        p.waiting && p.attempts === 0 ? { ok: false, code: 'TRYAGAIN', message: 'no leader elected yet' } : { ok: false, code: 'TIMEOUT', message: 'request timed out' },
       );
     }
     if (expired) this.waiting = this.waiting.filter((w) => this.pending.has(w.reqId));
@@ -275,9 +296,11 @@ export class ClientRequests {
     const st = this.core.status();
     const leader = st.role === 'leader' ? this.id : st.leader;
     if (leader !== null && this.waiting.length > 0) {
-      const items = this.waiting;
-      this.waiting = [];
-      this.dispatch(items);
+      const due: GatewayRequest[] = [];
+      const later: GatewayRequest[] = [];
+      for (const it of this.waiting) (this.pending.get(it.reqId)!.retryTick <= this.tickNow ? due : later).push(it);
+      this.waiting = later;
+      if (due.length > 0) this.dispatch(due);
     }
     if (leader !== this.routedLeader) {
       this.routedLeader = leader;
@@ -302,18 +325,20 @@ export class ClientRequests {
     const local: { id: number; tid: string; data: Uint8Array }[] = [];
     for (const [fid, f] of this.forwarded) {
       if (f.target === leader) continue;
-      if (f.target === null && f.refusedBy === leader) continue;
+      if (f.target === null && (f.refusedBy === leader || f.retryTick > this.tickNow)) continue;
       if (leader === this.id) {
         // This node leads now: propose it here, as a request of its own.
         this.forwarded.delete(fid);
         const p = this.pending.get(f.reqId)!;
         p.fid = 0;
+        p.attempts = Math.max(p.attempts, f.attempts) + 1;
         if (p.req.kind === 'write') p.req = { ...p.req, tid: f.tid };
         local.push({ id: f.reqId, tid: f.tid, data: f.data });
         continue;
       }
       f.target = leader;
       f.refusedBy = null;
+      f.attempts++;
       let list = this.fwdWrites.get(leader);
       if (!list) this.fwdWrites.set(leader, (list = []));
       list.push({ fid, tid: f.tid, data: f.data });
@@ -356,8 +381,9 @@ export class ClientRequests {
     if (p === undefined) return;
     // A write with a request id that may have reached a log is sent again rather than
     // refused: the dedup table applies it once, and a refusal would claim it never happened.
-    if (code === 'TRYAGAIN' && p.req.kind === 'write' && p.req.tid !== '' && p.sent) {
+    if (p.req.kind === 'write' && p.req.tid !== '' && (code === 'TRYAGAIN' || (code === 'BUSY' && p.attempts > 1))) {
       p.waiting = true;
+      p.retryTick = code === 'BUSY' ? this.tickNow + 1 : 0;
       this.waiting.push(p.req);
       return;
     }

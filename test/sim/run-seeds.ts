@@ -1,7 +1,10 @@
-// CLI: run many simulator seeds and report failures.
-//   node build/test/sim/run-seeds.js --seeds 10000 --from 1 [--verbose] [--stop]
+// CLI: run many simulator seeds and report failures; the last line is JSON.
+//   npm run sim -- --seeds 10000 [--from 1] [--core] [--verbose] [--stop]
+// By default it runs the replica simulator (replica-schedule.ts: the daemon's own
+// replica code with clients and a linearizability check); --core runs the core-only one.
 
 import { runSeed } from './schedule.js';
+import { runReplicaSeed } from './replica-schedule.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -13,27 +16,51 @@ function arg(name: string, def: number): number {
 
 const seeds = arg('seeds', 1000);
 const from = arg('from', 1);
+const core = process.argv.includes('--core');
 const verbose = process.argv.includes('--verbose');
 const stop = process.argv.includes('--stop');
 
 const t0 = performance.now();
 let failed = 0;
 let steps = 0;
+const ops = { ok: 0, fail: 0, unknown: 0 };
+let linearizable = true;
+const failedSeeds: number[] = [];
 for (let seed = from; seed < from + seeds; seed++) {
-  const res = runSeed(seed);
+  let res;
+  if (core) res = runSeed(seed);
+  else {
+    const r = runReplicaSeed(seed);
+    ops.ok += r.clientOps.ok;
+    ops.fail += r.clientOps.fail;
+    ops.unknown += r.clientOps.unknown;
+    if (r.linearizable === false) linearizable = false;
+    res = r;
+  }
   steps += res.steps;
   if (verbose) console.log(`seed ${seed} ${res.ok ? 'ok' : 'FAIL'} ${res.summary}`);
   if (!res.ok) {
     failed++;
+    failedSeeds.push(seed);
     console.log(`seed ${seed} FAILED: ${res.error?.message}`);
     console.log(`  ${res.summary}`);
-    console.log(`  replay: RAFT_SIM_SEED=${seed} npx tap build/test/sim-seeds.test.js`);
+    console.log(`  replay: npm run sim -- --seeds 1 --from ${seed}${core ? ' --core' : ''} --verbose`);
     for (const line of res.trace.slice(-40)) console.log(`  ${line}`);
     if (stop) break;
   }
 }
 const ms = performance.now() - t0;
 console.log(
-  `${seeds} seeds from ${from}: ${failed} failed, ${(ms / 1000).toFixed(1)} s (${(ms / seeds).toFixed(1)} ms/seed, ${steps} steps)`,
+  JSON.stringify({
+    sim: core ? 'core' : 'replica',
+    seeds,
+    from,
+    failed,
+    failed_seeds: failedSeeds.slice(0, 20),
+    client_ops: core ? undefined : ops,
+    linearizable: core ? undefined : linearizable,
+    steps,
+    seconds: Number((ms / 1000).toFixed(1)),
+  }),
 );
 process.exitCode = failed > 0 ? 1 : 0;

@@ -1,0 +1,423 @@
+// A deterministic in-process cluster of replicas (lib/replica/replica.ts): the same
+// code the daemon runs, with its disk, network and clients simulated.
+//   - disk: a write is in the page cache at once and durable at a random later step,
+//     when the replica is told `written(seq)`. A crash keeps what was synced; of the
+//     writes not yet synced, a prefix may survive whole, the next one torn (a prefix
+//     of its entries) and the rest are lost. A hard-state rename is atomic.
+//   - network: drops, duplicates, delays (reordering) and partitions; a crash loses
+//     every message in flight from the node and every queue it held.
+//   - clients (sim-clients.ts) talk to any replica through the gateway's own command
+//     table, and their history is checked for linearizability at the end.
+// Raft's safety properties are checked as the run goes (checks.ts), and every bound
+// of the replica is asserted after each step.
+import type { Entry, HardState, NodeId } from '../../lib/raft/types.js';
+import type { PeerMessage } from '../../lib/replica/messages.js';
+import { Replica, type Effects, type LogWrite, type ReplicaConfig } from '../../lib/replica/replica.js';
+import { AppliedHistory, check, checkLeaderCompleteness, checkLogMatching, LeaderHistory } from './checks.js';
+import { fmtMessage } from './cluster.js';
+import { Network, type NetworkOptions } from './network.js';
+import { Prng } from './prng.js';
+
+export interface ReplicaSimOptions {
+  seed: number;
+  nodes: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  electionTicks: number;
+  heartbeatTicks: number;
+  inflightMax: number;
+  appendBytesMax: number;
+  uncommittedEntriesMax: number;
+  requestTicks: number;
+  inFlightMax: number;
+  stepsPerTick: number;
+  tickJitter: number;
+  diskDelayMin: number;
+  diskDelayMax: number;
+  /** On a crash, the chance that each unsynced write survives (whole, or torn if it is the last). */
+  unsyncedSurviveP: number;
+  net: NetworkOptions;
+  traceMax: number;
+}
+
+export function defaultReplicaSimOptions(seed: number, over: Partial<ReplicaSimOptions> = {}): ReplicaSimOptions {
+  return {
+    seed,
+    nodes: 3,
+    preVote: true,
+    checkQuorum: true,
+    electionTicks: 10,
+    heartbeatTicks: 2,
+    inflightMax: 8,
+    appendBytesMax: 4096,
+    uncommittedEntriesMax: 1000,
+    requestTicks: 60,
+    inFlightMax: 64,
+    stepsPerTick: 10,
+    tickJitter: 0,
+    diskDelayMin: 1,
+    diskDelayMax: 3,
+    unsyncedSurviveP: 0.5,
+    net: { dropP: 0, dupP: 0, delayMin: 1, delayMax: 3 },
+    traceMax: 400,
+    ...over,
+  };
+}
+
+interface Disk {
+  hardState: HardState;
+  entries: Entry[];
+}
+
+interface Unsynced {
+  at: number;
+  write: LogWrite;
+}
+
+export interface SimReplica {
+  readonly id: NodeId;
+  replica: Replica | null;
+  /** What survives a crash. */
+  disk: Disk;
+  unsynced: Unsynced[];
+  /** Highest index applied by this incarnation (checked against the replica's own count). */
+  applied: number;
+  nextTickAt: number;
+  readonly rng: Prng;
+  incarnation: number;
+}
+
+/** Who hears about replies: the simulated clients. */
+export interface ReplyListener {
+  onReply(node: NodeId, reqId: number, reply: Effects['replies'][number]['reply']): void;
+  onCrash(node: NodeId): void;
+}
+
+type TraceItem = [number, string, string, string];
+
+export class ReplicaCluster {
+  readonly opts: ReplicaSimOptions;
+  readonly rng: Prng;
+  readonly net: Network<PeerMessage>;
+  readonly nodes: SimReplica[];
+  private readonly byId = new Map<NodeId, SimReplica>();
+  readonly leaders = new LeaderHistory();
+  readonly applied = new AppliedHistory();
+  listener: ReplyListener | null = null;
+  now = 0;
+  private trace: TraceItem[] = [];
+  private traceHead = 0;
+  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0 };
+
+  constructor(opts: ReplicaSimOptions) {
+    this.opts = opts;
+    this.rng = new Prng(opts.seed);
+    this.net = new Network<PeerMessage>(this.rng.fork(), opts.net);
+    const ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
+    this.nodes = ids.map((id) => ({
+      id,
+      replica: null,
+      disk: { hardState: { term: 0, vote: null }, entries: [] },
+      unsynced: [],
+      applied: 0,
+      nextTickAt: 0,
+      rng: this.rng.fork(),
+      incarnation: 0,
+    }));
+    for (const n of this.nodes) this.byId.set(n.id, n);
+    for (const n of this.nodes) this.start(n);
+  }
+
+  config(id: NodeId): ReplicaConfig {
+    const o = this.opts;
+    return {
+      core: {
+        id,
+        peers: this.nodes.map((n) => n.id),
+        electionTicks: o.electionTicks,
+        heartbeatTicks: o.heartbeatTicks,
+        preVote: o.preVote,
+        checkQuorum: o.checkQuorum,
+        inflightMax: o.inflightMax,
+        appendBytesMax: o.appendBytesMax,
+        uncommittedEntriesMax: o.uncommittedEntriesMax,
+      },
+      requestTicks: o.requestTicks,
+      inFlightMax: o.inFlightMax,
+      dedupWindowEntries: 1_000_000,
+      dedupEntriesMax: 100_000,
+      readyPerProcessMax: 1,
+    };
+  }
+
+  private start(n: SimReplica): void {
+    const rng = n.rng;
+    n.replica = new Replica(this.config(n.id), { hardState: { ...n.disk.hardState }, entries: n.disk.entries.slice() }, () => rng.next());
+    n.unsynced = [];
+    n.applied = 0;
+    n.incarnation++;
+    n.nextTickAt = this.now + 1 + this.rng.int(0, this.opts.stepsPerTick - 1);
+    this.pump(n);
+  }
+
+  // ------------------------------------------------------------ control
+
+  /** The process dies: unsynced writes may survive in part, everything in memory is gone. */
+  crash(id: NodeId): void {
+    const n = this.node(id);
+    if (n.replica === null) return;
+    for (const u of n.unsynced) {
+      if (!this.rng.chance(this.opts.unsyncedSurviveP)) {
+        this.stats.lostWrites++;
+        break;
+      }
+      const w = u.write;
+      if (w.entries.length > 1 && this.rng.chance(0.3)) {
+        // Torn: a prefix of the entries reached the platter; the hard state (renamed last) did not.
+        this.persist(n, { seq: w.seq, hardState: null, entries: w.entries.slice(0, this.rng.int(1, w.entries.length - 1)) });
+        this.stats.tornWrites++;
+        break;
+      }
+      this.persist(n, w);
+    }
+    n.replica = null;
+    n.unsynced = [];
+    this.net.dropFrom(id);
+    this.stats.crashes++;
+    this.log(id, 'crash', `incarnation ${n.incarnation}`);
+    this.listener?.onCrash(id);
+  }
+
+  restart(id: NodeId): void {
+    const n = this.node(id);
+    if (n.replica !== null) return;
+    this.stats.restarts++;
+    this.log(id, 'restart', `term ${n.disk.hardState.term} entries ${n.disk.entries.length}`);
+    this.start(n);
+  }
+
+  partition(groups: NodeId[][]): void {
+    this.net.partition(groups);
+    this.log('-', 'partition', groups.map((g) => g.join(',')).join(' | '));
+  }
+
+  heal(): void {
+    this.net.heal();
+    this.log('-', 'heal', '');
+  }
+
+  /** The transport lost its connection from `id` to `peer`. */
+  unreachable(id: NodeId, peer: NodeId): void {
+    const n = this.node(id);
+    if (n.replica === null || id === peer) return;
+    n.replica.unreachable(peer);
+    this.pump(n);
+  }
+
+  node(id: NodeId): SimReplica {
+    const n = this.byId.get(id);
+    if (n === undefined) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  live(): SimReplica[] {
+    return this.nodes.filter((n) => n.replica !== null);
+  }
+
+  /** The live leader with the highest term, if any. */
+  leader(): NodeId | null {
+    let best: { id: NodeId; term: number } | null = null;
+    for (const n of this.nodes) {
+      if (n.replica === null) continue;
+      const s = n.replica.coreStatus();
+      if (s.role === 'leader' && (best === null || s.term > best.term)) best = { id: s.id, term: s.term };
+    }
+    return best === null ? null : best.id;
+  }
+
+  /** Client requests into a replica, as its gateway would hand them over. */
+  request(id: NodeId, items: Parameters<Replica['request']>[0]): boolean {
+    const n = this.node(id);
+    if (n.replica === null) return false;
+    this.log(id, 'request', items.map((i) => `req ${i.reqId} ${i.kind}${i.kind === 'write' && i.tid !== '' ? ` tid ${i.tid}` : ''}`).join(', '));
+    n.replica.request(items);
+    this.pump(n);
+    return true;
+  }
+
+  // ------------------------------------------------------------ time
+
+  /** One step: deliver due messages, complete due syncs, tick due nodes. */
+  step(): void {
+    this.now++;
+    for (;;) {
+      const m = this.net.pop(this.now);
+      if (m === undefined) break;
+      const n = this.node(m.to);
+      if (n.replica === null) continue;
+      this.log(m.to, 'recv', fmtPeer(m));
+      n.replica.receive([m]);
+      this.pump(n);
+    }
+    for (const n of this.nodes) {
+      let seq = 0;
+      while (n.replica !== null && n.unsynced.length > 0 && n.unsynced[0]!.at <= this.now) {
+        const u = n.unsynced.shift()!;
+        this.persist(n, u.write);
+        seq = u.write.seq;
+      }
+      if (seq > 0 && n.replica !== null) {
+        n.replica.written(seq);
+        this.pump(n);
+      }
+    }
+    for (const n of this.nodes) {
+      if (n.replica === null || n.nextTickAt > this.now) continue;
+      const j = this.opts.tickJitter;
+      n.nextTickAt = this.now + this.opts.stepsPerTick + (j > 0 ? this.rng.int(-j, j) : 0);
+      n.replica.tick();
+      this.pump(n);
+    }
+  }
+
+  /** Run until pred() holds (checked every step); false if it did not within maxTicks. */
+  runUntil(pred: () => boolean, maxTicks: number): boolean {
+    const steps = maxTicks * this.opts.stepsPerTick;
+    for (let i = 0; i < steps; i++) {
+      if (pred()) return true;
+      this.step();
+    }
+    return pred();
+  }
+
+  // ------------------------------------------------------------ the driver
+
+  /** What the daemon's supervisor does: process, then carry out the effects; again while there is more. */
+  private pump(n: SimReplica): void {
+    for (let guard = 0; n.replica !== null; guard++) {
+      check(guard < 10_000, 'ready loop', () => `${n.id} keeps having work`);
+      const fx = n.replica.process();
+      this.perform(n, fx);
+      this.observe(n);
+      if (!fx.more) break;
+    }
+  }
+
+  private perform(n: SimReplica, fx: Effects): void {
+    for (const ev of fx.events) if (ev.level !== 'debug') this.log(n.id, 'event', `${ev.event} t${ev.term}`);
+    for (const w of fx.writes) {
+      const lastAt = n.unsynced.length > 0 ? n.unsynced[n.unsynced.length - 1]!.at : 0;
+      const at = Math.max(lastAt, this.now + this.rng.int(this.opts.diskDelayMin, this.opts.diskDelayMax));
+      n.unsynced.push({ at, write: w });
+      this.stats.writes++;
+    }
+    for (const m of fx.messages) {
+      check(m.from === n.id && m.to !== n.id, 'message', () => `${n.id} sends ${m.from}->${m.to}`);
+      if (m.type === 'append') for (const e of m.entries) Object.freeze(e);
+      this.net.send(Object.freeze(m), this.now);
+    }
+    for (const e of fx.applied) {
+      check(e.index === n.applied + 1, 'apply order', () => `${n.id} applied ${e.index} after ${n.applied}`);
+      this.applied.apply(n.id, e);
+      n.applied = e.index;
+    }
+    for (const r of fx.replies) {
+      this.log(n.id, 'reply', `req ${r.reqId} ${r.reply.ok ? 'ok' : `${r.reply.code} ${r.reply.message}`}`);
+      this.listener?.onReply(n.id, r.reqId, r.reply);
+    }
+  }
+
+  private persist(n: SimReplica, w: LogWrite): void {
+    const d = n.disk;
+    if (w.hardState !== null) {
+      const hs = w.hardState;
+      check(hs.term >= d.hardState.term, 'durable term', () => `${n.id} term ${d.hardState.term} -> ${hs.term}`);
+      check(
+        hs.term > d.hardState.term || d.hardState.vote === null || hs.vote === d.hardState.vote,
+        'durable vote',
+        () => `${n.id} changed its vote in term ${hs.term} from ${d.hardState.vote} to ${hs.vote}`,
+      );
+      d.hardState = { ...hs };
+    }
+    if (w.entries.length > 0) {
+      const first = w.entries[0]!.index;
+      check(first >= 1 && first <= d.entries.length + 1, 'durable log', () => `${n.id} write at ${first} leaves a gap after ${d.entries.length}`);
+      d.entries.length = first - 1;
+      for (const e of w.entries) d.entries.push(e);
+    }
+  }
+
+  private observe(n: SimReplica): void {
+    const r = n.replica!;
+    const s = r.coreStatus();
+    check(r.applied === n.applied, 'applied count', () => `${n.id} says ${r.applied}, effects gave ${n.applied}`);
+    const sz = r.requestSizes();
+    const max = this.opts.inFlightMax;
+    check(sz.pending <= max && sz.proposals <= max && sz.forwarded <= max && sz.reads <= max, 'request bounds', () => `${n.id} ${JSON.stringify(sz)}`);
+    if (s.role === 'leader' && this.leaders.observe(s.term, n.id)) {
+      this.stats.elections++;
+      this.log(n.id, 'leader', `term ${s.term}`);
+      // The new leader's log: durable entries plus whatever it still has to write.
+      checkLeaderCompleteness(n.id, s.term, this.logOf(n), this.applied);
+    }
+  }
+
+  /** The log a live node holds: its disk with its unsynced writes on top. */
+  logOf(n: SimReplica): Entry[] {
+    const log = n.disk.entries.slice();
+    for (const u of n.unsynced) {
+      if (u.write.entries.length === 0) continue;
+      log.length = u.write.entries[0]!.index - 1;
+      log.push(...u.write.entries);
+    }
+    return log;
+  }
+
+  // ------------------------------------------------------------ checks
+
+  checkLogs(): void {
+    checkLogMatching(this.nodes.map((n) => ({ id: n.id, log: n.replica !== null ? this.logOf(n) : n.disk.entries })));
+  }
+
+  /** All nodes up, one leader, everything committed and applied everywhere. */
+  converged(): boolean {
+    const id = this.leader();
+    if (id === null) return false;
+    const ls = this.node(id).replica!.coreStatus();
+    if (ls.commitIndex !== ls.lastIndex) return false;
+    for (const n of this.nodes) {
+      if (n.replica === null) return false;
+      const s = n.replica.coreStatus();
+      if (s.appliedIndex !== ls.commitIndex || s.lastIndex !== ls.lastIndex || n.replica.applied !== ls.commitIndex) return false;
+    }
+    return true;
+  }
+
+  /** Every replica's state machine holds the same state (after converged()). */
+  checkStateMachines(): void {
+    const digests = this.nodes.map((n) => ({ id: n.id, d: n.replica!.sm.digest() }));
+    for (const x of digests) check(x.d === digests[0]!.d, 'replica state', () => `${x.id} differs from ${digests[0]!.id}`);
+  }
+
+  // ------------------------------------------------------------ trace
+
+  log(node: string, kind: string, text: string): void {
+    const item: TraceItem = [this.now, node, kind, text];
+    if (this.trace.length < this.opts.traceMax) this.trace.push(item);
+    else {
+      this.trace[this.traceHead] = item;
+      this.traceHead = (this.traceHead + 1) % this.opts.traceMax;
+    }
+  }
+
+  traceTail(lines = 80): string[] {
+    const ordered = this.trace.slice(this.traceHead).concat(this.trace.slice(0, this.traceHead));
+    return ordered.slice(-lines).map(([t, node, kind, p]) => `${String(t).padStart(6)} ${node.padEnd(3)} ${kind} ${p}`);
+  }
+}
+
+function fmtPeer(m: PeerMessage): string {
+  if (m.type === 'fwdWrite') return `fwdWrite t${m.term} ${m.from}->${m.to} epoch=${m.epoch} fids=${m.items.map((i) => i.fid).join(',')}`;
+  if (m.type === 'fwdReply') return `fwdReply t${m.term} ${m.from}->${m.to} epoch=${m.epoch} fids=${m.replies.map((i) => `${i.fid}${i.ok ? '' : `:${i.code}`}`).join(',')}`;
+  return fmtMessage(m);
+}

@@ -1,0 +1,162 @@
+// One randomized run of the replica simulator per seed: a chaos phase (drops,
+// duplicates, reordering, partitions, crashes that tear unsynced writes, restarts,
+// lost connections) with clients writing and reading through any replica; then a
+// healing phase that must converge and answer every client; then the checks: Raft's
+// safety properties (as the run goes), identical state machines, and a linearizable
+// client history. Everything is derived from the seed, so any failure replays.
+import { checkHistory } from '../../lib/check/index.js';
+import { Prng } from './prng.js';
+import { defaultReplicaSimOptions, ReplicaCluster, type ReplicaSimOptions } from './replica-cluster.js';
+import { SimClients, type ClientStats } from './sim-clients.js';
+
+export interface ReplicaSchedule {
+  opts: ReplicaSimOptions;
+  clients: number;
+  keys: string[];
+  chaosTicks: number;
+  /** Per step and idle client. */
+  opP: number;
+  crashP: number;
+  restartP: number;
+  partitionP: number;
+  healP: number;
+  unreachableP: number;
+  convergeCapTicks: number;
+}
+
+export interface ReplicaSeedResult {
+  seed: number;
+  ok: boolean;
+  error: Error | null;
+  trace: string[];
+  summary: string;
+  steps: number;
+  clientOps: ClientStats;
+  linearizable: boolean | 'unknown';
+}
+
+export function replicaScheduleFor(seed: number): ReplicaSchedule {
+  const r = new Prng(seed ^ 0x2e91ca);
+  const nodes = r.chance(0.6) ? 3 : 5;
+  const electionTicks = r.int(8, 14);
+  const opts = defaultReplicaSimOptions(seed, {
+    nodes,
+    preVote: r.chance(0.75),
+    checkQuorum: r.chance(0.75),
+    electionTicks,
+    heartbeatTicks: r.int(1, 3),
+    inflightMax: r.pick([1, 4, 16]),
+    appendBytesMax: r.pick([200, 1024, 65536]),
+    uncommittedEntriesMax: r.pick([8, 64, 1000]),
+    requestTicks: r.pick([3, 6, 12]) * electionTicks,
+    inFlightMax: r.pick([4, 64]),
+    tickJitter: r.int(0, 3),
+    diskDelayMax: r.pick([2, 8, 20]),
+    unsyncedSurviveP: r.pick([0, 0.5, 0.9]),
+    net: { dropP: r.pick([0, 0.02, 0.1]), dupP: r.pick([0, 0.05]), delayMin: 1, delayMax: r.pick([3, 10, 30]) },
+  });
+  return {
+    opts,
+    clients: r.int(2, 6),
+    keys: r.pick([['a'], ['a', 'b'], ['a', 'b', 'c']]),
+    chaosTicks: r.int(150, 300),
+    opP: r.pick([0.02, 0.1]),
+    crashP: r.pick([0, 0.001, 0.004]),
+    restartP: r.pick([0.005, 0.02]),
+    partitionP: r.pick([0, 0.001, 0.004]),
+    healP: r.pick([0.002, 0.01]),
+    unreachableP: r.pick([0, 0.002]),
+    convergeCapTicks: 5000,
+  };
+}
+
+function describe(s: ReplicaSchedule): string {
+  const o = s.opts;
+  return (
+    `nodes=${o.nodes} clients=${s.clients} keys=${s.keys.length} preVote=${o.preVote} checkQuorum=${o.checkQuorum} ` +
+    `election=${o.electionTicks} requestTicks=${o.requestTicks} inFlightMax=${o.inFlightMax} drop=${o.net.dropP} ` +
+    `dup=${o.net.dupP} delay<=${o.net.delayMax} disk<=${o.diskDelayMax} survive=${o.unsyncedSurviveP} ` +
+    `crashP=${s.crashP} partitionP=${s.partitionP} chaosTicks=${s.chaosTicks}`
+  );
+}
+
+export function runReplicaSeed(seed: number, mutate?: (s: ReplicaSchedule) => void): ReplicaSeedResult {
+  const sched = replicaScheduleFor(seed);
+  mutate?.(sched);
+  const desc = describe(sched);
+  let cluster: ReplicaCluster | null = null;
+  let clients: SimClients | null = null;
+  let linearizable: boolean | 'unknown' = 'unknown';
+  try {
+    cluster = new ReplicaCluster(sched.opts);
+    const c = cluster;
+    const r = new Prng(seed ^ 0x7e57c1);
+    clients = new SimClients(c, r.fork(), sched.clients, sched.keys);
+    const cl = clients;
+    const ids = c.nodes.map((n) => n.id);
+    const chaosSteps = sched.chaosTicks * sched.opts.stepsPerTick;
+    for (let i = 0; i < chaosSteps; i++) {
+      c.step();
+      cl.maybeInvoke(sched.opP);
+      if (r.chance(sched.crashP)) {
+        // Half the crashes hit a node with unsynced writes: the interesting moment.
+        const live = c.live();
+        const writing = live.filter((n) => n.unsynced.length > 0);
+        const pool = writing.length > 0 && r.chance(0.5) ? writing : live;
+        if (pool.length > 0) c.crash(r.pick(pool).id);
+      }
+      for (const n of c.nodes) if (n.replica === null && r.chance(sched.restartP)) c.restart(n.id);
+      if (r.chance(sched.partitionP)) {
+        const shuffled = r.shuffle(ids.slice());
+        const cut = r.int(1, ids.length - 1);
+        c.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
+      }
+      if (r.chance(sched.healP)) c.heal();
+      if (r.chance(sched.unreachableP)) c.unreachable(r.pick(ids), r.pick(ids));
+      if (i % 1000 === 0) c.checkLogs();
+    }
+
+    // Healing: no more faults, every node comes back, clients stop starting operations.
+    c.heal();
+    c.net.opts = { ...c.net.opts, dropP: 0, dupP: 0 };
+    for (const n of c.nodes) c.restart(n.id);
+    c.checkLogs();
+    if (!c.runUntil(() => c.converged() && cl.pending === 0, sched.convergeCapTicks)) {
+      throw new Error(`liveness after healing: not converged within ${sched.convergeCapTicks} ticks (leader ${c.leader()}, ${cl.pending} client ops unanswered)`);
+    }
+    // The healed cluster serves a write and a read through every node.
+    for (let k = 0; k < 2 * ids.length; k++) cl.maybeInvoke(1);
+    if (!c.runUntil(() => c.converged() && cl.pending === 0, sched.convergeCapTicks)) {
+      throw new Error(`liveness: client operations after healing not answered within ${sched.convergeCapTicks} ticks`);
+    }
+    c.checkLogs();
+    c.checkStateMachines();
+    const res = checkHistory(cl.history, { timeBudgetMs: 20_000 });
+    linearizable = res.ok;
+    if (res.ok === false) throw new Error(`not linearizable:\n${res.report}`);
+    const st = c.stats;
+    return {
+      seed,
+      ok: true,
+      error: null,
+      trace: [],
+      steps: c.now,
+      clientOps: cl.stats,
+      linearizable,
+      summary:
+        `${desc} | elections=${st.elections} crashes=${st.crashes} torn=${st.tornWrites} lost=${st.lostWrites} ` +
+        `ops=${cl.stats.ok}ok/${cl.stats.fail}fail/${cl.stats.unknown}unknown msgs=${c.net.delivered}`,
+    };
+  } catch (err) {
+    return {
+      seed,
+      ok: false,
+      error: err instanceof Error ? err : new Error(String(err)),
+      trace: cluster === null ? [] : cluster.traceTail(sched.opts.traceMax),
+      steps: cluster?.now ?? 0,
+      summary: desc,
+      clientOps: clients?.stats ?? { invoked: 0, ok: 0, fail: 0, unknown: 0 },
+      linearizable,
+    };
+  }
+}

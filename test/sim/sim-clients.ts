@@ -1,0 +1,141 @@
+// Simulated clients for the replica simulator. Each runs one operation at a time
+// against any replica, the way a real client would reach any node's gateway: the
+// command goes through the gateway's own command table (lib/resp/commands.ts), so
+// what the replica sees is exactly what the daemon would hand it. Writes go with and
+// without REQ request ids. Every operation lands in a history that lib/check checks
+// for linearizability.
+import type { NodeId } from '../../lib/raft/types.js';
+import type { ClientReply, GatewayRequest } from '../../lib/replica/messages.js';
+import { COMMANDS, dispatch, type CommandEnv } from '../../lib/resp/commands.js';
+import type { ServerFacts } from '../../lib/resp/info.js';
+import { ReplyParser, type RespValue } from '../../lib/resp/reply-parser.js';
+import type { Operation } from '../../lib/check/history.js';
+import type { Prng } from './prng.js';
+import type { ReplicaCluster, ReplyListener } from './replica-cluster.js';
+
+interface InFlightOp {
+  client: number;
+  node: NodeId;
+  key: string;
+  op: 'read' | 'write';
+  input: string | null;
+  invokeTime: number;
+}
+
+export interface ClientStats {
+  invoked: number;
+  ok: number;
+  fail: number;
+  unknown: number;
+}
+
+export class SimClients implements ReplyListener {
+  readonly history: Operation[] = [];
+  readonly stats: ClientStats = { invoked: 0, ok: 0, fail: 0, unknown: 0 };
+  private readonly inFlight = new Map<number, InFlightOp>();
+  /** Each client's node; a client moves to another node after an error or a crash. */
+  private readonly nodeOf: NodeId[];
+  private readonly busy: boolean[];
+  private nextReqId = 0;
+  private nextValue = 0;
+  private readonly env: CommandEnv;
+
+  constructor(
+    private readonly cluster: ReplicaCluster,
+    private readonly rng: Prng,
+    readonly clients: number,
+    private readonly keys: readonly string[],
+  ) {
+    const ids = cluster.nodes.map((n) => n.id);
+    this.nodeOf = Array.from({ length: clients }, () => rng.pick(ids));
+    this.busy = Array.from({ length: clients }, () => false);
+    this.env = { status: null, client: { id: 0, name: null }, facts: (): ServerFacts => { throw new Error('no INFO in the simulator'); } };
+    cluster.listener = this;
+  }
+
+  /** Each idle client starts an operation with probability p. */
+  maybeInvoke(p: number): void {
+    for (let c = 0; c < this.clients; c++) if (!this.busy[c] && this.rng.chance(p)) this.invoke(c);
+  }
+
+  private invoke(client: number): void {
+    const node = this.nodeOf[client]!;
+    const key = this.rng.pick(this.keys);
+    const isWrite = this.rng.chance(0.5);
+    const value = `v${++this.nextValue}`;
+    const words = isWrite ? ['SET', key, value] : ['GET', key];
+    // Half the writes carry a request id, as a careful client's would.
+    const args = (isWrite && this.rng.chance(0.5) ? ['REQ', `c${client}-${this.nextValue}`, ...words] : words).map((s) => Buffer.from(s));
+    const out = dispatch(COMMANDS, this.env, args);
+    const reqId = ++this.nextReqId;
+    let req: GatewayRequest;
+    if (out.kind === 'write') req = { reqId, kind: 'write', tid: out.tid, data: out.data };
+    else if (out.kind === 'read') req = { reqId, kind: 'read', args: out.args };
+    else throw new Error(`command ${words.join(' ')} answered at the gateway: ${out.reply.toString()}`);
+    if (this.cluster.node(node).replica === null) {
+      this.nodeOf[client] = this.rng.pick(this.cluster.nodes.map((n) => n.id));
+      return; // the node is down: the client notices at once and tries elsewhere next time
+    }
+    // Registered first: the replica may answer (BUSY) before request() returns.
+    this.busy[client] = true;
+    this.stats.invoked++;
+    this.inFlight.set(reqId, { client, node, key, op: isWrite ? 'write' : 'read', input: isWrite ? value : null, invokeTime: this.cluster.now });
+    this.cluster.log(node, 'invoke', `req ${reqId} c${client} ${args.map((a) => a.toString()).join(' ')}`);
+    this.cluster.request(node, [req]);
+  }
+
+  onReply(node: NodeId, reqId: number, reply: ClientReply): void {
+    const op = this.inFlight.get(reqId);
+    if (op === undefined) throw new Error(`${node} answered request ${reqId}, which nobody waits for`);
+    if (op.node !== node) throw new Error(`${node} answered request ${reqId} sent to ${op.node}`);
+    this.inFlight.delete(reqId);
+    this.busy[op.client] = false;
+    const base = { process: op.client, key: op.key, op: op.op, invokeTime: op.invokeTime, completeTime: this.cluster.now };
+    if (!reply.ok) {
+      this.nodeOf[op.client] = this.rng.pick(this.cluster.nodes.map((n) => n.id));
+      // TRYAGAIN and BUSY promise the write did not happen; TIMEOUT does not.
+      if (reply.code === 'TIMEOUT' && op.op === 'write') this.record({ ...base, input: op.input, outcome: 'unknown' });
+      else this.record({ ...base, ...(op.op === 'write' ? { input: op.input } : {}), outcome: 'fail' });
+      return;
+    }
+    const parsed = parseOne(reply.reply);
+    if (op.op === 'write') {
+      if (parsed !== 'OK') throw new Error(`SET answered ${String(parsed)}`);
+      this.record({ ...base, input: op.input, outcome: 'ok' });
+    } else {
+      if (parsed !== null && !Buffer.isBuffer(parsed)) throw new Error(`GET answered ${String(parsed)}`);
+      this.record({ ...base, output: parsed === null ? null : parsed.toString(), outcome: 'ok' });
+    }
+  }
+
+  /** A crashed node answers nobody: its writes may still take effect, its reads did not matter. */
+  onCrash(node: NodeId): void {
+    for (const [reqId, op] of this.inFlight) {
+      if (op.node !== node) continue;
+      this.inFlight.delete(reqId);
+      this.busy[op.client] = false;
+      this.nodeOf[op.client] = this.rng.pick(this.cluster.nodes.map((n) => n.id));
+      const base = { process: op.client, key: op.key, op: op.op, invokeTime: op.invokeTime };
+      if (op.op === 'write') this.record({ ...base, input: op.input, outcome: 'unknown' });
+      else this.record({ ...base, completeTime: this.cluster.now, outcome: 'fail' });
+    }
+  }
+
+  /** Operations still waiting for a reply. */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  private record(op: Operation): void {
+    this.stats[op.outcome]++;
+    this.history.push(op);
+  }
+}
+
+function parseOne(bytes: Uint8Array): RespValue {
+  const p = new ReplyParser();
+  p.feed(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const v = p.next();
+  if (v === undefined) throw new Error('incomplete reply from the state machine');
+  return v;
+}
