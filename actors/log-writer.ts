@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { runActor } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
 import type { Entry, HardState } from '../lib/raft/types.js';
-import { loadHardState, saveHardState } from '../lib/storage/hard-state.js';
+import { recoverHardState, saveHardState } from '../lib/storage/hard-state.js';
 import { LogStore } from '../lib/storage/log-store.js';
 import { assert, assertNever } from '../lib/util/assert.js';
 import type { LogWriterData, LogWriterIn, LogWriterOut } from './protocol.js';
@@ -36,7 +36,7 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
   let hardState: HardState;
   let store: LogStore;
   try {
-    hardState = loadHardState(d.dataDir);
+    hardState = recoverHardState(d.dataDir);
     log.term = hardState.term;
     store = LogStore.open({ dataDir: d.dataDir, segmentBytesMax: d.segmentBytesMax, log });
   } catch (err) {

@@ -4,6 +4,8 @@
  */
 export type ErrorCode =
   | 'RAFTD_FSYNC_FAILED'
+  /** ENOSPC or EDQUOT from a write, a file creation or an fsync: free space, then restart. */
+  | 'RAFTD_DISK_FULL'
   | 'RAFTD_LOG_CORRUPT'
   | 'RAFTD_HARDSTATE_CORRUPT'
   | 'RAFTD_IO'
