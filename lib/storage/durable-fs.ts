@@ -143,3 +143,21 @@ export function renameOrStop(from: string, to: string): void {
     throw diskError(err, 'RAFTD_IO', `rename ${from} to ${to}`);
   }
 }
+
+/**
+ * The error a node stops with after a storage failure, saying why in words an operator
+ * acts on. Keeps the code; nothing after it is acknowledged.
+ */
+export function stopError(err: unknown, dataDir: string): unknown {
+  if (!(err instanceof RaftdError)) return err;
+  switch (err.code) {
+    case 'RAFTD_DISK_FULL':
+      return new RaftdError(err.code, `disk full under ${dataDir}, stopping: ${err.message}. Every acknowledged write is on disk; free space and restart`);
+    case 'RAFTD_FSYNC_FAILED':
+      return new RaftdError(err.code, `fsync failed, stopping (a failed fsync is never retried): ${err.message}`);
+    case 'RAFTD_IO':
+      return new RaftdError(err.code, `disk I/O error, stopping: ${err.message}`);
+    default:
+      return err;
+  }
+}
