@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'RAFTD_DISK_FULL'
   | 'RAFTD_LOG_CORRUPT'
   | 'RAFTD_HARDSTATE_CORRUPT'
+  /** A snapshot received from the leader did not verify (checksum, length, index or term). */
+  | 'RAFTD_SNAPSHOT_INVALID'
   | 'RAFTD_IO'
   | 'RAFTD_CONFIG'
   | 'RAFTD_FRAME_TOO_LARGE'
