@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { runActor } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
 import type { Entry, HardState } from '../lib/raft/types.js';
-import { loadHardState, saveHardState } from '../lib/storage/hard-state.js';
+import { recoverHardState, saveHardState } from '../lib/storage/hard-state.js';
+import { stopError } from '../lib/storage/durable-fs.js';
 import { LogStore } from '../lib/storage/log-store.js';
 import { assert, assertNever } from '../lib/util/assert.js';
 import type { LogWriterData, LogWriterIn, LogWriterOut } from './protocol.js';
@@ -36,12 +37,12 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
   let hardState: HardState;
   let store: LogStore;
   try {
-    hardState = loadHardState(d.dataDir);
+    hardState = recoverHardState(d.dataDir);
     log.term = hardState.term;
     store = LogStore.open({ dataDir: d.dataDir, segmentBytesMax: d.segmentBytesMax, log });
   } catch (err) {
     log.error('open failed', { error: err });
-    throw err;
+    throw stopError(err, d.dataDir);
   }
 
   let loaded = false;
@@ -55,7 +56,7 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
     done = true;
     log.error('fatal', { error: err });
     try {
-      ctx.fatal(err);
+      ctx.fatal(stopError(err, d.dataDir));
     } catch {
       // fatal() rethrows; the thread exits shortly.
     }
@@ -174,7 +175,7 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
       // runActor reports it as fatal; nothing more is written after a failure.
       done = true;
       log.error('fatal', { error: err, message: msg.type });
-      throw err;
+      throw stopError(err, d.dataDir);
     }
   };
 });

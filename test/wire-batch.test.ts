@@ -1,6 +1,8 @@
 // Batches over frameBytesMax are split into several frames, never refused: messages
 // keep their order, an append too big for one frame becomes consecutive appends, and
-// only an entry that fits in no frame is dropped. Also the bounded send queue.
+// only an entry that fits in no frame is dropped. Forwarded writes and replies split by
+// items; one too big for any frame is returned (a write) or answered with an error (a
+// reply), never lost silently. Also the bounded send queue.
 import t from 'tap';
 import type { Frame, PeerMessage } from '../actors/protocol.js';
 import type { Entry, Message } from '../lib/raft/types.js';
@@ -116,4 +118,104 @@ t.test('bounded queue drops the oldest, by count and by bytes', async (t) => {
     expect += d;
     for (const v of w.shift(i % 3)) t.equal(v, expect++);
   }
+});
+
+type FwdWrite = Extract<PeerMessage, { type: 'fwdWrite' }>;
+type FwdReply = Extract<PeerMessage, { type: 'fwdReply' }>;
+
+function fwdWrite(sizes: number[]): FwdWrite {
+  return { type: 'fwdWrite', term: 5, from: 'n2', to: 'n1', epoch: 7, items: sizes.map((n, i) => ({ fid: i + 1, tid: `r${i}`, data: new Uint8Array(n).fill(i & 0xff) })) };
+}
+
+function fwdReply(sizes: number[]): FwdReply {
+  return {
+    type: 'fwdReply',
+    term: 5,
+    from: 'n1',
+    to: 'n2',
+    epoch: 7,
+    replies: sizes.map((n, i) => ({ fid: i + 1, ok: true, reply: new Uint8Array(n).fill(i & 0xff), code: '', message: '' })),
+  };
+}
+
+t.test('a forwarded-write batch over the bound is split by items, none lost', async (t) => {
+  // Before: the whole fwdWrite was dropped and every client in it waited for -TIMEOUT.
+  const m = fwdWrite(Array.from({ length: 60 }, (_, i) => 200 + i * 13));
+  const { frames, dropped } = encodeBatch([m], 2000);
+  t.ok(frames.length > 1, `${frames.length} frames`);
+  t.same(dropped, []);
+  const got = decode(t, frames, 2000) as FwdWrite[];
+  for (const g of got) {
+    t.equal(g.type, 'fwdWrite');
+    t.equal(g.term, 5);
+    t.ok(g.items.length > 0);
+  }
+  t.same(
+    got.flatMap((g) => g.items.map((it) => [it.fid, it.tid, it.data.length])),
+    m.items.map((it) => [it.fid, it.tid, it.data.length]),
+  );
+});
+
+t.test('a forwarded-reply batch over the bound is split by replies, none lost', async (t) => {
+  const m = fwdReply(Array.from({ length: 80 }, (_, i) => 50 + i * 11));
+  const other = fwdWrite([10]);
+  const { frames, dropped } = encodeBatch([m, other], 1500);
+  t.ok(frames.length > 1);
+  t.same(dropped, []);
+  const got = decode(t, frames, 1500);
+  t.same(got.at(-1), other, 'order kept: the message after the split one comes last');
+  t.same(
+    (got.slice(0, -1) as FwdReply[]).flatMap((g) => g.replies.map((r) => [r.fid, r.reply.length])),
+    m.replies.map((r) => [r.fid, r.reply.length]),
+  );
+});
+
+t.test('splitting by real size when the estimate is wrong (long multi-byte messages)', async (t) => {
+  const m = fwdReply(Array.from({ length: 30 }, () => 1));
+  m.replies.forEach((r) => {
+    r.ok = false;
+    r.code = 'ERR';
+    r.message = '€'.repeat(60);
+  });
+  const { frames, dropped } = encodeBatch([m], 1200);
+  t.same(dropped, []);
+  t.equal((decode(t, frames, 1200) as FwdReply[]).flatMap((g) => g.replies).length, 30);
+});
+
+t.test('a forwarded write too big for any frame is returned for the caller to fail; the rest go', async (t) => {
+  const m = fwdWrite([10, 5000, 10]);
+  const { frames, dropped } = encodeBatch([m], 1000);
+  t.equal(dropped.length, 1);
+  t.same((dropped[0] as FwdWrite).items.map((it) => it.fid), [2]);
+  t.same(
+    (decode(t, frames, 1000) as FwdWrite[]).flatMap((g) => g.items.map((it) => it.fid)),
+    [1, 3],
+  );
+});
+
+t.test('a reply too big for any frame is answered with an error reply in its place', async (t) => {
+  const m = fwdReply([10, 5000, 10]);
+  const { frames, dropped } = encodeBatch([m], 1000);
+  t.same((dropped as FwdReply[]).map((d) => d.replies.map((r) => r.fid)), [[2]], 'reported');
+  const replies = (decode(t, frames, 1000) as FwdReply[]).flatMap((g) => g.replies);
+  t.same(
+    replies.map((r) => [r.fid, r.ok]),
+    [
+      [1, true],
+      [2, false],
+      [3, true],
+    ],
+    'every client gets an answer, in order',
+  );
+  t.equal(replies[1]!.code, 'ERR');
+  t.match(replies[1]!.message, /reply of 5000 bytes is over the peer frame bound of 1000 bytes/);
+});
+
+t.test('frame bound of 16 MiB: a 20 MiB forwarded batch of 1 MiB writes arrives whole', async (t) => {
+  const max = 16 * 1024 * 1024;
+  const m = fwdWrite(Array.from({ length: 20 }, () => 1024 * 1024));
+  const { frames, dropped } = encodeBatch([m], max);
+  t.same(dropped, []);
+  t.equal(frames.length, 2);
+  t.equal((decode(t, frames, max) as FwdWrite[]).flatMap((g) => g.items).length, 20);
 });

@@ -9,7 +9,7 @@ import { crc32 } from 'node:zlib';
 import type { HardState } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import { RaftdError } from '../util/errors.js';
-import { fsyncDir, fsyncOrStop, writeAllAt } from './durable-fs.js';
+import { diskError, fdatasyncFile, fsyncDir, fsyncOrStop, renameOrStop, writeAllAt } from './durable-fs.js';
 
 const VERSION = 1;
 const NO_VOTE = 0xffff;
@@ -72,9 +72,22 @@ export function loadHardState(dataDir: string): HardState {
     buf = fs.readFileSync(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ...HARD_STATE_EMPTY };
-    throw new RaftdError('RAFTD_IO', `read ${file}: ${(err as Error).message}`);
+    throw diskError(err, 'RAFTD_IO', `read ${file}`);
   }
   return decodeHardState(buf, file);
+}
+
+/**
+ * The hard state a starting node may act on. A crash between the rename and the
+ * directory fsync of saveHardState leaves a rename that the page cache shows but a
+ * power loss could undo; voting on it could vote twice in one term. So the file and
+ * the directory are made durable before the state is used.
+ */
+export function recoverHardState(dataDir: string): HardState {
+  const file = hardStatePath(dataDir);
+  if (fs.existsSync(file)) fdatasyncFile(file);
+  fsyncDir(dataDir);
+  return loadHardState(dataDir);
 }
 
 /** Replaces the hard state durably: when this returns, a crash leaves exactly `hs`. */
@@ -86,7 +99,7 @@ export function saveHardState(dataDir: string, hs: HardState): void {
   try {
     fd = fs.openSync(tmp, 'w');
   } catch (err) {
-    throw new RaftdError('RAFTD_IO', `create ${tmp}: ${(err as Error).message}`);
+    throw diskError(err, 'RAFTD_IO', `create ${tmp}`);
   }
   try {
     writeAllAt(fd, tmp, buf, 0, buf.length, 0);
@@ -94,10 +107,6 @@ export function saveHardState(dataDir: string, hs: HardState): void {
   } finally {
     fs.closeSync(fd);
   }
-  try {
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    throw new RaftdError('RAFTD_IO', `rename ${tmp} to ${file}: ${(err as Error).message}`);
-  }
+  renameOrStop(tmp, file);
   fsyncDir(dataDir);
 }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Entry } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import { RaftdError } from '../util/errors.js';
-import { fdatasyncOrStop, fsyncDir, ftruncateOrStop, readWholeFile, writeAllAt } from './durable-fs.js';
+import { diskError, ensureDirDurable, fdatasyncFile, fdatasyncOrStop, fsyncDir, ftruncateOrStop, readWholeFile, unlinkOrStop, writeAllAt } from './durable-fs.js';
 import { checkRecord, decodeEntry, encodeEntries } from './record.js';
 import { listSegments, logDirOf, segmentName } from './segment-files.js';
 import { scanSegment, type LogPosition, type SegmentScan, type TornTail } from './segment-scan.js';
@@ -23,6 +23,12 @@ export interface LogStoreOptions {
   /** A segment is closed and a new one started before a record would take it past this. */
   segmentBytesMax: number;
   log?: StorageLog;
+  /**
+   * The latest snapshot, if any: the log may start anywhere up to just after it. A log
+   * that does not hold the snapshot's last entry (ends before it, or holds another term
+   * there) is discarded whole and the log restarts after the snapshot.
+   */
+  snapshot?: LogPosition | null;
 }
 
 interface Segment {
@@ -51,6 +57,12 @@ export class LogStore {
   /** Invariant: first <= last + 1; the log holds [first, last]. */
   private first = 1;
   private last = 0;
+  /**
+   * Term of entry first - 1 (the snapshot's last entry, or the last one compacted away);
+   * 0 at the start; null when the log was opened starting inside a snapshot (not needed:
+   * entries covered by a snapshot are committed and never replaced).
+   */
+  private baseTerm: number | null = 0;
   /** Bytes written to the open segment since its last fdatasync. */
   private dataDirty = false;
   /** Segment files created since the log directory's last fsync. */
@@ -73,17 +85,13 @@ export class LogStore {
   /**
    * Opens the log, verifying every record. A torn tail of the last segment is cut off
    * (durably) and reported; any other damage throws RAFTD_LOG_CORRUPT.
+   *
+   * Before it returns, every segment is fdatasynced and the log directory, the data
+   * directory and its parent are fsynced: after a process crash the page cache may still
+   * show writes that were never synced, and the node must not count them as durable.
    */
   static open(opts: LogStoreOptions): LogStore {
     const logDir = logDirOf(opts.dataDir);
-    if (!fs.existsSync(logDir)) {
-      try {
-        fs.mkdirSync(logDir, { recursive: true });
-      } catch (err) {
-        throw new RaftdError('RAFTD_IO', `create ${logDir}: ${(err as Error).message}`);
-      }
-      fsyncDir(opts.dataDir);
-    }
     const files = listSegments(logDir);
     let repaired: TornTail | null = null;
     const segments: Segment[] = [];
@@ -110,10 +118,13 @@ export class LogStore {
           bytesDropped: result.torn.bytesDropped,
           problem: result.torn.problem,
         });
+      } else {
+        fdatasyncFile(file.path);
       }
       if (seg.offsets.length > 0) prev = { index: seg.firstIndex + seg.offsets.length - 1, term: seg.terms.at(-1)! };
       segments.push(seg);
     }
+    ensureDirDurable(logDir);
     const store = new LogStore(opts, repaired);
     store.segments.push(...segments);
     if (segments.length > 0) {
@@ -121,13 +132,38 @@ export class LogStore {
       store.last = prev ? prev.index : store.first - 1;
       store.fd = openForAppend(segments.at(-1)!.path);
     }
+    store.fitToSnapshot(opts.snapshot ?? null);
     opts.log?.info('opened', {
       firstIndex: store.first,
       lastIndex: store.last,
-      segments: segments.length,
+      segments: store.segments.length,
       repairedTail: repaired !== null,
+      snapshotIndex: opts.snapshot?.index ?? 0,
     });
     return store;
+  }
+
+  /** Checks the log against the snapshot it follows; see LogStoreOptions.snapshot. */
+  private fitToSnapshot(snap: LogPosition | null): void {
+    if (snap === null || snap.index === 0) {
+      if (this.first > 1) {
+        throw new RaftdError('RAFTD_LOG_CORRUPT', `${this.logDir}: the log starts at index ${this.first} and no snapshot covers the entries before it`);
+      }
+      return;
+    }
+    if (this.first > snap.index + 1) {
+      throw new RaftdError(
+        'RAFTD_LOG_CORRUPT',
+        `${this.logDir}: the log starts at index ${this.first} but the snapshot ends at ${snap.index}: entries ${snap.index + 1}..${this.first - 1} are missing`,
+      );
+    }
+    if (this.last >= snap.index && (snap.index < this.first || this.term(snap.index) === snap.term)) {
+      this.baseTerm = snap.index === this.first - 1 ? snap.term : null;
+      return;
+    }
+    // The snapshot is newer than the whole log, or the log disagrees with it there.
+    this.opts.log?.warn('log discarded for snapshot', { snapshotIndex: snap.index, snapshotTerm: snap.term, firstIndex: this.first, lastIndex: this.last });
+    this.restartAfter(snap.index, snap.term);
   }
 
   firstIndex(): number {
@@ -142,9 +178,11 @@ export class LogStore {
     return this.segments.length;
   }
 
-  /** Term of a stored entry; 0 for index 0. */
+
+  /** Term of a stored entry, or of entry firstIndex - 1; 0 for index 0. */
   term(index: number): number {
     if (index === 0) return 0;
+    if (index === this.first - 1 && this.baseTerm !== null) return this.baseTerm;
     assert(index >= this.first && index <= this.last, `term(${index}) outside [${this.first}, ${this.last}]`);
     const seg = this.segments[this.segmentOf(index)]!;
     return seg.terms[index - seg.firstIndex]!;
@@ -168,7 +206,7 @@ export class LogStore {
       if (entries[k]!.term < entries[k - 1]!.term) assert(false, `append: term goes backwards at index ${entries[k]!.index}`);
     }
     // Checked before anything is dropped: a bad append must not cost stored entries.
-    const prevTerm = from > this.first ? this.term(from - 1) : 0;
+    const prevTerm = from === this.first ? (this.baseTerm ?? 0) : this.term(from - 1);
     assert(entries[0]!.term >= prevTerm, `append: index ${from} has term ${entries[0]!.term} < previous term ${prevTerm}`);
     try {
       const truncated = from <= this.last ? this.truncateFrom(from) : 0;
@@ -229,6 +267,59 @@ export class LogStore {
         yield decodeEntry(buf, check.meta);
       }
     }
+  }
+
+  /**
+   * Deletes the segment files whose entries are all at or below `throughIndex` (the
+   * caller passes the snapshot's index minus the tail it keeps for lagging followers).
+   * The open segment is never deleted. Oldest first, then one directory fsync: a crash
+   * part way leaves a log that starts later, which the snapshot covers.
+   */
+  compact(throughIndex: number): { segmentsDeleted: number; firstIndex: number } {
+    this.assertUsable();
+    assert(throughIndex <= this.last, `compact(${throughIndex}) past the last index ${this.last}`);
+    let n = 0;
+    while (n < this.segments.length - 1 && this.segments[n + 1]!.firstIndex - 1 <= throughIndex) n++;
+    if (n === 0) return { segmentsDeleted: 0, firstIndex: this.first };
+    try {
+      for (let j = 0; j < n; j++) unlinkOrStop(this.segments[j]!.path);
+      fsyncDir(this.logDir);
+    } catch (err) {
+      this.broken = true;
+      throw err;
+    }
+    const lastGone = this.segments[n - 1]!;
+    this.baseTerm = lastGone.terms.at(-1)!;
+    this.segments.splice(0, n);
+    this.first = this.segments[0]!.firstIndex;
+    this.opts.log?.info('compacted', { throughIndex, segmentsDeleted: n, firstIndex: this.first });
+    return { segmentsDeleted: n, firstIndex: this.first };
+  }
+
+  /**
+   * Drops the whole log, durably, and continues after a snapshot's last entry: for an
+   * installed snapshot the log does not agree with, or one newer than the whole log.
+   * Newest first, so a crash part way leaves a prefix of the old log.
+   */
+  restartAfter(index: number, term: number): void {
+    this.assertUsable();
+    assert(Number.isSafeInteger(index) && index >= 0 && term >= 0, `restartAfter(${index}, ${term})`);
+    try {
+      if (this.fd !== null) fs.closeSync(this.fd);
+      this.fd = null;
+      this.dataDirty = false;
+      for (let j = this.segments.length - 1; j >= 0; j--) unlinkOrStop(this.segments[j]!.path);
+      if (this.segments.length > 0) fsyncDir(this.logDir);
+    } catch (err) {
+      this.broken = true;
+      throw err;
+    }
+    const deleted = this.segments.length;
+    this.segments.length = 0;
+    this.first = index + 1;
+    this.last = index;
+    this.baseTerm = term;
+    this.opts.log?.info('restarted after snapshot', { index, term, segmentsDeleted: deleted });
   }
 
   /** Closes the open segment; does not sync. */
@@ -356,7 +447,7 @@ export class LogStore {
     try {
       this.fd = fs.openSync(file, 'wx');
     } catch (err) {
-      throw new RaftdError('RAFTD_IO', `create ${file}: ${(err as Error).message}`);
+      throw diskError(err, 'RAFTD_IO', `create ${file}`);
     }
     this.dirDirty = true;
     const seg: Segment = { firstIndex, path: file, offsets: [], terms: [], bytes: 0 };
@@ -375,16 +466,12 @@ function openForAppend(file: string): number {
   try {
     return fs.openSync(file, 'r+');
   } catch (err) {
-    throw new RaftdError('RAFTD_IO', `open ${file}: ${(err as Error).message}`);
+    throw diskError(err, 'RAFTD_IO', `open ${file}`);
   }
 }
 
 function unlinkSegment(file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch (err) {
-    throw new RaftdError('RAFTD_IO', `delete ${file}: ${(err as Error).message}`);
-  }
+  unlinkOrStop(file);
 }
 
 /** Cuts a torn tail off durably, so a later append never lands next to its bytes. */

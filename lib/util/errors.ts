@@ -4,8 +4,12 @@
  */
 export type ErrorCode =
   | 'RAFTD_FSYNC_FAILED'
+  /** ENOSPC or EDQUOT from a write, a file creation or an fsync: free space, then restart. */
+  | 'RAFTD_DISK_FULL'
   | 'RAFTD_LOG_CORRUPT'
   | 'RAFTD_HARDSTATE_CORRUPT'
+  /** A snapshot received from the leader did not verify (checksum, length, index or term). */
+  | 'RAFTD_SNAPSHOT_INVALID'
   | 'RAFTD_IO'
   | 'RAFTD_CONFIG'
   | 'RAFTD_FRAME_TOO_LARGE'
