@@ -21,7 +21,8 @@ export interface LoggerOptions {
   echo?: boolean;
 }
 
-export class Logger {
+/** `E`: the event names this actor may log (a union, where one is declared; see lib/raft/events.ts). */
+export class Logger<E extends string = string> {
   private fd: number;
   private bytes: number;
   private readonly file: string;
@@ -42,20 +43,20 @@ export class Logger {
     return LEVEL_RANK[level] >= this.rank;
   }
 
-  debug(event: string, fields?: Record<string, unknown>): void {
+  debug(event: E, fields?: Record<string, unknown>): void {
     if (this.rank <= LEVEL_RANK.debug) this.write('debug', event, fields);
   }
-  info(event: string, fields?: Record<string, unknown>): void {
+  info(event: E, fields?: Record<string, unknown>): void {
     if (this.rank <= LEVEL_RANK.info) this.write('info', event, fields);
   }
-  warn(event: string, fields?: Record<string, unknown>): void {
+  warn(event: E, fields?: Record<string, unknown>): void {
     this.write('warn', event, fields);
   }
-  error(event: string, fields?: Record<string, unknown>): void {
+  error(event: E, fields?: Record<string, unknown>): void {
     this.write('error', event, fields);
   }
 
-  log(level: LogLevel, event: string, fields?: Record<string, unknown>): void {
+  log(level: LogLevel, event: E, fields?: Record<string, unknown>): void {
     if (LEVEL_RANK[level] >= this.rank) this.write(level, event, fields);
   }
 

@@ -2,6 +2,7 @@
 // drops, restarts, warnings and errors. Built record by record from the merged stream;
 // it keeps only the story, never the records.
 import type { Level, LogRecord } from './record.js';
+import type { RaftActorEvent } from '../raft/events.js';
 
 export interface VoteTally {
   /** Nodes whose logs show they granted (voteGranted), in the order seen. */
@@ -260,7 +261,8 @@ export class StoryBuilder {
   private onRaft(r: LogRecord): void {
     const f = r.fields;
     const n = this.nodes.get(r.node)!;
-    switch (r.event) {
+    // Typed: a case that names no event the raft actor logs does not compile.
+    switch (r.event as RaftActorEvent) {
       case 'electionStarted': {
         const pre = f.pre === true;
         const term = typeof f.voteTerm === 'number' ? f.voteTerm : r.term + (pre ? 1 : 0);

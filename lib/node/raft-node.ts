@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createNanoEvents, type Emitter } from 'nanoevents';
 import { spawnActor, type ActorHandle } from '../actor/spawn.js';
 import { Logger } from '../log/logger.js';
+import type { RaftActorEvent } from '../raft/events.js';
 import type { CoreConfig, Entry, HardState, NodeId, Role } from '../raft/types.js';
 import type { NodeOptions } from '../config/options.js';
 import type { HostEntry } from '../config/hosts.js';
@@ -62,7 +63,7 @@ const READY_PER_TURN_MAX = 1;
 export class RaftNode {
   readonly events: Emitter<NodeEvents> = createNanoEvents<NodeEvents>();
   readonly self: HostEntry;
-  private readonly log: Logger;
+  private readonly log: Logger<RaftActorEvent>;
   private replica!: Replica;
   private logWriter!: ActorHandle<LogWriterIn>;
   private timer!: ActorHandle<TimerIn>;
@@ -86,7 +87,7 @@ export class RaftNode {
     assert(self, `node ${opts.id} not in hosts`);
     this.self = self;
     fs.mkdirSync(path.join(opts.dataDir, 'logs'), { recursive: true });
-    this.log = new Logger({ dir: path.join(opts.dataDir, 'logs'), node: opts.id, actor: 'raft', level: opts.logLevel, fileBytesMax: opts.logFileBytesMax, echo: true });
+    this.log = new Logger<RaftActorEvent>({ dir: path.join(opts.dataDir, 'logs'), node: opts.id, actor: 'raft', level: opts.logLevel, fileBytesMax: opts.logFileBytesMax, echo: true });
   }
 
   private base(): ActorBase {

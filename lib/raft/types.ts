@@ -1,5 +1,6 @@
 // The contract between the pure Raft core and whatever drives it (the node's
 // actors in production, the seeded simulator in tests). Nothing here does I/O.
+import type { CoreEventName } from './events.js';
 
 export type NodeId = string;
 
@@ -91,7 +92,7 @@ export interface CoreConfig {
 /** Something for the driver's log (per-actor logs); the core never writes anywhere itself. */
 export interface RaftEvent {
   level: 'debug' | 'info' | 'warn' | 'error';
-  event: string;
+  event: CoreEventName;
   term: number;
   [field: string]: unknown;
 }

@@ -61,6 +61,8 @@ interface ReadBatch {
 const EMPTY = new Uint8Array(0);
 /** Forwarded writes without a client request id get one, so a re-route after a leader change applies them once. */
 const AUTO_TID_PREFIX = '\u0000fwd:';
+/** A forwarded reply code between replicas only: the leader lost the entry; send it again (to whoever leads). */
+const LOST = 'LOST';
 
 export class ClientRequests {
   private readonly pending = new Map<number, Pending>();
@@ -162,18 +164,11 @@ export class ClientRequests {
     items.forEach((it, k) => {
       const index = res.firstIndex + k;
       // Whoever waited at this index waited for an entry of an older term that was cut
-      // from this log. Another node may still hold it and commit it later, so its outcome
-      // is unknown: a follower's or a request id's write is sent again (applied once),
-      // any other gets TIMEOUT, never a TRYAGAIN that would say it cannot happen.
+      // from this log. Another node may still hold it and commit it later: its outcome is unknown.
       const stale = this.proposals.get(index);
       if (stale !== undefined) {
         assert(stale.term < res.term, `two proposals at index ${index} in term ${res.term}`);
-        const p = stale.origin === null ? this.pending.get(stale.id) : undefined;
-        if (stale.origin !== null || (p !== undefined && p.req.kind === 'write' && p.req.tid !== '')) {
-          this.fail(stale.origin, stale.epoch, stale.id, 'TRYAGAIN', 'entry cut from the log by a leader change; retry');
-        } else {
-          this.reply(stale.id, { ok: false, code: 'TIMEOUT', message: 'entry cut from the log by a leader change; outcome unknown' });
-        }
+        this.lost(stale, false);
       }
       this.proposals.set(index, { term: res.term, origin, epoch, id: it.id });
     });
@@ -201,6 +196,11 @@ export class ClientRequests {
         for (const r of m.replies) {
           const f = this.forwarded.get(r.fid);
           if (f === undefined || f.target !== m.from) continue; // answered, given up, or re-routed since
+          if (!r.ok && r.code === LOST) {
+            f.target = null;
+            this.rerouteDue = true;
+            continue;
+          }
           if (!r.ok && r.code === 'TRYAGAIN') {
             // Not (or no longer) the leader: send it again once a leader other than that node is known.
             f.target = null;
@@ -255,7 +255,7 @@ export class ClientRequests {
     if (!p) return;
     this.proposals.delete(e.index);
     if (e.term === p.term) this.ok(p.origin, p.epoch, p.id, reply);
-    else this.fail(p.origin, p.epoch, p.id, 'TRYAGAIN', 'entry lost to a leader change; retry');
+    else this.lost(p, true); // another entry committed at its index: this one never can
   }
 
   /** Serves the reads whose index the state machine has reached. */
@@ -379,15 +379,44 @@ export class ClientRequests {
     }
     const p = this.pending.get(id);
     if (p === undefined) return;
-    // A write with a request id that may have reached a log is sent again rather than
-    // refused: the dedup table applies it once, and a refusal would claim it never happened.
-    if (p.req.kind === 'write' && p.req.tid !== '' && (code === 'TRYAGAIN' || (code === 'BUSY' && p.attempts > 1))) {
-      p.waiting = true;
-      p.retryTick = code === 'BUSY' ? this.tickNow + 1 : 0;
-      this.waiting.push(p.req);
+    if (this.mayExistElsewhere(p)) {
+      this.retry(p, code === 'BUSY' ? this.tickNow + 1 : 0);
       return;
     }
     this.reply(id, { ok: false, code, message });
+  }
+
+  /**
+   * The entry a proposal waited for is gone from this log. `definite`: another entry
+   * committed at its index, so it can never commit; otherwise another node may still
+   * hold it and commit it later, and its outcome is unknown (TIMEOUT, never TRYAGAIN).
+   */
+  private lost(pr: Proposal, definite: boolean): void {
+    if (pr.origin !== null) {
+      // The follower owns the request: it re-routes it (it always has a request id).
+      this.peerReply(pr.origin, pr.epoch, { fid: pr.id, ok: false, reply: EMPTY, code: LOST, message: 'entry lost to a leader change' });
+      return;
+    }
+    const p = this.pending.get(pr.id);
+    if (p === undefined) return;
+    if (this.mayExistElsewhere(p)) this.retry(p, 0);
+    else if (definite) this.reply(pr.id, { ok: false, code: 'TRYAGAIN', message: 'entry lost to a leader change; retry' });
+    else this.reply(pr.id, { ok: false, code: 'TIMEOUT', message: 'entry cut from the log by a leader change; outcome unknown' });
+  }
+
+  /**
+   * A write sent more than once (re-routed, or proposed here after a forward) may have
+   * an earlier copy in some log that can still commit: no refusal may answer it. It has a
+   * request id, so sending it again is safe: the dedup table applies it once.
+   */
+  private mayExistElsewhere(p: Pending): boolean {
+    return p.req.kind === 'write' && p.req.tid !== '' && p.attempts > 1;
+  }
+
+  private retry(p: Pending, notBeforeTick: number): void {
+    p.waiting = true;
+    p.retryTick = notBeforeTick;
+    this.waiting.push(p.req);
   }
 
   private peerReply(to: NodeId, epoch: number, item: ForwardReplyItem): void {

@@ -1,0 +1,107 @@
+// Elections: campaigning (PreVote, then the real vote), counting votes, answering
+// vote requests, and telling nodes of older terms that they are behind.
+import { assert, assertNever } from './assert.js';
+import { appendRejected, voteMsg, voteResp, type VoteMsg, type VoteRespMsg } from './message-builders.js';
+import { voteResult } from './quorum.js';
+import { becomeCandidate, becomeFollower, becomeLeader, becomePreCandidate } from './roles.js';
+import type { CoreState } from './state.js';
+import type { Message } from './types.js';
+
+export function campaign(s: CoreState, kind: 'pre' | 'real'): void {
+  const pre = kind === 'pre';
+  if (pre) becomePreCandidate(s);
+  else becomeCandidate(s);
+  const voteTerm = pre ? s.term + 1 : s.term;
+  s.emit('info', 'electionStarted', { pre, voteTerm });
+  s.votes.set(s.id, true);
+  if (tallyVotes(s)) return;
+  for (const to of s.others) {
+    const m = voteMsg(s, to, voteTerm, pre);
+    // A real vote request depends on our durable term and self-vote.
+    if (pre) s.msgsNow.push(m);
+    else s.msgs.push(m);
+  }
+}
+
+/** Act on the votes so far; true if the election was decided. */
+function tallyVotes(s: CoreState): boolean {
+  let granted = 0;
+  let rejected = 0;
+  for (const g of s.votes.values()) {
+    if (g) granted++;
+    else rejected++;
+  }
+  const res = voteResult(granted, rejected, s.cfg.peers.length);
+  const pre = s.role === 'precandidate';
+  switch (res) {
+    case 'pending':
+      return false;
+    case 'won':
+      s.emit('info', 'electionWon', { pre, granted, rejected });
+      if (pre) campaign(s, 'real');
+      else becomeLeader(s);
+      return true;
+    case 'lost':
+      s.emit('info', 'electionLost', { pre, granted, rejected });
+      becomeFollower(s, s.term, null, pre ? 'pre-vote lost' : 'vote lost');
+      return true;
+    default:
+      return assertNever(res, 'vote result');
+  }
+}
+
+export function onVote(s: CoreState, m: VoteMsg): void {
+  // Lower terms were answered in onStaleTerm; a higher real vote made us follower of it.
+  assert(m.pre ? m.term >= s.term : m.term === s.term, 'vote term not reconciled');
+  const canVote = s.vote === m.from || (s.vote === null && s.leader === null) || (m.pre && m.term > s.term);
+  const upToDate = s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+  if (canVote && upToDate) {
+    s.emit('info', 'voteGranted', { candidate: m.from, pre: m.pre, voteTerm: m.term });
+    if (m.pre) {
+      s.msgsNow.push(voteResp(s, m.from, m.term, true, true));
+    } else {
+      s.vote = m.from;
+      s.electionElapsed = 0;
+      s.msgs.push(voteResp(s, m.from, s.term, false, true));
+    }
+    return;
+  }
+  const reason = !canVote ? (s.vote !== null ? `voted for ${s.vote}` : `have leader ${s.leader}`) : 'log behind';
+  s.emit('info', 'voteRejected', { candidate: m.from, pre: m.pre, voteTerm: m.term, reason });
+  const resp: VoteRespMsg = voteResp(s, m.from, s.term, m.pre, false);
+  if (m.pre) s.msgsNow.push(resp);
+  else s.msgs.push(resp);
+}
+
+export function onVoteResp(s: CoreState, m: VoteRespMsg): void {
+  const pre = s.role === 'precandidate';
+  if (m.pre !== pre) return; // a response to another kind of election
+  if (pre && m.granted && m.term !== s.term + 1) return; // stale grant from an older pre-election
+  if (!pre) assert(m.term === s.term, 'vote response term not reconciled');
+  if (s.votes.has(m.from)) return;
+  s.votes.set(m.from, m.granted);
+  tallyVotes(s);
+}
+
+/** A message from an older term: tell stale leaders and pre-candidates about our term. */
+export function onStaleTerm(s: CoreState, m: Message): void {
+  switch (m.type) {
+    case 'append':
+      s.msgs.push(appendRejected(s, m.from, m.prevLogIndex, 0, 0, 0));
+      return;
+    case 'vote':
+      if (m.pre) {
+        // Without this a pre-candidate stuck in a lower term could never learn it is
+        // behind (etcd: avoid deadlock with check-quorum).
+        s.msgsNow.push(voteResp(s, m.from, s.term, true, false));
+      }
+      return;
+    case 'voteResp':
+    case 'appendResp':
+    case 'readIndex':
+    case 'readIndexResp':
+      return;
+    default:
+      assertNever(m, 'message');
+  }
+}

@@ -1,0 +1,44 @@
+// Every event name the node's `raft` actor log can carry: the core's (through
+// Ready.events) and the supervisor's own. raft-logs --summary switches on these, so a
+// renamed event is a type error there rather than a silently empty summary.
+
+/** Events the pure core emits. */
+export const CORE_EVENTS = [
+  'termChanged',
+  'roleChanged',
+  'leaderChanged',
+  'steppedDown',
+  'electionStarted',
+  'electionWon',
+  'electionLost',
+  'voteGranted',
+  'voteRejected',
+  'voteIgnored',
+  'logTruncated',
+  'appendRejected',
+  'peerUnreachable',
+  'messageFromUnknownPeer',
+  'eventsDropped',
+] as const;
+export type CoreEventName = (typeof CORE_EVENTS)[number];
+
+/** Events the supervisor (lib/node/raft-node.ts) logs itself. */
+export const NODE_EVENTS = [
+  'starting',
+  'restored',
+  'started',
+  'status',
+  'stopping',
+  'stopped',
+  'fatal',
+  'log-tail-repaired',
+  'peer-connected',
+  'peer-disconnected',
+  'peer-dropped',
+  'peer-inbound-up',
+  'peer-inbound-down',
+] as const;
+export type NodeEventName = (typeof NODE_EVENTS)[number];
+
+/** Anything the `raft` actor's log holds. */
+export type RaftActorEvent = CoreEventName | NodeEventName;

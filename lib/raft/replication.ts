@@ -1,0 +1,170 @@
+// Log replication: the follower's side (accepting or rejecting appends, with a
+// conflict hint) and the leader's (flow-controlled appends per peer, commitment by
+// counting replicas of entries of its own term, heartbeats).
+import { assert } from './assert.js';
+import { appendAccepted, appendMsg, appendRejected, type AppendMsg, type AppendRespMsg } from './message-builders.js';
+import { committedIndex } from './quorum.js';
+import { checkReads, startReads } from './read-index.js';
+import type { CoreState } from './state.js';
+import type { NodeId } from './types.js';
+
+// ---------------------------------------------------------------- follower
+
+export function onAppend(s: CoreState, m: AppendMsg): void {
+  assert(m.term === s.term && s.role === 'follower', 'append outside follower');
+  for (let i = 0; i < m.entries.length; i++) {
+    const e = m.entries[i]!;
+    assert(e.index === m.prevLogIndex + 1 + i, `append entries not contiguous at ${e.index}`);
+    assert(e.term <= m.term, `append entry term ${e.term} above leader term ${m.term}`);
+  }
+  if (!s.log.matchTerm(m.prevLogIndex, m.prevLogTerm)) {
+    // Entries at or below the commit index match every later leader (leader completeness).
+    assert(m.prevLogIndex > s.commitIndex, `mismatch at committed index ${m.prevLogIndex}`);
+    const t = s.log.term(m.prevLogIndex);
+    const conflictTerm = t ?? 0;
+    const conflictIndex = t === undefined ? s.log.lastIndex + 1 : s.log.firstIndexOfTermRun(m.prevLogIndex, s.commitIndex + 1);
+    s.msgs.push(appendRejected(s, m.from, m.prevLogIndex, conflictTerm, conflictIndex, m.ctx));
+    return;
+  }
+  const lastNew = m.prevLogIndex + m.entries.length;
+  const conflict = s.log.findConflict(m.entries);
+  if (conflict !== 0) {
+    if (conflict <= s.log.lastIndex) {
+      assert(conflict > s.commitIndex, `truncating committed entry ${conflict} (commit ${s.commitIndex})`);
+      s.emit('warn', 'logTruncated', { index: conflict, lastIndex: s.log.lastIndex, leader: m.from });
+      s.log.truncateFrom(conflict);
+    }
+    s.log.append(m.entries.slice(conflict - (m.prevLogIndex + 1)));
+  }
+  commitTo(s, Math.min(m.leaderCommit, lastNew));
+  s.msgs.push(appendAccepted(s, m.from, lastNew, m.ctx));
+}
+
+function commitTo(s: CoreState, index: number): void {
+  if (index <= s.commitIndex) return;
+  assert(index <= s.log.lastIndex, `commit ${index} past last index ${s.log.lastIndex}`);
+  s.commitIndex = index;
+}
+
+// ---------------------------------------------------------------- leader
+
+export function onAppendResp(s: CoreState, m: AppendRespMsg): void {
+  const pr = s.progressOf(m.from);
+  pr.recentActive = true;
+  if (m.ctx > pr.ackedRound) {
+    assert(m.ctx <= s.readRound, `ack for read round ${m.ctx} never started (at ${s.readRound})`);
+    pr.ackedRound = m.ctx;
+  }
+  if (!m.success) {
+    if (pr.maybeDecrTo(m.rejectIndex, nextFromHint(s, m))) {
+      s.emit('debug', 'appendRejected', { peer: m.from, rejectIndex: m.rejectIndex, next: pr.next });
+      sendAppend(s, m.from, true);
+    }
+  } else {
+    assert(m.matchIndex <= s.log.lastIndex, `peer ${m.from} acked ${m.matchIndex} past our last index`);
+    if (pr.maybeUpdate(m.matchIndex) || (pr.match === m.matchIndex && pr.state === 'probe')) {
+      if (pr.state === 'probe') pr.becomeReplicate();
+      else pr.inflights.freeLE(m.matchIndex);
+      if (maybeCommit(s)) bcastCommit(s);
+      else sendAllowed(s, m.from);
+      // A peer that just caught up may not know the commit index yet.
+      if (pr.sentCommit < Math.min(s.commitIndex, pr.match)) sendEmptyAtMatch(s, m.from);
+    }
+  }
+  pr.checkInvariants();
+  checkReads(s);
+}
+
+/** Where to retry after a rejection, from the follower's conflict hint (6.824 fast backup). */
+function nextFromHint(s: CoreState, m: AppendRespMsg): number {
+  if (m.conflictTerm > 0) {
+    const last = s.log.lastIndexOfTerm(m.conflictTerm);
+    if (last > 0) return last + 1;
+  }
+  return Math.max(1, m.conflictIndex);
+}
+
+/** Advance the commit index by counting replicas; only entries of our term are counted. */
+export function maybeCommit(s: CoreState): boolean {
+  const matches = [s.log.stableIndex];
+  for (const pr of s.progress.values()) matches.push(pr.match);
+  const idx = committedIndex(matches);
+  if (idx <= s.commitIndex || s.log.term(idx) !== s.term) return false;
+  const firstInTerm = !committedInTerm(s);
+  commitTo(s, idx);
+  if (firstInTerm) startReads(s, s.leaderReads.awaitingCommit.splice(0));
+  return true;
+}
+
+export function committedInTerm(s: CoreState): boolean {
+  return s.log.term(s.commitIndex) === s.term;
+}
+
+/** Send one append to `to` if flow control allows; true if something was sent. */
+function sendAppend(s: CoreState, to: NodeId, sendIfEmpty: boolean): boolean {
+  const pr = s.progressOf(to);
+  if (pr.paused()) return false;
+  const prev = pr.next - 1;
+  const prevTerm = s.log.term(prev);
+  assert(prevTerm !== undefined, `next ${pr.next} past last index ${s.log.lastIndex}`);
+  const ents = pr.next <= s.log.lastIndex ? s.log.sliceBytes(pr.next, s.cfg.appendBytesMax) : [];
+  if (ents.length === 0 && !sendIfEmpty) return false;
+  s.msgsNow.push(appendMsg(s, to, prev, prevTerm, ents));
+  pr.sentEntries(ents.length, prev + ents.length);
+  pr.sentCommit = Math.max(pr.sentCommit, Math.min(s.commitIndex, prev + ents.length));
+  return true;
+}
+
+/** An empty append at the peer's match: always accepted, carries commit and the read round. */
+export function sendEmptyAtMatch(s: CoreState, to: NodeId): void {
+  sendEmptyAt(s, to, s.progressOf(to).match);
+}
+
+function sendEmptyAt(s: CoreState, to: NodeId, prev: number): void {
+  const pr = s.progressOf(to);
+  pr.sentCommit = Math.max(pr.sentCommit, Math.min(s.commitIndex, prev));
+  const prevTerm = s.log.term(prev);
+  assert(prevTerm !== undefined, `heartbeat at ${prev} past last index ${s.log.lastIndex}`);
+  s.msgsNow.push(appendMsg(s, to, prev, prevTerm, []));
+}
+
+/** Send whatever flow control allows (one message in probe, up to the window in replicate). */
+function sendAllowed(s: CoreState, to: NodeId): void {
+  // Bounded: each iteration fills an inflight slot (or sets probeSent) or sends nothing.
+  while (sendAppend(s, to, false)) {
+    /* keep sending */
+  }
+}
+
+export function bcastAppend(s: CoreState): void {
+  for (const to of s.others) sendAllowed(s, to);
+}
+
+/** The commit index moved: let followers know now rather than at the next heartbeat. */
+export function bcastCommit(s: CoreState): void {
+  for (const to of s.others) {
+    const pr = s.progressOf(to);
+    const before = s.msgsNow.length;
+    sendAllowed(s, to);
+    const lagging = pr.sentCommit < Math.min(s.commitIndex, pr.match);
+    if (s.msgsNow.length === before && pr.state === 'replicate' && lagging) sendEmptyAtMatch(s, to);
+  }
+}
+
+export function bcastHeartbeat(s: CoreState): void {
+  for (const to of s.others) {
+    const pr = s.progressOf(to);
+    if (pr.state === 'probe') {
+      // Resend the probe: the last one (or its answer) may have been lost.
+      pr.probeSent = false;
+      sendAppend(s, to, true);
+    } else if (!sendAppend(s, to, false)) {
+      // Nothing new can go out. If the peer acknowledged nothing since the last
+      // heartbeat while appends are outstanding, some were probably lost: a heartbeat
+      // at next-1 either acknowledges them all or is rejected, sending the peer to probe.
+      const stalled = pr.match === pr.matchAtHeartbeat && pr.match < pr.next - 1;
+      sendEmptyAt(s, to, stalled ? pr.next - 1 : pr.match);
+    }
+    pr.matchAtHeartbeat = pr.match;
+  }
+}

@@ -1,0 +1,203 @@
+// Roles: becoming follower, pre-candidate, candidate or leader swaps in that role's
+// step and tick functions (etcd's becomeFollower sets r.step = stepFollower); the
+// per-role step functions dispatch each message kind exhaustively.
+import { assert, assertNever } from './assert.js';
+import { campaign, onVoteResp } from './election.js';
+import { Progress } from './progress.js';
+import { failAllReads, leaderRead, onReadIndexResp, rejectRemoteRead } from './read-index.js';
+import { bcastAppend, bcastHeartbeat, onAppend, onAppendResp } from './replication.js';
+import type { CoreState } from './state.js';
+import type { Message, NodeId, Role } from './types.js';
+
+const EMPTY = new Uint8Array(0);
+
+export function becomeFollower(s: CoreState, term: number, leader: NodeId | null, reason: string): void {
+  if (s.role === 'leader') s.emit('warn', 'steppedDown', { reason, newTerm: term });
+  reset(s, term);
+  s.stepRole = stepFollower;
+  s.tickRole = tickElection;
+  setRole(s, 'follower', reason);
+  setLeader(s, leader);
+}
+
+export function becomePreCandidate(s: CoreState): void {
+  assert(s.role !== 'leader', 'leader cannot become pre-candidate');
+  assert(s.cfg.preVote, 'pre-candidate without preVote');
+  // Term and vote stay as they are: a pre-election changes nothing durable.
+  reset(s, s.term);
+  s.stepRole = stepCandidate;
+  s.tickRole = tickElection;
+  setLeader(s, null);
+  setRole(s, 'precandidate', 'election timeout');
+}
+
+export function becomeCandidate(s: CoreState): void {
+  assert(s.role !== 'leader', 'leader cannot become candidate');
+  reset(s, s.term + 1);
+  s.vote = s.id;
+  s.stepRole = stepCandidate;
+  s.tickRole = tickElection;
+  setLeader(s, null);
+  setRole(s, 'candidate', 'election');
+}
+
+export function becomeLeader(s: CoreState): void {
+  assert(s.role === 'candidate', `only a candidate can become leader (was ${s.role})`);
+  assert(s.vote === s.id, 'leader did not vote for itself');
+  reset(s, s.term);
+  s.stepRole = stepLeader;
+  s.tickRole = tickHeartbeat;
+  const next = s.log.lastIndex + 1;
+  for (const p of s.others) s.progress.set(p, new Progress(next, s.cfg.inflightMax));
+  setRole(s, 'leader', 'won election');
+  setLeader(s, s.id);
+  // The noop lets the leader commit (and so learn the commit index of) earlier terms.
+  s.log.append([{ index: next, term: s.term, kind: 'noop', tid: '', data: EMPTY }]);
+  bcastAppend(s);
+}
+
+/** Common to every role change: new term (if any), fresh timers, no votes, no reads. */
+function reset(s: CoreState, term: number): void {
+  assert(term >= s.term, `term going back from ${s.term} to ${term}`);
+  if (term !== s.term) {
+    s.emit('info', 'termChanged', { from: s.term, to: term });
+    s.term = term;
+    s.vote = null;
+  }
+  s.electionElapsed = 0;
+  s.heartbeatElapsed = 0;
+  resetRandomizedElectionTicks(s);
+  s.votes.clear();
+  s.progress.clear();
+  failAllReads(s);
+}
+
+function setRole(s: CoreState, role: Role, reason: string): void {
+  if (role === s.role) return;
+  s.emit('info', 'roleChanged', { from: s.role, to: role, reason });
+  s.role = role;
+}
+
+export function setLeader(s: CoreState, leader: NodeId | null): void {
+  if (leader === s.leader) return;
+  s.emit('info', 'leaderChanged', { from: s.leader, to: leader });
+  s.leader = leader;
+}
+
+function resetRandomizedElectionTicks(s: CoreState): void {
+  const r = s.random();
+  assert(r >= 0 && r < 1, `random() returned ${r}, want [0,1)`);
+  s.randomizedElectionTicks = s.cfg.electionTicks + Math.floor(r * s.cfg.electionTicks);
+}
+
+/** etcd's lease: we heard from a live leader within the election timeout. */
+export function inLease(s: CoreState): boolean {
+  return s.cfg.checkQuorum && s.leader !== null && s.electionElapsed < s.cfg.electionTicks;
+}
+
+// ---------------------------------------------------------------- ticks
+
+export function tickElection(s: CoreState): void {
+  s.electionElapsed++;
+  if (s.electionElapsed >= s.randomizedElectionTicks) {
+    s.electionElapsed = 0;
+    campaign(s, s.cfg.preVote ? 'pre' : 'real');
+  }
+}
+
+function tickHeartbeat(s: CoreState): void {
+  s.heartbeatElapsed++;
+  s.electionElapsed++;
+  if (s.electionElapsed >= s.cfg.electionTicks) {
+    s.electionElapsed = 0;
+    if (s.cfg.checkQuorum) {
+      let active = 1;
+      for (const pr of s.progress.values()) {
+        if (pr.recentActive) active++;
+        pr.recentActive = false;
+      }
+      if (active < s.quorum) {
+        becomeFollower(s, s.term, null, 'check-quorum');
+        return;
+      }
+    }
+  }
+  if (s.heartbeatElapsed >= s.cfg.heartbeatTicks) {
+    s.heartbeatElapsed = 0;
+    bcastHeartbeat(s);
+  }
+}
+
+// ---------------------------------------------------------------- per-role step
+
+export function stepFollower(s: CoreState, m: Message): void {
+  switch (m.type) {
+    case 'append':
+      s.electionElapsed = 0;
+      setLeader(s, m.from);
+      onAppend(s, m);
+      return;
+    case 'readIndex':
+      rejectRemoteRead(s, m);
+      return;
+    case 'readIndexResp':
+      onReadIndexResp(s, m);
+      return;
+    case 'appendResp':
+    case 'voteResp':
+      return;
+    case 'vote':
+      assert(false, 'vote reached stepFollower');
+      return;
+    default:
+      assertNever(m, 'message');
+  }
+}
+
+function stepCandidate(s: CoreState, m: Message): void {
+  switch (m.type) {
+    case 'append':
+      // Someone won this term (a pre-candidate is still in the leader's term).
+      becomeFollower(s, m.term, m.from, `append from leader ${m.from}`);
+      onAppend(s, m);
+      return;
+    case 'voteResp':
+      onVoteResp(s, m);
+      return;
+    case 'readIndex':
+      rejectRemoteRead(s, m);
+      return;
+    case 'readIndexResp':
+      onReadIndexResp(s, m);
+      return;
+    case 'appendResp':
+      return;
+    case 'vote':
+      assert(false, 'vote reached stepCandidate');
+      return;
+    default:
+      assertNever(m, 'message');
+  }
+}
+
+function stepLeader(s: CoreState, m: Message): void {
+  switch (m.type) {
+    case 'append':
+      assert(false, `two leaders in term ${s.term}: ${s.id} and ${m.from}`);
+      return;
+    case 'appendResp':
+      onAppendResp(s, m);
+      return;
+    case 'readIndex':
+      leaderRead(s, { kind: 'remote', from: m.from, ctx: m.ctx });
+      return;
+    case 'voteResp':
+    case 'readIndexResp':
+      return;
+    case 'vote':
+      assert(false, 'vote reached stepLeader');
+      return;
+    default:
+      assertNever(m, 'message');
+  }
+}

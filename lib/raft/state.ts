@@ -1,0 +1,117 @@
+// The core's state, shared by the files that act on it (roles.ts, election.ts,
+// replication.ts, read-index.ts) the way etcd-io/raft's functions share one `raft`
+// struct. Only core.ts is the public face; nothing outside lib/raft touches this.
+import { assert } from './assert.js';
+import type { CoreEventName } from './events.js';
+import { RaftLog } from './log.js';
+import type { Progress } from './progress.js';
+import { quorumSize } from './quorum.js';
+import { ForwardedReads, LeaderReads } from './reads.js';
+import type { CoreConfig, HardState, Message, NodeId, RaftEvent, Restored, Role } from './types.js';
+
+/** Bound on pending ReadIndex requests (leader) and forwarded reads (follower). */
+export const READS_MAX = 4096;
+/** Bound on events buffered between two ready() calls; the excess is counted, not kept. */
+export const EVENTS_MAX = 4096;
+
+export class CoreState {
+  readonly cfg: CoreConfig;
+  readonly id: NodeId;
+  /** Every voter except this node. */
+  readonly others: NodeId[];
+  readonly voterSet: Set<NodeId>;
+  readonly quorum: number;
+  readonly random: () => number;
+  readonly readTimeoutTicks: number;
+
+  // Persistent state (mirrored by storage through Ready.hardState / Ready.entries).
+  term: number;
+  vote: NodeId | null;
+  readonly log: RaftLog;
+
+  // Volatile state.
+  role: Role = 'follower';
+  leader: NodeId | null = null;
+  /** Invariant: appliedIndex <= commitIndex <= log.lastIndex; commitIndex never decreases. */
+  commitIndex = 0;
+  appliedIndex = 0;
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  randomizedElectionTicks = 0;
+  ticks = 0;
+  readonly votes = new Map<NodeId, boolean>();
+  /** Leader only: one entry per other voter. */
+  readonly progress = new Map<NodeId, Progress>();
+  /** Leader's ReadIndex round counter; monotonic for the life of this core. */
+  readRound = 0;
+  readonly leaderReads = new LeaderReads(READS_MAX);
+  readonly forwardedReads = new ForwardedReads(READS_MAX);
+
+  /** Role behaviour, swapped in by the become* functions (roles.ts). */
+  stepRole: (s: CoreState, m: Message) => void;
+  tickRole: (s: CoreState) => void;
+
+  // Output accumulated until the next ready().
+  prevHard: HardState;
+  /** Messages that depend on nothing unpersisted. */
+  msgsNow: Message[] = [];
+  /** Messages that may leave only once this Ready's hard state and entries are durable. */
+  msgs: Message[] = [];
+  reads: { ctx: number; index: number }[] = [];
+  readsFailed: number[] = [];
+  events: RaftEvent[] = [];
+  eventsDropped = 0;
+
+  constructor(config: CoreConfig, restored: Restored, random: () => number, step: CoreState['stepRole'], tick: CoreState['tickRole']) {
+    validateConfig(config);
+    this.cfg = { ...config, peers: [...config.peers] };
+    this.id = config.id;
+    this.voterSet = new Set(config.peers);
+    this.others = config.peers.filter((p) => p !== config.id);
+    this.quorum = quorumSize(config.peers.length);
+    this.random = random;
+    this.readTimeoutTicks = 2 * config.electionTicks;
+
+    const hs = restored.hardState;
+    assert(Number.isInteger(hs.term) && hs.term >= 0, `restored term ${hs.term}`);
+    assert(hs.vote === null || this.voterSet.has(hs.vote), `restored vote for unknown node ${hs.vote}`);
+    this.log = new RaftLog(restored.entries);
+    assert(this.log.lastTerm <= hs.term, `restored log term ${this.log.lastTerm} > hard state term ${hs.term}`);
+    this.term = hs.term;
+    this.vote = hs.vote;
+    this.prevHard = { term: hs.term, vote: hs.vote };
+    this.stepRole = step;
+    this.tickRole = tick;
+  }
+
+  progressOf(peer: NodeId): Progress {
+    const pr = this.progress.get(peer);
+    assert(pr !== undefined, `no progress for ${peer}`);
+    return pr;
+  }
+
+  hardStateChanged(): boolean {
+    return this.term !== this.prevHard.term || this.vote !== this.prevHard.vote;
+  }
+
+  emit(level: RaftEvent['level'], event: CoreEventName, fields: Record<string, unknown>): void {
+    if (level === 'debug') return; // per-message detail: kept cheap by not building it at all
+    if (this.events.length >= EVENTS_MAX) {
+      this.eventsDropped++;
+      return;
+    }
+    this.events.push({ ...fields, level, event, term: this.term, node: this.id });
+  }
+}
+
+function validateConfig(c: CoreConfig): void {
+  assert(typeof c.id === 'string' && c.id.length > 0, 'config.id must be a non-empty string');
+  assert(c.peers.includes(c.id), `config.peers must include ${c.id}`);
+  assert(new Set(c.peers).size === c.peers.length, 'config.peers has duplicates');
+  const posInt = (n: number): boolean => Number.isInteger(n) && n >= 1;
+  assert(posInt(c.heartbeatTicks), `heartbeatTicks ${c.heartbeatTicks}`);
+  assert(posInt(c.electionTicks) && c.electionTicks > c.heartbeatTicks, 'electionTicks must exceed heartbeatTicks');
+  assert(posInt(c.inflightMax), `inflightMax ${c.inflightMax}`);
+  assert(posInt(c.appendBytesMax), `appendBytesMax ${c.appendBytesMax}`);
+  assert(posInt(c.uncommittedEntriesMax), `uncommittedEntriesMax ${c.uncommittedEntriesMax}`);
+}
