@@ -1,5 +1,6 @@
 import { assert } from '../util/assert.js';
 import { RespProtocolError } from './errors.js';
+import { splitArgs } from './split-args.js';
 
 /**
  * Incremental parser for client requests in RESP2, as Redis reads them: a multibulk
@@ -46,9 +47,6 @@ const CR = 13;
 const LF = 10;
 const STAR = 42; // *
 const DOLLAR = 36; // $
-const DQUOTE = 34;
-const SQUOTE = 39;
-const BACKSLASH = 92;
 
 export class RespParser {
   // Unconsumed input: chunks[head] from offset `off`, then the later chunks whole.
@@ -172,7 +170,7 @@ export class RespParser {
     let line = this.take(lf);
     this.skip(1);
     if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
-    const args = splitInline(line);
+    const args = splitArgs(line);
     if (args === null) throw malformed('unbalanced quotes in request');
     return args;
   }
@@ -301,82 +299,6 @@ export function parseInteger(buf: Uint8Array, from = 0): number | null {
   }
   if (v > 9_223_372_036_854_775_807) return null;
   return neg ? -v : v;
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13);
-}
-
-function hexValue(c: number | undefined): number {
-  if (c === undefined) return -1;
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
-
-/**
- * Redis' sdssplitargs: arguments separated by whitespace; "double quotes" with the
- * escapes \n \r \t \b \a \xHH and \<any>; 'single quotes' with \' only; a closing
- * quote must be followed by whitespace or the end. Null on unbalanced quotes.
- * (Unlike Redis, a NUL byte is an ordinary character, not the end of the line.)
- */
-export function splitInline(line: Buffer): Buffer[] | null {
-  const n = line.length;
-  const dst = Buffer.allocUnsafe(n);
-  const out: Buffer[] = [];
-  let w = 0;
-  let p = 0;
-  for (;;) {
-    while (p < n && isSpace(line[p]!)) p++;
-    if (p >= n) return out;
-    const start = w;
-    let inq = false;
-    let insq = false;
-    let done = false;
-    while (!done) {
-      const c = p < n ? line[p]! : -1;
-      if (inq) {
-        if (c === BACKSLASH && line[p + 1] === 120 /* x */ && hexValue(line[p + 2]) >= 0 && hexValue(line[p + 3]) >= 0) {
-          dst[w++] = hexValue(line[p + 2]) * 16 + hexValue(line[p + 3]);
-          p += 3;
-        } else if (c === BACKSLASH && p + 1 < n) {
-          p++;
-          const e = line[p]!;
-          dst[w++] = e === 110 ? 10 : e === 114 ? 13 : e === 116 ? 9 : e === 98 ? 8 : e === 97 ? 7 : e;
-        } else if (c === DQUOTE) {
-          if (p + 1 < n && !isSpace(line[p + 1]!)) return null;
-          done = true;
-        } else if (c === -1) {
-          return null;
-        } else {
-          dst[w++] = c;
-        }
-      } else if (insq) {
-        if (c === BACKSLASH && line[p + 1] === SQUOTE) {
-          p++;
-          dst[w++] = SQUOTE;
-        } else if (c === SQUOTE) {
-          if (p + 1 < n && !isSpace(line[p + 1]!)) return null;
-          done = true;
-        } else if (c === -1) {
-          return null;
-        } else {
-          dst[w++] = c;
-        }
-      } else if (c === 32 || c === LF || c === CR || c === 9 || c === -1) {
-        done = true;
-      } else if (c === DQUOTE) {
-        inq = true;
-      } else if (c === SQUOTE) {
-        insq = true;
-      } else {
-        dst[w++] = c;
-      }
-      if (c !== -1) p++;
-    }
-    out.push(dst.subarray(start, w));
-  }
 }
 
 function malformed(detail: string): RespProtocolError {
