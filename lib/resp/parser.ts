@@ -1,4 +1,5 @@
 import { assert } from '../util/assert.js';
+import { ChunkList } from '../util/chunk-list.js';
 import { RespProtocolError } from './errors.js';
 import { splitArgs } from './split-args.js';
 
@@ -40,8 +41,6 @@ export function parserLimits(requestBytesMax: number): RespParserLimits {
 
 /** A valid count line ("*<n>\r" or "$<n>\r") is at most 22 bytes; search no further. */
 const COUNT_LINE_BYTES_MAX = 32;
-/** Drop consumed chunk references once this many have piled up at the front. */
-const COMPACT_CHUNKS = 64;
 
 const CR = 13;
 const LF = 10;
@@ -49,18 +48,8 @@ const STAR = 42; // *
 const DOLLAR = 36; // $
 
 export class RespParser {
-  // Unconsumed input: chunks[head] from offset `off`, then the later chunks whole.
-  // Invariant: avail === sum of the unconsumed bytes; chunks[head..] are non-empty.
-  private chunks: Buffer[] = [];
-  private head = 0;
-  private off = 0;
-  private avail = 0;
-  // Line-terminator search cursor: the first `scanned` unconsumed bytes hold no
-  // `scanByte`; (scanChunk, scanOff) is where the search resumes.
-  private scanByte = -1;
-  private scanned = 0;
-  private scanChunk = 0;
-  private scanOff = 0;
+  /** Unconsumed input. */
+  private readonly input = new ChunkList();
   // Multibulk state. Invariant: argsLeft > 0 exactly while inside a multibulk request.
   private argsLeft = 0;
   private args: Buffer[] = [];
@@ -74,14 +63,12 @@ export class RespParser {
   }
 
   feed(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.avail += chunk.length;
+    this.input.push(chunk);
   }
 
   /** Bytes received and not yet consumed (part of no command returned so far). */
   get bufferedBytes(): number {
-    return this.avail;
+    return this.input.length;
   }
 
   /** The next complete request, null when more input is needed. Empty requests are skipped. */
@@ -98,8 +85,8 @@ export class RespParser {
   private step(): Buffer[] | null {
     for (;;) {
       if (this.argsLeft === 0) {
-        if (this.avail === 0) return null;
-        if (this.peek(0) !== STAR) {
+        if (this.input.length === 0) return null;
+        if (this.input.peek(0) !== STAR) {
           const inline = this.readInline();
           if (inline === null) return null;
           if (inline.length === 0) continue;
@@ -116,8 +103,8 @@ export class RespParser {
       }
       while (this.argsLeft > 0) {
         if (this.bulkLen < 0) {
-          if (this.avail === 0) return null;
-          const first = this.peek(0);
+          if (this.input.length === 0) return null;
+          const first = this.input.peek(0);
           if (first !== DOLLAR) throw malformed(`expected '$', got '${String.fromCharCode(first)}'`);
           const len = this.readCountLine('$');
           if (len === null) return null;
@@ -127,10 +114,10 @@ export class RespParser {
           if (this.commandBytes > this.limits.commandBytesMax) throw tooLarge('too big request');
           this.bulkLen = len;
         }
-        if (this.avail < this.bulkLen + 2) return null;
-        const arg = this.take(this.bulkLen);
-        if (this.peek(0) !== CR || this.peek(1) !== LF) throw malformed('invalid bulk terminator');
-        this.skip(2);
+        if (this.input.length < this.bulkLen + 2) return null;
+        const arg = this.input.take(this.bulkLen);
+        if (this.input.peek(0) !== CR || this.input.peek(1) !== LF) throw malformed('invalid bulk terminator');
+        this.input.skip(2);
         this.args.push(arg);
         this.argsLeft--;
         this.bulkLen = -1;
@@ -143,18 +130,18 @@ export class RespParser {
 
   /** A `*<n>\r\n` or `$<n>\r\n` line; null while incomplete. */
   private readCountLine(kind: '*' | '$'): number | null {
-    const cr = this.indexOf(CR, COUNT_LINE_BYTES_MAX);
+    const cr = this.input.indexOf(CR, COUNT_LINE_BYTES_MAX);
     if (cr < 0) {
-      if (this.avail >= COUNT_LINE_BYTES_MAX) {
+      if (this.input.length >= COUNT_LINE_BYTES_MAX) {
         throw tooLarge(kind === '*' ? 'too big mbulk count string' : 'too big bulk count string');
       }
       return null;
     }
-    if (this.avail < cr + 2) return null;
-    const line = this.take(cr);
+    if (this.input.length < cr + 2) return null;
+    const line = this.input.take(cr);
     const invalid = kind === '*' ? 'invalid multibulk length' : 'invalid bulk length';
-    if (this.peek(1) !== LF) throw malformed(invalid);
-    this.skip(2);
+    if (this.input.peek(1) !== LF) throw malformed(invalid);
+    this.input.skip(2);
     const n = parseInteger(line, 1);
     if (n === null) throw malformed(invalid);
     return n;
@@ -162,119 +149,19 @@ export class RespParser {
 
   private readInline(): Buffer[] | null {
     const max = this.limits.inlineBytesMax;
-    const lf = this.indexOf(LF, max + 1);
+    const lf = this.input.indexOf(LF, max + 1);
     if (lf < 0) {
-      if (this.avail > max) throw tooLarge('too big inline request');
+      if (this.input.length > max) throw tooLarge('too big inline request');
       return null;
     }
-    let line = this.take(lf);
-    this.skip(1);
+    let line = this.input.take(lf);
+    this.input.skip(1);
     if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
     const args = splitArgs(line);
     if (args === null) throw malformed('unbalanced quotes in request');
     return args;
   }
-
-  /** Byte at unconsumed offset i (i < avail). */
-  private peek(i: number): number {
-    assert(i < this.avail, 'peek past the buffered input');
-    let ci = this.head;
-    let at = this.off + i;
-    while (at >= this.chunks[ci]!.length) {
-      at -= this.chunks[ci]!.length;
-      ci++;
-    }
-    return this.chunks[ci]![at]!;
-  }
-
-  /**
-   * Offset of the first `byte` among the first `limit` unconsumed bytes, or -1. The
-   * search resumes where the last unsuccessful one stopped, so input trickling in a
-   * byte at a time is scanned once.
-   */
-  private indexOf(byte: number, limit: number): number {
-    if (this.scanByte !== byte) {
-      this.scanByte = byte;
-      this.resetScan();
-    }
-    let ci = this.scanChunk;
-    let co = this.scanOff;
-    let base = this.scanned;
-    while (ci < this.chunks.length && base < limit) {
-      const c = this.chunks[ci]!;
-      const end = Math.min(c.length, co + (limit - base));
-      const j = c.subarray(co, end).indexOf(byte);
-      if (j >= 0) return base + j;
-      base += end - co;
-      co = end;
-      if (co < c.length) break;
-      ci++;
-      co = 0;
-    }
-    this.scanChunk = ci;
-    this.scanOff = co;
-    this.scanned = base;
-    return -1;
-  }
-
-  private resetScan(): void {
-    this.scanned = 0;
-    this.scanChunk = this.head;
-    this.scanOff = this.off;
-  }
-
-  /** Consumes n bytes: a view when they lie in one chunk, else one copy. */
-  private take(n: number): Buffer {
-    assert(n <= this.avail, 'take past the buffered input');
-    if (n === 0) return Buffer.alloc(0);
-    const first = this.chunks[this.head]!;
-    let out: Buffer;
-    if (first.length - this.off >= n) {
-      out = first.subarray(this.off, this.off + n);
-    } else {
-      out = Buffer.allocUnsafe(n);
-      let w = 0;
-      let ci = this.head;
-      let co = this.off;
-      while (w < n) {
-        const c = this.chunks[ci]!;
-        const k = Math.min(c.length - co, n - w);
-        c.copy(out, w, co, co + k);
-        w += k;
-        ci++;
-        co = 0;
-      }
-    }
-    this.skip(n);
-    return out;
-  }
-
-  private skip(n: number): void {
-    assert(n <= this.avail, 'skip past the buffered input');
-    this.avail -= n;
-    while (n > 0) {
-      const c = this.chunks[this.head]!;
-      const k = Math.min(c.length - this.off, n);
-      this.off += k;
-      n -= k;
-      if (this.off === c.length) {
-        this.chunks[this.head] = EMPTY;
-        this.head++;
-        this.off = 0;
-      }
-    }
-    if (this.head === this.chunks.length) {
-      this.chunks = [];
-      this.head = 0;
-    } else if (this.head >= COMPACT_CHUNKS) {
-      this.chunks = this.chunks.slice(this.head);
-      this.head = 0;
-    }
-    this.resetScan();
-  }
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /**
  * Redis' string2ll on buf[from..]: optional '-', digits, no leading zeros, no '+',
