@@ -69,44 +69,32 @@ export function splitArgs(line: Uint8Array | string): Buffer[] | null {
     while (p < n && isBlank(src[p]!)) p++;
     if (p >= n) return out;
     const start = w;
-    let inDouble = false;
-    let inSingle = false;
+    /** The open quote (DQUOTE or SQUOTE), 0 outside quotes. */
+    let quote = 0;
     let done = false;
     while (!done) {
       const c = at(p);
-      if (inDouble) {
-        if (c === BACKSLASH && at(p + 1) === X && hexValue(p + 2 < n ? src[p + 2] : undefined) >= 0 && hexValue(p + 3 < n ? src[p + 3] : undefined) >= 0) {
-          dst[w++] = hexValue(src[p + 2]) * 16 + hexValue(src[p + 3]);
-          p += 3;
-        } else if (c === BACKSLASH && at(p + 1) !== 0) {
-          p++;
-          dst[w++] = unescape(at(p));
-        } else if (c === DQUOTE) {
-          if (at(p + 1) !== 0 && !isBlank(at(p + 1))) return null;
-          done = true;
-        } else if (c === 0) {
-          return null;
-        } else {
-          dst[w++] = c;
-        }
-      } else if (inSingle) {
-        if (c === BACKSLASH && at(p + 1) === SQUOTE) {
-          p++;
-          dst[w++] = SQUOTE;
-        } else if (c === SQUOTE) {
-          if (at(p + 1) !== 0 && !isBlank(at(p + 1))) return null;
-          done = true;
-        } else if (c === 0) {
-          return null;
-        } else {
-          dst[w++] = c;
-        }
+      if (quote === DQUOTE && c === BACKSLASH && at(p + 1) === X && hexValue(p + 2 < n ? src[p + 2] : undefined) >= 0 && hexValue(p + 3 < n ? src[p + 3] : undefined) >= 0) {
+        dst[w++] = hexValue(src[p + 2]) * 16 + hexValue(src[p + 3]);
+        p += 3;
+      } else if (quote === DQUOTE && c === BACKSLASH && at(p + 1) !== 0) {
+        p++;
+        dst[w++] = unescape(at(p));
+      } else if (quote === SQUOTE && c === BACKSLASH && at(p + 1) === SQUOTE) {
+        p++;
+        dst[w++] = SQUOTE;
+      } else if (quote !== 0 && c === quote) {
+        // A closing quote must end the word.
+        if (at(p + 1) !== 0 && !isBlank(at(p + 1))) return null;
+        done = true;
+      } else if (quote !== 0 && c === 0) {
+        return null; // unterminated quotes
+      } else if (quote !== 0) {
+        dst[w++] = c;
       } else if (c === 0 || endsWord(c)) {
         done = true;
-      } else if (c === DQUOTE) {
-        inDouble = true;
-      } else if (c === SQUOTE) {
-        inSingle = true;
+      } else if (c === DQUOTE || c === SQUOTE) {
+        quote = c;
       } else {
         dst[w++] = c;
       }
