@@ -4,7 +4,10 @@
 // together: the first write of a group schedules one sync with setImmediate, so every
 // write message that reaches the thread before the sync starts is covered by that one
 // fdatasync and answered by one `written` carrying the group's highest seq.
-// Any storage error is fatal: a failed fsync is never retried (see durable-fs.ts).
+// Any storage error is fatal: a failed fsync is never retried (see durable-fs.ts), and
+// the node stops with a coded message (disk full, fsync failed, I/O error).
+// Snapshots and compaction (log-writer-snapshots.ts) run here too, in message order
+// with the writes; a start loads the newest valid snapshot and the log after it.
 import * as path from 'node:path';
 import { runActor } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
@@ -93,7 +96,7 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
       repairedTail: store.repairedTail !== null,
       snapshot: snapshot ? snapshotInfo(snapshot) : null,
     });
-    log.info('loaded', { entries: count, firstIndex: store.firstIndex(), lastIndex: store.lastIndex() });
+    log.info('loaded', { entries: count, firstIndex: store.firstIndex(), lastIndex: store.lastIndex(), snapshotIndex: snapshot?.index ?? 0 });
   };
 
   const onWrite = (msg: Extract<LogWriterIn, { type: 'write' }>): void => {

@@ -193,7 +193,6 @@ export class LogStore {
     return this.segments.length;
   }
 
-
   /** Term of a stored entry, or of entry firstIndex - 1; 0 for index 0. */
   term(index: number): number {
     if (index === 0) return 0;
