@@ -142,10 +142,13 @@ export class SnapshotStore {
     return new SnapshotReader(meta);
   }
 
-  /** Deletes all but the newest SNAPSHOTS_KEPT snapshots, oldest first. Returns how many went. */
-  prune(): number {
+  /**
+   * Deletes all but the newest SNAPSHOTS_KEPT snapshots, oldest first, and never `keep`
+   * (one just published is never deleted, even if older). Returns how many went.
+   */
+  prune(keep: string | null = null): number {
     const files = this.list();
-    const gone = files.slice(0, Math.max(0, files.length - SNAPSHOTS_KEPT));
+    const gone = files.slice(0, Math.max(0, files.length - SNAPSHOTS_KEPT)).filter((f) => f.path !== keep);
     for (const f of gone) unlinkOrStop(f.path);
     if (gone.length > 0) {
       fsyncDir(this.dir);
@@ -158,7 +161,7 @@ export class SnapshotStore {
   published(meta: SnapshotMeta, how: 'written' | 'received'): void {
     this.remember(meta);
     this.log?.info(`snapshot ${how}`, { index: meta.index, term: meta.term, bytes: meta.fileBytes, file: meta.path });
-    this.prune();
+    this.prune(meta.path);
   }
 }
 
