@@ -4,7 +4,10 @@
 // together: the first write of a group schedules one sync with setImmediate, so every
 // write message that reaches the thread before the sync starts is covered by that one
 // fdatasync and answered by one `written` carrying the group's highest seq.
-// Any storage error is fatal: a failed fsync is never retried (see durable-fs.ts).
+// Any storage error is fatal: a failed fsync is never retried (see durable-fs.ts), and
+// the node stops with a coded message (disk full, fsync failed, I/O error).
+// Snapshots and compaction (log-writer-snapshots.ts) run here too, in message order
+// with the writes; a start loads the newest valid snapshot and the log after it.
 import * as path from 'node:path';
 import { runActor } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
@@ -12,6 +15,8 @@ import type { Entry, HardState } from '../lib/raft/types.js';
 import { recoverHardState, saveHardState } from '../lib/storage/hard-state.js';
 import { stopError } from '../lib/storage/durable-fs.js';
 import { LogStore } from '../lib/storage/log-store.js';
+import { SnapshotStore, type SnapshotMeta } from '../lib/storage/snapshot-store.js';
+import { LogWriterSnapshots, snapshotInfo } from './log-writer-snapshots.js';
 import { assert, assertNever } from '../lib/util/assert.js';
 import type { LogWriterData, LogWriterIn, LogWriterOut } from './protocol.js';
 
@@ -36,15 +41,22 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
   });
   let hardState: HardState;
   let store: LogStore;
+  let snaps: SnapshotStore;
+  let snapshot: SnapshotMeta | null;
   try {
     hardState = recoverHardState(d.dataDir);
     log.term = hardState.term;
-    store = LogStore.open({ dataDir: d.dataDir, segmentBytesMax: d.segmentBytesMax, log });
+    snaps = SnapshotStore.open(d.dataDir, log);
+    const latest = snaps.latest();
+    for (const w of latest.warnings) log.warn('snapshot ignored', { why: w });
+    snapshot = latest.snapshot;
+    store = LogStore.open({ dataDir: d.dataDir, segmentBytesMax: d.segmentBytesMax, log, snapshot });
   } catch (err) {
     log.error('open failed', { error: err });
     throw stopError(err, d.dataDir);
   }
 
+  const snapshots = new LogWriterSnapshots(snaps, store, log);
   let loaded = false;
   /** Set once anything failed or stop was handled: later messages are ignored. */
   let done = false;
@@ -82,8 +94,9 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
       firstIndex: store.firstIndex(),
       lastIndex: store.lastIndex(),
       repairedTail: store.repairedTail !== null,
+      snapshot: snapshot ? snapshotInfo(snapshot) : null,
     });
-    log.info('loaded', { entries: count, firstIndex: store.firstIndex(), lastIndex: store.lastIndex() });
+    log.info('loaded', { entries: count, firstIndex: store.firstIndex(), lastIndex: store.lastIndex(), snapshotIndex: snapshot?.index ?? 0 });
   };
 
   const onWrite = (msg: Extract<LogWriterIn, { type: 'write' }>): void => {
@@ -146,6 +159,7 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
 
   const onStop = (): void => {
     syncGroup();
+    snapshots.close();
     store.close();
     done = true;
     log.info('stopped', { lastIndex: store.lastIndex(), ...totals });
@@ -161,6 +175,20 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
         return onWrite(msg);
       case 'stop':
         return onStop();
+      case 'compact':
+      case 'snapshotBegin':
+      case 'snapshotChunk':
+      case 'snapshotEnd':
+      case 'snapshotAbort':
+      case 'snapshotRead':
+      case 'snapshotRecv': {
+        assert(loaded, `${msg.type} before load`);
+        // Appended entries go to disk before the log may be compacted or replaced under them.
+        if (msg.type === 'compact' || msg.type === 'snapshotRecv') syncGroup();
+        const out = snapshots.handle(msg);
+        if (out !== null) ctx.send(out);
+        return;
+      }
       default:
         return assertNever(msg, 'log writer message');
     }

@@ -6,7 +6,7 @@ import { parseAddr, parseInfo } from '../lib/client/leader-finder.js';
 import { RespError, type Arg, type RespValue } from '../lib/client/resp-client.js';
 import { backoffMs, BACKOFF_MAX_MS, isRetryReply } from '../lib/client/retry-policy.js';
 import { RetryingClient, type Clock, type Conn, type Result } from '../lib/client/retrying-client.js';
-import { splitArgs } from '../lib/client/split-args.js';
+import { splitArgs } from '../lib/resp/split-args.js';
 
 const words = (line: string) => splitArgs(line)?.map((b) => b.toString('latin1')) ?? null;
 

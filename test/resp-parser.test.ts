@@ -1,7 +1,8 @@
 import { seededRandom } from '../lib/node/random.js';
 import t from 'tap';
 import { RespProtocolError } from '../lib/resp/errors.js';
-import { parseInteger, RespParser, splitInline, type RespParserLimits } from '../lib/resp/parser.js';
+import { parseInteger, RespParser, type RespParserLimits } from '../lib/resp/parser.js';
+import { splitArgs } from '../lib/resp/split-args.js';
 import { ReplyParser, RespError } from '../lib/resp/reply-parser.js';
 import * as w from '../lib/resp/writer.js';
 import { formatReply } from '../lib/client/resp-client.js';
@@ -62,7 +63,7 @@ t.test('inline commands with Redis quoting', async (t) => {
   t.same(parseAll('ECHO ""\r\n'), [['ECHO', '']], 'empty quoted argument');
   t.same(parseAll('ECHO foo"bar baz"\r\n'), [['ECHO', 'foobar baz']], 'a quote inside a word opens quoting, as in Redis');
   t.same(parseAll('ECHO "\\xff"\r\n').map((c) => c.map((s) => Buffer.from(s, 'latin1'))), [[Buffer.from('ECHO'), Buffer.from([0xff])]]);
-  t.same(strs(splitInline(Buffer.from('a "b c" \'d e\''))), ['a', 'b c', 'd e']);
+  t.same(strs(splitArgs(Buffer.from('a "b c" \'d e\''))), ['a', 'b c', 'd e']);
 });
 
 t.test('unbalanced quotes', async (t) => {

@@ -88,6 +88,18 @@ t.test('the newest two are kept, older ones deleted', async (t) => {
   );
 });
 
+t.test('a snapshot just published is never pruned, even when older than the two kept', async (t) => {
+  const store = SnapshotStore.open(tmpDir(t));
+  writeSnapshot(store, 300, 3, content(100, 1));
+  writeSnapshot(store, 400, 3, content(100, 2));
+  const older = writeSnapshot(store, 200, 2, content(100, 3));
+  t.same(
+    store.list().map((f) => f.index),
+    [200, 300, 400],
+  );
+  t.ok(fs.existsSync(older.path));
+});
+
 t.test('a crash in the middle of a write: the truncated temp file is ignored, then removed', async (t) => {
   const dataDir = tmpDir(t);
   const store = SnapshotStore.open(dataDir);

@@ -12,7 +12,7 @@ import { commandKind, RequestIds, toWire } from '../client/command-kind.js';
 import { findNode, type Seed } from '../client/leader-finder.js';
 import { formatReply } from '../client/resp-client.js';
 import { RetryingClient, type ClientEvent, type Result } from '../client/retrying-client.js';
-import { splitArgs } from '../client/split-args.js';
+import { splitArgs } from '../resp/split-args.js';
 
 /** Lines of a piped stdin read ahead of their replies; reading pauses past this. */
 const PIPED_PENDING_MAX = 4096;

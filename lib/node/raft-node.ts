@@ -245,6 +245,13 @@ export class RaftNode {
         this.replica.written(m.seq);
         this.schedule();
         return;
+      case 'compacted':
+      case 'snapshotWritten':
+      case 'snapshotData':
+      case 'snapshotRecvAck':
+        // Snapshots (issue 9): the replica does not ask for these yet.
+        this.log.debug('log-writer-snapshot', { type: m.type });
+        return;
       default:
         assertNever(m, 'log writer message');
     }

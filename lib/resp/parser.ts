@@ -1,5 +1,7 @@
 import { assert } from '../util/assert.js';
+import { ChunkList } from '../util/chunk-list.js';
 import { RespProtocolError } from './errors.js';
+import { splitArgs } from './split-args.js';
 
 /**
  * Incremental parser for client requests in RESP2, as Redis reads them: a multibulk
@@ -39,30 +41,15 @@ export function parserLimits(requestBytesMax: number): RespParserLimits {
 
 /** A valid count line ("*<n>\r" or "$<n>\r") is at most 22 bytes; search no further. */
 const COUNT_LINE_BYTES_MAX = 32;
-/** Drop consumed chunk references once this many have piled up at the front. */
-const COMPACT_CHUNKS = 64;
 
 const CR = 13;
 const LF = 10;
 const STAR = 42; // *
 const DOLLAR = 36; // $
-const DQUOTE = 34;
-const SQUOTE = 39;
-const BACKSLASH = 92;
 
 export class RespParser {
-  // Unconsumed input: chunks[head] from offset `off`, then the later chunks whole.
-  // Invariant: avail === sum of the unconsumed bytes; chunks[head..] are non-empty.
-  private chunks: Buffer[] = [];
-  private head = 0;
-  private off = 0;
-  private avail = 0;
-  // Line-terminator search cursor: the first `scanned` unconsumed bytes hold no
-  // `scanByte`; (scanChunk, scanOff) is where the search resumes.
-  private scanByte = -1;
-  private scanned = 0;
-  private scanChunk = 0;
-  private scanOff = 0;
+  /** Unconsumed input. */
+  private readonly input = new ChunkList();
   // Multibulk state. Invariant: argsLeft > 0 exactly while inside a multibulk request.
   private argsLeft = 0;
   private args: Buffer[] = [];
@@ -76,14 +63,12 @@ export class RespParser {
   }
 
   feed(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.avail += chunk.length;
+    this.input.push(chunk);
   }
 
   /** Bytes received and not yet consumed (part of no command returned so far). */
   get bufferedBytes(): number {
-    return this.avail;
+    return this.input.length;
   }
 
   /** The next complete request, null when more input is needed. Empty requests are skipped. */
@@ -100,8 +85,8 @@ export class RespParser {
   private step(): Buffer[] | null {
     for (;;) {
       if (this.argsLeft === 0) {
-        if (this.avail === 0) return null;
-        if (this.peek(0) !== STAR) {
+        if (this.input.length === 0) return null;
+        if (this.input.peek(0) !== STAR) {
           const inline = this.readInline();
           if (inline === null) return null;
           if (inline.length === 0) continue;
@@ -118,8 +103,8 @@ export class RespParser {
       }
       while (this.argsLeft > 0) {
         if (this.bulkLen < 0) {
-          if (this.avail === 0) return null;
-          const first = this.peek(0);
+          if (this.input.length === 0) return null;
+          const first = this.input.peek(0);
           if (first !== DOLLAR) throw malformed(`expected '$', got '${String.fromCharCode(first)}'`);
           const len = this.readCountLine('$');
           if (len === null) return null;
@@ -129,10 +114,10 @@ export class RespParser {
           if (this.commandBytes > this.limits.commandBytesMax) throw tooLarge('too big request');
           this.bulkLen = len;
         }
-        if (this.avail < this.bulkLen + 2) return null;
-        const arg = this.take(this.bulkLen);
-        if (this.peek(0) !== CR || this.peek(1) !== LF) throw malformed('invalid bulk terminator');
-        this.skip(2);
+        if (this.input.length < this.bulkLen + 2) return null;
+        const arg = this.input.take(this.bulkLen);
+        if (this.input.peek(0) !== CR || this.input.peek(1) !== LF) throw malformed('invalid bulk terminator');
+        this.input.skip(2);
         this.args.push(arg);
         this.argsLeft--;
         this.bulkLen = -1;
@@ -145,18 +130,18 @@ export class RespParser {
 
   /** A `*<n>\r\n` or `$<n>\r\n` line; null while incomplete. */
   private readCountLine(kind: '*' | '$'): number | null {
-    const cr = this.indexOf(CR, COUNT_LINE_BYTES_MAX);
+    const cr = this.input.indexOf(CR, COUNT_LINE_BYTES_MAX);
     if (cr < 0) {
-      if (this.avail >= COUNT_LINE_BYTES_MAX) {
+      if (this.input.length >= COUNT_LINE_BYTES_MAX) {
         throw tooLarge(kind === '*' ? 'too big mbulk count string' : 'too big bulk count string');
       }
       return null;
     }
-    if (this.avail < cr + 2) return null;
-    const line = this.take(cr);
+    if (this.input.length < cr + 2) return null;
+    const line = this.input.take(cr);
     const invalid = kind === '*' ? 'invalid multibulk length' : 'invalid bulk length';
-    if (this.peek(1) !== LF) throw malformed(invalid);
-    this.skip(2);
+    if (this.input.peek(1) !== LF) throw malformed(invalid);
+    this.input.skip(2);
     const n = parseInteger(line, 1);
     if (n === null) throw malformed(invalid);
     return n;
@@ -164,119 +149,19 @@ export class RespParser {
 
   private readInline(): Buffer[] | null {
     const max = this.limits.inlineBytesMax;
-    const lf = this.indexOf(LF, max + 1);
+    const lf = this.input.indexOf(LF, max + 1);
     if (lf < 0) {
-      if (this.avail > max) throw tooLarge('too big inline request');
+      if (this.input.length > max) throw tooLarge('too big inline request');
       return null;
     }
-    let line = this.take(lf);
-    this.skip(1);
+    let line = this.input.take(lf);
+    this.input.skip(1);
     if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
-    const args = splitInline(line);
+    const args = splitArgs(line);
     if (args === null) throw malformed('unbalanced quotes in request');
     return args;
   }
-
-  /** Byte at unconsumed offset i (i < avail). */
-  private peek(i: number): number {
-    assert(i < this.avail, 'peek past the buffered input');
-    let ci = this.head;
-    let at = this.off + i;
-    while (at >= this.chunks[ci]!.length) {
-      at -= this.chunks[ci]!.length;
-      ci++;
-    }
-    return this.chunks[ci]![at]!;
-  }
-
-  /**
-   * Offset of the first `byte` among the first `limit` unconsumed bytes, or -1. The
-   * search resumes where the last unsuccessful one stopped, so input trickling in a
-   * byte at a time is scanned once.
-   */
-  private indexOf(byte: number, limit: number): number {
-    if (this.scanByte !== byte) {
-      this.scanByte = byte;
-      this.resetScan();
-    }
-    let ci = this.scanChunk;
-    let co = this.scanOff;
-    let base = this.scanned;
-    while (ci < this.chunks.length && base < limit) {
-      const c = this.chunks[ci]!;
-      const end = Math.min(c.length, co + (limit - base));
-      const j = c.subarray(co, end).indexOf(byte);
-      if (j >= 0) return base + j;
-      base += end - co;
-      co = end;
-      if (co < c.length) break;
-      ci++;
-      co = 0;
-    }
-    this.scanChunk = ci;
-    this.scanOff = co;
-    this.scanned = base;
-    return -1;
-  }
-
-  private resetScan(): void {
-    this.scanned = 0;
-    this.scanChunk = this.head;
-    this.scanOff = this.off;
-  }
-
-  /** Consumes n bytes: a view when they lie in one chunk, else one copy. */
-  private take(n: number): Buffer {
-    assert(n <= this.avail, 'take past the buffered input');
-    if (n === 0) return Buffer.alloc(0);
-    const first = this.chunks[this.head]!;
-    let out: Buffer;
-    if (first.length - this.off >= n) {
-      out = first.subarray(this.off, this.off + n);
-    } else {
-      out = Buffer.allocUnsafe(n);
-      let w = 0;
-      let ci = this.head;
-      let co = this.off;
-      while (w < n) {
-        const c = this.chunks[ci]!;
-        const k = Math.min(c.length - co, n - w);
-        c.copy(out, w, co, co + k);
-        w += k;
-        ci++;
-        co = 0;
-      }
-    }
-    this.skip(n);
-    return out;
-  }
-
-  private skip(n: number): void {
-    assert(n <= this.avail, 'skip past the buffered input');
-    this.avail -= n;
-    while (n > 0) {
-      const c = this.chunks[this.head]!;
-      const k = Math.min(c.length - this.off, n);
-      this.off += k;
-      n -= k;
-      if (this.off === c.length) {
-        this.chunks[this.head] = EMPTY;
-        this.head++;
-        this.off = 0;
-      }
-    }
-    if (this.head === this.chunks.length) {
-      this.chunks = [];
-      this.head = 0;
-    } else if (this.head >= COMPACT_CHUNKS) {
-      this.chunks = this.chunks.slice(this.head);
-      this.head = 0;
-    }
-    this.resetScan();
-  }
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /**
  * Redis' string2ll on buf[from..]: optional '-', digits, no leading zeros, no '+',
@@ -301,82 +186,6 @@ export function parseInteger(buf: Uint8Array, from = 0): number | null {
   }
   if (v > 9_223_372_036_854_775_807) return null;
   return neg ? -v : v;
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13);
-}
-
-function hexValue(c: number | undefined): number {
-  if (c === undefined) return -1;
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
-
-/**
- * Redis' sdssplitargs: arguments separated by whitespace; "double quotes" with the
- * escapes \n \r \t \b \a \xHH and \<any>; 'single quotes' with \' only; a closing
- * quote must be followed by whitespace or the end. Null on unbalanced quotes.
- * (Unlike Redis, a NUL byte is an ordinary character, not the end of the line.)
- */
-export function splitInline(line: Buffer): Buffer[] | null {
-  const n = line.length;
-  const dst = Buffer.allocUnsafe(n);
-  const out: Buffer[] = [];
-  let w = 0;
-  let p = 0;
-  for (;;) {
-    while (p < n && isSpace(line[p]!)) p++;
-    if (p >= n) return out;
-    const start = w;
-    let inq = false;
-    let insq = false;
-    let done = false;
-    while (!done) {
-      const c = p < n ? line[p]! : -1;
-      if (inq) {
-        if (c === BACKSLASH && line[p + 1] === 120 /* x */ && hexValue(line[p + 2]) >= 0 && hexValue(line[p + 3]) >= 0) {
-          dst[w++] = hexValue(line[p + 2]) * 16 + hexValue(line[p + 3]);
-          p += 3;
-        } else if (c === BACKSLASH && p + 1 < n) {
-          p++;
-          const e = line[p]!;
-          dst[w++] = e === 110 ? 10 : e === 114 ? 13 : e === 116 ? 9 : e === 98 ? 8 : e === 97 ? 7 : e;
-        } else if (c === DQUOTE) {
-          if (p + 1 < n && !isSpace(line[p + 1]!)) return null;
-          done = true;
-        } else if (c === -1) {
-          return null;
-        } else {
-          dst[w++] = c;
-        }
-      } else if (insq) {
-        if (c === BACKSLASH && line[p + 1] === SQUOTE) {
-          p++;
-          dst[w++] = SQUOTE;
-        } else if (c === SQUOTE) {
-          if (p + 1 < n && !isSpace(line[p + 1]!)) return null;
-          done = true;
-        } else if (c === -1) {
-          return null;
-        } else {
-          dst[w++] = c;
-        }
-      } else if (c === 32 || c === LF || c === CR || c === 9 || c === -1) {
-        done = true;
-      } else if (c === DQUOTE) {
-        inq = true;
-      } else if (c === SQUOTE) {
-        insq = true;
-      } else {
-        dst[w++] = c;
-      }
-      if (c !== -1) p++;
-    }
-    out.push(dst.subarray(start, w));
-  }
 }
 
 function malformed(detail: string): RespProtocolError {

@@ -143,6 +143,21 @@ export class LogStore {
     return store;
   }
 
+  /**
+   * Fits the log to a snapshot just installed: kept when it holds the snapshot's last
+   * entry (same index and term), else dropped whole and restarted after it. Returns
+   * whether the log was kept.
+   */
+  adoptSnapshot(snap: LogPosition): boolean {
+    this.assertUsable();
+    assert(snap.index >= 1, `adoptSnapshot(${snap.index})`);
+    const holds = snap.index >= this.first && snap.index <= this.last ? this.term(snap.index) === snap.term : snap.index === this.first - 1 && this.baseTerm === snap.term;
+    if (holds) return true;
+    this.opts.log?.info('log discarded for installed snapshot', { snapshotIndex: snap.index, snapshotTerm: snap.term, firstIndex: this.first, lastIndex: this.last });
+    this.restartAfter(snap.index, snap.term);
+    return false;
+  }
+
   /** Checks the log against the snapshot it follows; see LogStoreOptions.snapshot. */
   private fitToSnapshot(snap: LogPosition | null): void {
     if (snap === null || snap.index === 0) {
@@ -177,7 +192,6 @@ export class LogStore {
   segmentCount(): number {
     return this.segments.length;
   }
-
 
   /** Term of a stored entry, or of entry firstIndex - 1; 0 for index 0. */
   term(index: number): number {

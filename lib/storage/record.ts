@@ -8,6 +8,7 @@
 import { crc32 } from 'node:zlib';
 import type { Entry, EntryKind } from '../raft/types.js';
 import { assert, AssertionError } from '../util/assert.js';
+import { readU64, writeU64 } from './u64.js';
 
 export const RECORD_HEADER_BYTES = 8;
 /** index + term + kind + tid length. */
@@ -17,7 +18,6 @@ export const RECORD_BODY_BYTES_MAX = 64 * 1024 * 1024;
 export const TID_BYTES_MAX = 0xffff;
 
 const KIND_OF_CODE: readonly EntryKind[] = ['normal', 'noop'];
-const U32 = 0x1_0000_0000;
 
 /** Encoded size of one entry's record, header included. */
 export function recordBytes(entry: Entry): number {
@@ -67,19 +67,6 @@ function encodeInto(buf: Buffer, start: number, end: number, e: Entry): void {
 
 function fail(message: string): never {
   throw new AssertionError(message);
-}
-
-function writeU64(buf: Buffer, p: number, n: number): number {
-  buf.writeUInt32LE(n % U32, p);
-  buf.writeUInt32LE(Math.floor(n / U32), p + 4);
-  return p + 8;
-}
-
-function readU64(buf: Buffer, p: number): number {
-  const hi = buf.readUInt32LE(p + 4);
-  // Past 2^53 the value is not a safe integer; callers treat NaN as a bad record.
-  if (hi >= 0x20_0000) return Number.NaN;
-  return hi * U32 + buf.readUInt32LE(p);
 }
 
 /** What the record at an offset holds, fixed fields only (data is decoded on demand). */

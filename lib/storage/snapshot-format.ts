@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { Packr, Unpackr } from 'msgpackr';
 import { assert } from '../util/assert.js';
+import { readU64, writeU64 } from './u64.js';
 
 export const SNAPSHOT_MAGIC = Buffer.from('RAFTSNAP', 'latin1');
 export const SNAPSHOT_VERSION = 1;
@@ -26,7 +27,6 @@ export const SNAPSHOT_CHUNK_BYTES_MAX = 4 * 1024 * 1024;
 export const SNAPSHOT_DIGEST_BYTES = 32;
 
 const CRC_OFFSET = 16;
-const U32 = 0x1_0000_0000;
 const NAME = /^(\d{20})-(\d{20})\.snap$/;
 const TEMP = /^\d{20}-\d{20}\.snap\.(tmp|recv)$/;
 
@@ -133,16 +133,4 @@ export function decodeSnapshotHeader(buf: Buffer): SnapshotHeader | string {
     return `undecodable config: ${(err as Error).message}`.slice(0, 200);
   }
   return { index, term, config, contentBytes, digest, headerBytes };
-}
-
-function writeU64(buf: Buffer, p: number, n: number): number {
-  buf.writeUInt32LE(n % U32, p);
-  buf.writeUInt32LE(Math.floor(n / U32), p + 4);
-  return p + 8;
-}
-
-function readU64(buf: Buffer, p: number): number {
-  const hi = buf.readUInt32LE(p + 4);
-  if (hi >= 0x20_0000) return Number.NaN;
-  return hi * U32 + buf.readUInt32LE(p);
 }

@@ -44,6 +44,8 @@ export interface LatestSnapshot {
 
 export class SnapshotStore {
   private writing: SnapshotWriter | null = null;
+  /** Snapshots verified or written by this process, by "index/term". */
+  private readonly verified = new Map<string, SnapshotMeta>();
 
   private constructor(
     readonly dir: string,
@@ -92,6 +94,7 @@ export class SnapshotStore {
         warnings.push(`snapshot ${f.path} ignored: its header says index ${v.index} term ${v.term}`);
         continue;
       }
+      this.remember(v);
       return { snapshot: v, warnings };
     }
     return { snapshot: null, warnings };
@@ -116,14 +119,36 @@ export class SnapshotStore {
     return new SnapshotReceiver(this, path.join(this.dir, snapshotName(index, term)), index, term);
   }
 
+  /** The stored snapshot of index and term, verified (once per store), or null when there is none that verifies. */
+  find(index: number, term: number): SnapshotMeta | null {
+    const key = `${index}/${term}`;
+    const known = this.verified.get(key);
+    if (known && fs.existsSync(known.path)) return known;
+    const f = this.list().find((x) => x.index === index && x.term === term);
+    if (!f) return null;
+    const v = verifySnapshotFile(f.path);
+    if (typeof v === 'string' || v.index !== index || v.term !== term) return null;
+    this.remember(v);
+    return v;
+  }
+
+  private remember(meta: SnapshotMeta): void {
+    this.verified.set(`${meta.index}/${meta.term}`, meta);
+    // Bounded: only files on disk matter, and at most SNAPSHOTS_KEPT (+ one being published) are.
+    for (const [k, m] of this.verified) if (this.verified.size > SNAPSHOTS_KEPT + 1 && m !== meta) this.verified.delete(k);
+  }
+
   openReader(meta: SnapshotMeta): SnapshotReader {
     return new SnapshotReader(meta);
   }
 
-  /** Deletes all but the newest SNAPSHOTS_KEPT snapshots, oldest first. Returns how many went. */
-  prune(): number {
+  /**
+   * Deletes all but the newest SNAPSHOTS_KEPT snapshots, oldest first, and never `keep`
+   * (one just published is never deleted, even if older). Returns how many went.
+   */
+  prune(keep: string | null = null): number {
     const files = this.list();
-    const gone = files.slice(0, Math.max(0, files.length - SNAPSHOTS_KEPT));
+    const gone = files.slice(0, Math.max(0, files.length - SNAPSHOTS_KEPT)).filter((f) => f.path !== keep);
     for (const f of gone) unlinkOrStop(f.path);
     if (gone.length > 0) {
       fsyncDir(this.dir);
@@ -134,8 +159,9 @@ export class SnapshotStore {
 
   /** Told by a writer or receiver that a snapshot was published. */
   published(meta: SnapshotMeta, how: 'written' | 'received'): void {
+    this.remember(meta);
     this.log?.info(`snapshot ${how}`, { index: meta.index, term: meta.term, bytes: meta.fileBytes, file: meta.path });
-    this.prune();
+    this.prune(meta.path);
   }
 }
 

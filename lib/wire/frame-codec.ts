@@ -5,6 +5,7 @@
 import { Packr, Unpackr, RESERVE_START_SPACE } from 'msgpackr';
 import type { Frame } from '../../actors/protocol.js';
 import { assert } from '../util/assert.js';
+import { ChunkList } from '../util/chunk-list.js';
 import { RaftdError } from '../util/errors.js';
 import { validateFrame } from './validate.js';
 
@@ -75,13 +76,7 @@ export function transferListOf(frame: Frame): ArrayBuffer[] {
  * Chunks are kept by reference: the caller must not modify a chunk after pushing it.
  */
 export class FrameDecoder {
-  private chunks: Buffer[] = [];
-  /** Index of the first chunk with unread bytes (consumed chunks are dropped in batches). */
-  private first = 0;
-  /** Offset of the first unread byte in chunks[first]. */
-  private head = 0;
-  /** Unread bytes over all chunks. */
-  private buffered = 0;
+  private readonly input = new ChunkList();
   /** Body length of the frame being assembled, once its prefix is read. */
   private bodyBytes = -1;
   private failure: RaftdError | null = null;
@@ -92,7 +87,7 @@ export class FrameDecoder {
 
   /** Bytes held waiting for the rest of a frame. */
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.input.length;
   }
 
   /**
@@ -100,10 +95,7 @@ export class FrameDecoder {
    * completed so far. An error is thrown while iterating, after the good frames before it.
    */
   push(chunk: Uint8Array): IterableIterator<Frame> {
-    if (this.failure === null && chunk.length > 0) {
-      this.chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-      this.buffered += chunk.length;
-    }
+    if (this.failure === null) this.input.push(chunk);
     return this.drain();
   }
 
@@ -111,8 +103,8 @@ export class FrameDecoder {
     for (;;) {
       if (this.failure) throw this.failure;
       if (this.bodyBytes < 0) {
-        if (this.buffered < FRAME_HEADER_BYTES) return;
-        const len = this.take(FRAME_HEADER_BYTES).readUInt32BE(0);
+        if (this.input.length < FRAME_HEADER_BYTES) return;
+        const len = this.input.take(FRAME_HEADER_BYTES).readUInt32BE(0);
         if (len > this.frameBytesMax) {
           this.fail(new RaftdError('RAFTD_FRAME_TOO_LARGE', `frame length ${len} over the ${this.frameBytesMax} byte bound`));
           continue;
@@ -123,8 +115,8 @@ export class FrameDecoder {
         }
         this.bodyBytes = len;
       }
-      if (this.buffered < this.bodyBytes) return;
-      const body = this.take(this.bodyBytes, true);
+      if (this.input.length < this.bodyBytes) return;
+      const body = this.input.take(this.bodyBytes, true);
       this.bodyBytes = -1;
       let frame: Frame;
       try {
@@ -140,50 +132,6 @@ export class FrameDecoder {
 
   private fail(err: RaftdError): void {
     this.failure = err;
-    this.chunks = [];
-    this.first = 0;
-    this.buffered = 0;
-    this.head = 0;
-  }
-
-  /**
-   * Removes n buffered bytes (n <= buffered): a view when they lie in one chunk, else a
-   * copy; always a copy into memory of its own (an unpooled buffer of n bytes) if `own`.
-   */
-  private take(n: number, own = false): Buffer {
-    assert(n <= this.buffered, 'take beyond buffered bytes');
-    const first = this.chunks[this.first]!;
-    let out: Buffer;
-    if (!own && first.length - this.head >= n) {
-      out = first.subarray(this.head, this.head + n);
-      this.head += n;
-      if (this.head === first.length) this.nextChunk();
-    } else {
-      out = own ? Buffer.allocUnsafeSlow(n) : Buffer.allocUnsafe(n);
-      let filled = 0;
-      while (filled < n) {
-        const c = this.chunks[this.first]!;
-        const k = Math.min(c.length - this.head, n - filled);
-        c.copy(out, filled, this.head, this.head + k);
-        filled += k;
-        this.head += k;
-        if (this.head === c.length) this.nextChunk();
-      }
-    }
-    this.buffered -= n;
-    return out;
-  }
-
-  private nextChunk(): void {
-    this.first++;
-    this.head = 0;
-    // Drop consumed chunks in batches, so byte-by-byte input stays linear.
-    if (this.first === this.chunks.length) {
-      this.chunks = [];
-      this.first = 0;
-    } else if (this.first >= 1024 && this.first * 2 >= this.chunks.length) {
-      this.chunks = this.chunks.slice(this.first);
-      this.first = 0;
-    }
+    this.input.clear();
   }
 }
