@@ -2,6 +2,7 @@
 // discriminated union; every handler ends its switch with assertNever.
 import type { Entry, HardState, Message, NodeId, Role } from '../lib/raft/types.js';
 import type { LogLevel } from '../lib/log/logger.js';
+import type { MetricsReply, MetricsRequest } from '../lib/metrics/snapshot.js';
 
 /** What every actor gets in workerData. */
 export interface ActorBase {
@@ -16,9 +17,9 @@ export interface ActorBase {
 export interface TimerData extends ActorBase {
   tickMs: number;
 }
-export type TimerIn = { type: 'stop' } | { type: 'term'; term: number; role: Role };
+export type TimerIn = { type: 'stop' } | { type: 'term'; term: number; role: Role } | MetricsRequest;
 /** `count`: ticks due since the last message (more than 1 when the thread ran late). */
-export type TimerOut = { type: 'tick'; count: number };
+export type TimerOut = { type: 'tick'; count: number } | MetricsReply;
 
 // ---------------------------------------------------------------- log writer
 export interface LogWriterData extends ActorBase {
@@ -35,12 +36,14 @@ export type LogWriterIn =
    * in seq order; one fdatasync covers every write received before it started.
    */
   | { type: 'write'; seq: number; hardState: HardState | null; entries: Entry[] }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  | MetricsRequest;
 export type LogWriterOut =
   | { type: 'loadChunk'; entries: Entry[] }
   | { type: 'loaded'; hardState: HardState; firstIndex: number; lastIndex: number; repairedTail: boolean }
   /** Every write with seq <= this is durable. */
-  | { type: 'written'; seq: number };
+  | { type: 'written'; seq: number }
+  | MetricsReply;
 
 // ---------------------------------------------------------------- peer transport
 /**
@@ -90,12 +93,14 @@ export type ReplicatorIn =
   /** Everything this node sends to the peer in one Ready, sent as one frame. */
   | { type: 'send'; messages: PeerMessage[] }
   | { type: 'term'; term: number }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  | MetricsRequest;
 export type ReplicatorOut =
   | { type: 'connected'; peer: NodeId }
   | { type: 'disconnected'; peer: NodeId; reason: string }
   /** Messages dropped because the queue was full or the connection was down (Raft retries). */
-  | { type: 'dropped'; peer: NodeId; count: number };
+  | { type: 'dropped'; peer: NodeId; count: number }
+  | MetricsReply;
 
 /** Peer server: accepts the inbound connections of every peer. */
 export interface PeerServerData extends ActorBase {
@@ -104,12 +109,13 @@ export interface PeerServerData extends ActorBase {
   peers: PeerAddr[];
   limits: TransportLimits;
 }
-export type PeerServerIn = { type: 'term'; term: number } | { type: 'stop' };
+export type PeerServerIn = { type: 'term'; term: number } | { type: 'stop' } | MetricsRequest;
 export type PeerServerOut =
   /** One decoded frame from a peer. */
   | { type: 'received'; from: NodeId; messages: PeerMessage[] }
   | { type: 'peerUp'; peer: NodeId; remote: string }
-  | { type: 'peerDown'; peer: NodeId; reason: string };
+  | { type: 'peerDown'; peer: NodeId; reason: string }
+  | MetricsReply;
 
 /** The wire: length-prefixed msgpack frames. The first frame on a connection is a Hello. */
 export type Frame =
@@ -153,7 +159,8 @@ export type ClientReply =
 export type GatewayIn =
   | { type: 'status'; status: NodeStatus }
   | { type: 'replies'; replies: { reqId: number; reply: ClientReply }[] }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  | MetricsRequest;
 /** A write is one encoded command for the log; a read is run by main after ReadIndex. */
 export type GatewayRequest =
   | { reqId: number; kind: 'write'; tid: string; data: Uint8Array }
@@ -161,4 +168,5 @@ export type GatewayRequest =
 
 export type GatewayOut =
   /** Every write and read of one event-loop turn, across connections, in one message. */
-  | { type: 'requests'; items: GatewayRequest[] };
+  | { type: 'requests'; items: GatewayRequest[] }
+  | MetricsReply;

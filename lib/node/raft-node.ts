@@ -39,6 +39,7 @@ import type {
 import { seededRandom } from './random.js';
 import { ClientRequests } from './client-requests.js';
 import { KvStateMachine } from '../kv/state-machine.js';
+import { NodeMetrics } from '../metrics/node-metrics.js';
 
 /** Exactly-once: a request id is remembered for this many later log entries, and at most this many ids. */
 const DEDUP_WINDOW_ENTRIES = 1_000_000;
@@ -68,6 +69,8 @@ const STATUS_PROGRESS_INTERVAL_MS = 50;
 const STOP_ACTOR_TIMEOUT_MS = 2000;
 const STATUS_LOG_INTERVAL_MS = 10_000;
 const READY_PER_TURN_MAX = 1;
+/** The status the gateway holds (INFO) is refreshed this often even when nothing moves. */
+const STATUS_REFRESH_INTERVAL_MS = 1000;
 
 export class RaftNode {
   readonly events: Emitter<NodeEvents> = createNanoEvents<NodeEvents>();
@@ -89,6 +92,9 @@ export class RaftNode {
   private lastProgressPush = 0;
   private progressTimer: NodeJS.Timeout | null = null;
   private heartbeatLog: NodeJS.Timeout | null = null;
+  private statusRefresh: NodeJS.Timeout | null = null;
+  /** Metrics, /health, /ready: hooks below, logic in lib/metrics/. */
+  readonly metrics = new NodeMetrics();
   private appliedIndex = 0;
   private msgsSent = 0;
   private stopping = false;
@@ -221,6 +227,14 @@ export class RaftNode {
       this.log.info('status', { role: st.role, leader: st.leader, commitIndex: st.commitIndex, appliedIndex: st.appliedIndex, lastIndex: st.lastIndex, inFlight: this.requests.inFlight });
     }, STATUS_LOG_INTERVAL_MS);
     this.heartbeatLog.unref();
+    // INFO on an idle node: peer counters and connections change without any index moving.
+    this.statusRefresh = setInterval(() => this.pushStatus(true), STATUS_REFRESH_INTERVAL_MS);
+    this.statusRefresh.unref();
+    this.metrics.attach([this.logWriter, this.timer, this.peerServer, this.gateway, ...this.replicators.values()], () => this.status());
+    if (o.metricsAddr) {
+      const port = await this.metrics.serve(o.metricsAddr.host, o.metricsAddr.port);
+      this.log.info('metrics-listening', { host: o.metricsAddr.host, port });
+    }
   }
 
   private loadChunks: Entry[][] = [];
@@ -251,6 +265,9 @@ export class RaftNode {
       case 'written':
         this.onWritten(m.seq);
         return;
+      case 'metrics':
+        this.metrics.onActorMetrics(m);
+        return;
       default:
         assertNever(m, 'log writer message');
     }
@@ -274,8 +291,11 @@ export class RaftNode {
         }
         this.schedule();
         return;
+      case 'metrics':
+        this.metrics.onActorMetrics(m);
+        return;
       default:
-        assertNever(m.type, 'timer message');
+        assertNever(m, 'timer message');
     }
   }
 
@@ -293,6 +313,9 @@ export class RaftNode {
         return;
       case 'peerDown':
         this.log.info('peer-inbound-down', { peer: m.peer, reason: m.reason });
+        return;
+      case 'metrics':
+        this.metrics.onActorMetrics(m);
         return;
       default:
         assertNever(m, 'peer server message');
@@ -314,6 +337,9 @@ export class RaftNode {
       case 'dropped':
         this.log.debug('peer-dropped', { peer: m.peer, count: m.count });
         return;
+      case 'metrics':
+        this.metrics.onActorMetrics(m);
+        return;
       default:
         assertNever(m, 'replicator message');
     }
@@ -322,11 +348,15 @@ export class RaftNode {
   private onGateway(m: GatewayOut): void {
     switch (m.type) {
       case 'requests':
+        this.metrics.onRequests(m.items);
         this.requests.onRequests(m.items);
         this.schedule();
         return;
+      case 'metrics':
+        this.metrics.onActorMetrics(m);
+        return;
       default:
-        assertNever(m.type, 'gateway message');
+        assertNever(m, 'gateway message');
     }
   }
 
@@ -360,6 +390,7 @@ export class RaftNode {
   }
 
   private handleReady(rd: Ready): void {
+    this.metrics.onReady(rd);
     for (const ev of rd.events) {
       const { level, event, term, ...fields } = ev;
       this.log.term = term;
@@ -378,6 +409,7 @@ export class RaftNode {
       this.send(rd.messages);
     }
     if (rd.committed.length > 0) this.apply(rd.committed);
+    this.metrics.onApplied(rd.committed.length);
     if (rd.reads.length > 0 || rd.readsFailed.length > 0) this.requests.onReads(rd.reads, rd.readsFailed);
   }
 
@@ -392,6 +424,7 @@ export class RaftNode {
 
   private flushReplies(): void {
     if (this.requests.replies.length === 0) return;
+    this.metrics.onReplies(this.requests.replies);
     this.gateway.post({ type: 'replies', replies: this.requests.replies });
     this.requests.replies = [];
   }
@@ -461,6 +494,8 @@ export class RaftNode {
     this.stopping = true;
     if (this.progressTimer) clearTimeout(this.progressTimer);
     if (this.heartbeatLog) clearInterval(this.heartbeatLog);
+    if (this.statusRefresh) clearInterval(this.statusRefresh);
+    await this.metrics.close();
     this.log.info('stopping');
     const t = STOP_ACTOR_TIMEOUT_MS;
     await Promise.all([
