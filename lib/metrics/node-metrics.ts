@@ -8,6 +8,7 @@ import type { Ready } from '../raft/types.js';
 import { ActorMetrics } from './actor-metrics.js';
 import { CommitHistory, healthOf, HEALTH_SAMPLE_INTERVAL_MS, type HealthVerdict } from './health.js';
 import { MetricsServer } from './http-server.js';
+import { mergeFamilies } from './merge.js';
 import { RaftMetrics } from './raft-metrics.js';
 import type { MetricFamily, MetricsReply, MetricsRequest } from './snapshot.js';
 
@@ -136,7 +137,8 @@ export class NodeMetrics {
   async scrape(): Promise<{ contentType: string; text: string }> {
     const actorFamilies = await this.gatherActors();
     const own = await this.registry.getMetricsAsJSON();
-    const merged = AggregatorRegistry.aggregate([own, this.thread.snapshot().families, ...actorFamilies]);
+    // Merged in order first (one series' samples together), then handed to prom-client to write out.
+    const merged = AggregatorRegistry.aggregate([mergeFamilies([own, this.thread.snapshot().families, ...actorFamilies])]);
     return { contentType: this.registry.contentType, text: await merged.metrics() };
   }
 
