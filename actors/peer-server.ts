@@ -116,7 +116,6 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
   };
 
   const onData = (c: Conn, chunk: Buffer) => {
-    metrics.onBytes(c.peer, chunk.length);
     try {
       for (const f of c.decoder.push(chunk)) {
         if (c.closed) return;
@@ -133,6 +132,9 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
     } catch (err) {
       if (!(err instanceof RaftdError)) throw err;
       refuse(c, `${err.code}: ${err.message}`);
+    } finally {
+      // After the hello in this chunk (if any) named the peer.
+      metrics.onBytes(c.peer, chunk.length);
     }
   };
 
