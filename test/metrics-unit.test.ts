@@ -105,7 +105,8 @@ t.test('quantiles from histogram buckets, between two readings', async (t) => {
 t.test('Raft counters from the core\'s events and Readies', async (t) => {
   const reg = new Registry();
   let st: NodeStatus | null = status({ role: 'leader', leader: 'n1', peers: [{ id: 'n2', match: 7, lag: 3, connected: true }] });
-  const m = new RaftMetrics(reg, () => st);
+  const th = new ActorMetrics('main');
+  const m = new RaftMetrics(reg, th, () => st);
   const ev = (event: string, fields: Record<string, unknown> = {}) => ({ level: 'info' as const, event, term: 3, ...fields });
   m.onReady(ready({ events: [ev('electionStarted', { pre: true }), ev('electionWon', { pre: true }), ev('electionStarted', { pre: false }), ev('electionWon', { pre: false }), ev('leaderChanged', { from: null, to: 'n1' })] }));
   m.onReady(ready({ events: [ev('steppedDown', { reason: 'check-quorum' }), ev('leaderChanged', { from: 'n1', to: null }), ev('steppedDown', { reason: 'higher term from n3 (append)' })] }));
@@ -120,7 +121,7 @@ t.test('Raft counters from the core\'s events and Readies', async (t) => {
     { reqId: 3, reply: { ok: false, code: 'TRYAGAIN', message: '' } },
     { reqId: 99, reply: { ok: true, reply: new Uint8Array() } },
   ]);
-  const e = new Exposition(await reg.metrics());
+  const e = await render(await reg.getMetricsAsJSON(), th.snapshot().families);
   t.equal(e.value('raftd_raft_elections_started_total', { kind: 'pre' }), 1);
   t.equal(e.value('raftd_raft_elections_started_total', { kind: 'real' }), 1);
   t.equal(e.value('raftd_raft_elections_won_total', { kind: 'real' }), 1);
@@ -140,18 +141,19 @@ t.test('Raft counters from the core\'s events and Readies', async (t) => {
   t.equal(e.value('raftd_raft_peer_lag_entries', { peer: 'n2' }), 3);
   t.equal(e.value('raftd_raft_peer_match_index', { peer: 'n2' }), 7);
   st = status();
-  const f = new Exposition(await reg.metrics());
+  const f = await render(await reg.getMetricsAsJSON(), th.snapshot().families);
   t.equal(f.samples('raftd_raft_peer_lag_entries').length, 0, 'per-peer series go when the node stops leading');
 });
 
 t.test('a rewritten log suffix is timed from its new write', async (t) => {
   const reg = new Registry();
-  const m = new RaftMetrics(reg, () => null);
+  const th = new ActorMetrics('main');
+  const m = new RaftMetrics(reg, th, () => null);
   const entry = (index: number, term: number) => ({ index, term, kind: 'normal' as const, tid: '', data: new Uint8Array() });
   m.onReady(ready({ entries: [entry(1, 1), entry(2, 1), entry(3, 1)] }));
   m.onReady(ready({ entries: [entry(2, 2)] }));
   m.onReady(ready({ committed: [entry(1, 1), entry(2, 2)] }));
-  const e = new Exposition(await reg.metrics());
+  const e = await render(await reg.getMetricsAsJSON(), th.snapshot().families);
   t.match(e.text, /raftd_client_request_stage_seconds_count\{stage="proposed_committed"\} 2\n/, 'index 3 of the old term is never counted');
 });
 

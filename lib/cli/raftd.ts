@@ -53,6 +53,8 @@ export async function main(argv: string[]): Promise<void> {
   const hosts = readHosts(hostsFile);
 
   if (!args.id) {
+    // One address cannot serve every node: the launcher's nodes take the hosts file's metrics ports.
+    if (args['metrics-addr'] !== undefined && args['metrics-addr'] !== 'off') throw new RaftdError('RAFTD_CONFIG', '--metrics-addr needs --id; without it each node serves on the metrics port of its hosts-file line');
     const passthrough = withoutFlags(hideBin(argv), ['--hosts', '--data']);
     const dataRoot = path.resolve(args.data ?? 'data');
     await launchLocalCluster({ hostsFile, hosts, argv: passthrough, script: argv[1]!, dataRoot });

@@ -2,22 +2,25 @@
 // histograms, plus what every thread reports about itself (event-loop delay, heap in
 // use, GC pauses). Recording is a field update on a cell resolved once per label set;
 // snapshot() builds the serialisable families only when main asks (on a scrape).
-import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import { assert } from '../util/assert.js';
 import { LATENCY_BUCKETS_S, type Labels, type MetricFamily, type MetricKind, type MetricSample, type MetricsSnapshot } from './snapshot.js';
 
 /** Bound on label sets per family: a label fed from input can never grow a family without limit. */
 const SERIES_PER_FAMILY_MAX = 256;
-/** Event-loop delay sampling resolution. */
-const LOOP_DELAY_RESOLUTION_MS = 10;
+/** Event-loop delay sampling resolution: each thread wakes this often for it (coarse enough for an idle node). */
+const LOOP_DELAY_RESOLUTION_MS = 20;
+/** Event-loop delay percentiles cover at least this long: a scrape resets the window only once it is this old. */
+const LOOP_DELAY_WINDOW_MIN_MS = 5000;
 const GC_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
 export interface CounterCell {
   inc(by?: number): void;
 }
 export interface HistogramCell {
-  observe(value: number): void;
+  /** Records `value` once, or `times` times. */
+  observe(value: number, times?: number): void;
 }
 
 interface Family {
@@ -53,7 +56,8 @@ export class ActorMetrics {
     const t = { thread };
     this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
     this.loopDelay.enable();
-    this.gauge('raftd_thread_event_loop_delay_seconds', 'Event-loop delay of the thread since the previous scrape, by quantile (0.5, 0.99, 1 = max)', () => {
+    let windowStart = performance.now();
+    this.gauge('raftd_thread_event_loop_delay_seconds', 'Event-loop delay of the thread, by quantile (0.5, 0.99, 1 = max), over the time since the previous scrape (at least 5 s)', () => {
       const h = this.loopDelay;
       // The histogram includes the sampling interval itself; what is above it is delay.
       const s = (ns: number) => Math.max(0, ns / 1e9 - LOOP_DELAY_RESOLUTION_MS / 1000);
@@ -62,7 +66,10 @@ export class ActorMetrics {
         { labels: { ...t, quantile: '0.99' }, value: s(h.percentile(99)) },
         { labels: { ...t, quantile: '1' }, value: s(h.max) },
       ];
-      h.reset();
+      if (performance.now() - windowStart >= LOOP_DELAY_WINDOW_MIN_MS) {
+        h.reset();
+        windowStart = performance.now();
+      }
       return out;
     });
     this.gauge('raftd_thread_heap_used_bytes', 'V8 heap in use by the thread', () => [{ labels: t, value: v8.getHeapStatistics().used_heap_size }]);
@@ -99,12 +106,12 @@ export class ActorMetrics {
     return (labels = {}) => {
       const s = this.series(f, labels);
       return {
-        observe(v: number) {
+        observe(v: number, times = 1) {
           let i = 0;
           while (i < buckets.length && v > buckets[i]!) i++;
-          s.counts[i]!++;
-          s.value++;
-          s.sum += v;
+          s.counts[i]! += times;
+          s.value += times;
+          s.sum += v * times;
         },
       };
     };

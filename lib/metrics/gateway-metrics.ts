@@ -18,7 +18,7 @@ export class GatewayMetrics {
   private readonly errorsOf = this.registry.counter('raftd_client_errors_total', 'Error replies to clients by code (BUSY, TIMEOUT, TRYAGAIN, ...)');
   private readonly stageOf = this.registry.histogram(STAGE_HISTOGRAM.name, STAGE_HISTOGRAM.help);
   private readonly durationOf = this.registry.histogram('raftd_client_request_duration_seconds', 'Client writes and reads from parsed to reply written, by kind');
-  private readonly commands = new Map<string, CounterCell>();
+  private readonly commands = new Map<string, { ok: CounterCell; error: CounterCell }>();
   private readonly errors = new Map<string, CounterCell>();
   private readonly stages = new Map<string, HistogramCell>();
   private readonly durations = new Map<string, HistogramCell>();
@@ -41,10 +41,9 @@ export class GatewayMetrics {
   onReply(command: string, reply: Buffer): void {
     const isError = reply.length > 0 && reply[0] === DASH;
     const name = this.known(command) ? command : 'unknown';
-    const key = `${name} ${isError ? 'error' : 'ok'}`;
-    let c = this.commands.get(key);
-    if (!c) this.commands.set(key, (c = this.commandsOf({ command: name, outcome: isError ? 'error' : 'ok' })));
-    c.inc();
+    let c = this.commands.get(name);
+    if (!c) this.commands.set(name, (c = { ok: this.commandsOf({ command: name, outcome: 'ok' }), error: this.commandsOf({ command: name, outcome: 'error' }) }));
+    (isError ? c.error : c.ok).inc();
     if (!isError) return;
     const end = reply.indexOf(0x20) > 0 ? reply.indexOf(0x20) : reply.indexOf(0x0d);
     const word = reply.toString('latin1', 1, end > 1 ? end : reply.length).toUpperCase();

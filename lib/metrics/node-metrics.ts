@@ -45,8 +45,8 @@ export class NodeMetrics {
   private server: MetricsServer | null = null;
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
-    this.raft = new RaftMetrics(this.registry, () => (this.status ? this.status() : null));
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    this.raft = new RaftMetrics(this.registry, this.thread, () => (this.status ? this.status() : null));
     this.missing = new Gauge({ name: 'raftd_metrics_threads_missing', help: 'Threads that did not answer the last scrape in time (their series are absent)', labelNames: ['thread'], registers: [this.registry] });
     const verdict = (what: () => HealthVerdict) =>
       function (this: Gauge) {

@@ -4,10 +4,11 @@
 // status at scrape time. Latency of an entry from the Ready that carried it for
 // persistence to the Ready that committed it, and on to applied, feed the stage histogram.
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ClientReply, GatewayRequest, NodeStatus } from '../../actors/protocol.js';
 import type { RaftEvent, Ready } from '../raft/types.js';
-import { LATENCY_BUCKETS_S, STAGE_HISTOGRAM } from './snapshot.js';
+import type { ActorMetrics, CounterCell, HistogramCell } from './actor-metrics.js';
+import { STAGE_HISTOGRAM } from './snapshot.js';
 
 /** Bound on entries whose append time is remembered until they commit. */
 const TRACKED_ENTRIES_MAX = 100_000;
@@ -24,13 +25,14 @@ export class RaftMetrics {
   private readonly stepDowns: Counter<'reason'>;
   private readonly truncations: Counter;
   private readonly eventsDropped: Counter;
-  private readonly entriesCommitted: Counter;
-  private readonly readIndex: Counter<'outcome'>;
-  private readonly proposals: Counter<'outcome'>;
-  private readonly reads: Counter<'outcome'>;
-  private readonly stage: Histogram<'stage'>;
-  private readonly proposedCommitted;
-  private readonly committedApplied;
+  // Counted per request or per Ready: cells of the main thread's registry (no label hashing per call).
+  private readonly entriesCommitted: CounterCell;
+  private readonly readIndexOk: CounterCell;
+  private readonly readIndexFailed: CounterCell;
+  private readonly proposals: Record<Outcome, CounterCell>;
+  private readonly reads: Record<Outcome, CounterCell>;
+  private readonly proposedCommitted: HistogramCell;
+  private readonly committedApplied: HistogramCell;
   /** Entries written and not yet committed: index and performance.now() of their Ready, ascending. */
   private trackedIndex: number[] = [];
   private trackedAt: number[] = [];
@@ -39,7 +41,8 @@ export class RaftMetrics {
   /** Client requests main has not answered yet: reqId -> kind. */
   private readonly requestKind = new Map<number, 'write' | 'read'>();
 
-  constructor(reg: Registry, status: () => NodeStatus | null) {
+  /** `thread`: the main thread's own registry, for the per-entry histograms (a cell update each, no label hashing). */
+  constructor(reg: Registry, thread: ActorMetrics, status: () => NodeStatus | null) {
     const registers = [reg];
     this.electionsStarted = new Counter({ name: 'raftd_raft_elections_started_total', help: 'Elections this node started: kind="pre" (PreVote round) or "real"', labelNames: ['kind'], registers });
     this.electionsWon = new Counter({ name: 'raftd_raft_elections_won_total', help: 'Elections this node won: kind="pre" (may campaign) or "real" (became leader)', labelNames: ['kind'], registers });
@@ -48,13 +51,21 @@ export class RaftMetrics {
     this.stepDowns = new Counter({ name: 'raftd_raft_leader_stepdowns_total', help: 'Times this node stopped leading: reason="check_quorum" (lost its majority), "higher_term" or "other"', labelNames: ['reason'], registers });
     this.truncations = new Counter({ name: 'raftd_raft_log_truncations_total', help: 'Times a conflicting suffix of this node\'s log was overwritten by the leader', registers });
     this.eventsDropped = new Counter({ name: 'raftd_raft_events_dropped_total', help: 'Core events dropped past the per-Ready bound (their counters may be low)', registers });
-    this.entriesCommitted = new Counter({ name: 'raftd_raft_entries_committed_total', help: 'Log entries committed and handed to the state machine on this node', registers });
-    this.readIndex = new Counter({ name: 'raftd_raft_read_index_total', help: 'ReadIndex rounds completed (outcome="ok") or failed', labelNames: ['outcome'], registers });
-    this.proposals = new Counter({ name: 'raftd_raft_proposals_total', help: 'Client writes submitted on this node, by outcome: committed (applied and answered), dropped (BUSY or leader change: TRYAGAIN), timed_out, failed', labelNames: ['outcome'], registers });
-    this.reads = new Counter({ name: 'raftd_raft_reads_total', help: 'Client reads submitted on this node, by outcome (as for proposals)', labelNames: ['outcome'], registers });
-    this.stage = new Histogram({ name: STAGE_HISTOGRAM.name, help: STAGE_HISTOGRAM.help, labelNames: ['stage'], buckets: LATENCY_BUCKETS_S, registers });
-    this.proposedCommitted = this.stage.labels({ stage: 'proposed_committed' });
-    this.committedApplied = this.stage.labels({ stage: 'committed_applied' });
+    this.entriesCommitted = thread.counter('raftd_raft_entries_committed_total', 'Log entries committed and handed to the state machine on this node')();
+    const readIndex = thread.counter('raftd_raft_read_index_total', 'ReadIndex rounds completed (outcome="ok") or failed');
+    this.readIndexOk = readIndex({ outcome: 'ok' });
+    this.readIndexFailed = readIndex({ outcome: 'failed' });
+    const byOutcome = (c: (labels: Record<string, string>) => CounterCell): Record<Outcome, CounterCell> => ({
+      committed: c({ outcome: 'committed' }),
+      dropped: c({ outcome: 'dropped' }),
+      timed_out: c({ outcome: 'timed_out' }),
+      failed: c({ outcome: 'failed' }),
+    });
+    this.proposals = byOutcome(thread.counter('raftd_raft_proposals_total', 'Client writes submitted on this node, by outcome: committed (applied and answered), dropped (BUSY or leader change: TRYAGAIN), timed_out, failed'));
+    this.reads = byOutcome(thread.counter('raftd_raft_reads_total', 'Client reads submitted on this node, by outcome (as for proposals; committed: answered)'));
+    const stage = thread.histogram(STAGE_HISTOGRAM.name, STAGE_HISTOGRAM.help);
+    this.proposedCommitted = stage({ stage: 'proposed_committed' });
+    this.committedApplied = stage({ stage: 'committed_applied' });
 
     const gauge = (name: string, help: string, labelNames: string[], read: (st: NodeStatus, set: (v: number, labels?: Record<string, string>) => void) => void) =>
       new Gauge({
@@ -112,14 +123,13 @@ export class RaftMetrics {
       }
       this.compact();
     }
-    if (rd.reads.length > 0) this.readIndex.inc({ outcome: 'ok' }, rd.reads.length);
-    if (rd.readsFailed.length > 0) this.readIndex.inc({ outcome: 'failed' }, rd.readsFailed.length);
+    if (rd.reads.length > 0) this.readIndexOk.inc(rd.reads.length);
+    if (rd.readsFailed.length > 0) this.readIndexFailed.inc(rd.readsFailed.length);
   }
 
   /** After the Ready's committed entries were applied. */
   onApplied(count: number): void {
-    const s = (performance.now() - this.readyAt) / 1000;
-    for (let i = 0; i < count; i++) this.committedApplied.observe(s);
+    this.committedApplied.observe((performance.now() - this.readyAt) / 1000, count);
   }
 
   onRequests(items: GatewayRequest[]): void {
@@ -134,7 +144,7 @@ export class RaftMetrics {
       const kind = this.requestKind.get(reqId);
       if (kind === undefined) continue;
       this.requestKind.delete(reqId);
-      (kind === 'write' ? this.proposals : this.reads).inc({ outcome: outcomeOf(reply) });
+      (kind === 'write' ? this.proposals : this.reads)[outcomeOf(reply)].inc();
     }
   }
 
@@ -173,8 +183,10 @@ export class RaftMetrics {
   private track(first: number, count: number, now: number): void {
     let n = this.trackedIndex.length;
     while (n > this.trackedHead && this.trackedIndex[n - 1]! >= first) n--;
-    this.trackedIndex.length = n;
-    this.trackedAt.length = n;
+    if (n < this.trackedIndex.length) {
+      this.trackedIndex.length = n;
+      this.trackedAt.length = n;
+    }
     for (let i = 0; i < count; i++) {
       this.trackedIndex.push(first + i);
       this.trackedAt.push(now);
