@@ -189,6 +189,14 @@ t.test('metrics and health of a 3-node cluster', async (t) => {
     const lag2 = await lagOf();
     t.ok(lag1 > lag0 && lag2 > lag1, `lag of ${F.id} grows: ${lag0} -> ${lag1} -> ${lag2}`);
     t.equal((await httpGet(L.host, port(L), '/health', 2000)).status, 200, 'the leader with one follower left is healthy');
+    c.start(F.id);
+    const ready = await waitFor('the restarted follower to be ready', async () => {
+      const r = await httpGet(F.host, port(F), '/ready', 2000);
+      return r.status === 200 ? r.body : undefined;
+    }, 30_000, 100);
+    t.match(JSON.parse(ready), { ready: 'ok', node: F.id, role: 'follower', leader: L.id }, '/ready once caught up');
+    const caughtUp = JSON.parse(ready) as { appliedIndex: number };
+    t.ok(caughtUp.appliedIndex >= (await scrape(L, port(L))).value('raftd_raft_commit_index')! - 1000, 'ready means applied close to the leader');
   });
 
   await t.test('a partitioned leader turns /health 503 within an election timeout', async (t) => {
