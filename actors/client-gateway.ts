@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { runActor, type ActorContext } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
+import { GatewayMetrics } from '../lib/metrics/gateway-metrics.js';
 import { COMMANDS, dispatch, RAFTD_VERSION, type ClientState, type CommandEnv, type CommandOutcome } from '../lib/resp/commands.js';
 import { RespProtocolError } from '../lib/resp/errors.js';
 import type { ServerFacts } from '../lib/resp/info.js';
@@ -36,6 +37,8 @@ interface Slot {
   reply: Buffer | null;
   /** Close the connection once this reply is written (QUIT, protocol error). */
   close: boolean;
+  /** Writes and reads: when parsed and when answered (performance.now()), for the latency metrics. */
+  timing?: { kind: 'write' | 'read'; startedAt: number; filledAt: number };
 }
 
 /** A write or read waiting for main's answer. */
@@ -48,6 +51,10 @@ interface Proposal {
   data: Uint8Array;
   /** Read: the arguments, private copies. */
   args: Uint8Array[];
+  /** Metrics: the command's name, when it was parsed and when it went to main. */
+  cmd: string;
+  queuedAt: number;
+  sentAt: number;
 }
 
 class Conn {
@@ -116,6 +123,11 @@ class Gateway {
   private port = 0;
   private stopped = false;
   private readonly slotsMax: number;
+  private readonly metrics = new GatewayMetrics(
+    (name) => COMMANDS.has(name),
+    () => this.conns.size,
+    () => this.inFlight.size,
+  );
 
   constructor(private readonly ctx: ActorContext<GatewayOut, GatewayData>) {
     const d = ctx.data;
@@ -165,6 +177,9 @@ class Gateway {
       case 'stop':
         this.stop();
         return;
+      case 'metrics':
+        this.ctx.send({ type: 'metrics', id: msg.id, snapshot: this.metrics.registry.snapshot() });
+        return;
       default:
         assertNever(msg, 'gateway message');
     }
@@ -189,6 +204,7 @@ class Gateway {
         continue;
       }
       this.inFlight.delete(reqId);
+      this.metrics.onStage('node', performance.now() - p.sentAt);
       this.answer(p, reply.ok ? Buffer.from(reply.reply.buffer, reply.reply.byteOffset, reply.reply.byteLength) : w.error(`${reply.code} ${reply.message}`));
     }
     if (late > 0) this.log.debug('late replies dropped', { count: late });
@@ -221,6 +237,7 @@ class Gateway {
     }
     const conn = new Conn(++this.nextConnId, socket, new RespParser(parserLimits(this.ctx.data.requestBytesMax)));
     this.conns.add(conn);
+    this.metrics.onAccept();
     this.log.debug('connection opened', { conn: conn.id, remote: conn.remote });
     socket.on('data', (chunk: Buffer) => {
       if (conn.closing) return; // nothing more is run: the input is dropped
@@ -309,18 +326,21 @@ class Gateway {
 
   private execute(conn: Conn, args: Buffer[]): void {
     const outcome: CommandOutcome = dispatch(COMMANDS, this.env(conn), args);
+    const cmd = args[0]!.toString('latin1').toLowerCase();
     switch (outcome.kind) {
       case 'reply':
+        this.metrics.onReply(cmd, outcome.reply);
         this.enqueue(conn, outcome.reply, false);
         break;
       case 'close':
+        this.metrics.onReply(cmd, outcome.reply);
         this.enqueue(conn, outcome.reply, true);
         break;
       case 'write':
-        this.request(conn, 'write', outcome.tid, outcome.data, []);
+        this.request(conn, cmd, 'write', outcome.tid, outcome.data, []);
         break;
       case 'read':
-        this.request(conn, 'read', '', EMPTY, outcome.args);
+        this.request(conn, cmd, 'read', '', EMPTY, outcome.args);
         break;
       default:
         assertNever(outcome, 'command outcome');
@@ -357,6 +377,7 @@ class Gateway {
   private fill(conn: Conn, slot: Slot, reply: Buffer): void {
     assert(slot.reply === null, 'reply slot filled twice');
     slot.reply = reply;
+    if (slot.timing) slot.timing.filledAt = performance.now();
     conn.queuedBytes += reply.length;
     if (!conn.closed) this.dirty.add(conn);
   }
@@ -367,9 +388,14 @@ class Gateway {
     const out: Buffer[] = [];
     let bytes = 0;
     let close = false;
+    const now = performance.now();
     while (conn.head < conn.slots.length) {
       const slot = conn.slots[conn.head]!;
       if (slot.reply === null) break;
+      if (slot.timing) {
+        this.metrics.onStage('reply_written', now - slot.timing.filledAt);
+        this.metrics.onDone(slot.timing.kind, now - slot.timing.startedAt);
+      }
       out.push(slot.reply);
       bytes += slot.reply.length;
       conn.head++;
@@ -422,16 +448,19 @@ class Gateway {
 
   // ---------------------------------------------------------------- proposals
 
-  private request(conn: Conn, kind: 'write' | 'read', tid: string, data: Uint8Array, args: Buffer[]): void {
+  private request(conn: Conn, cmd: string, kind: 'write' | 'read', tid: string, data: Uint8Array, args: Buffer[]): void {
     const d = this.ctx.data;
     if (conn.pending >= d.pendingPerConnMax || this.inFlight.size >= d.pendingNodeMax) {
+      this.metrics.onReply(cmd, BUSY);
       this.enqueue(conn, BUSY, false);
       return;
     }
     const slot = this.enqueue(conn, null, false);
+    const now = performance.now();
+    slot.timing = { kind, startedAt: now, filledAt: now };
     conn.pending++;
     // Copy out of the socket's chunk: keeps no chunk alive and gives main its own buffer.
-    const p: Proposal = { conn, slot, kind, tid, data: new Uint8Array(data), args: args.map((a) => new Uint8Array(a)) };
+    const p: Proposal = { conn, slot, kind, tid, data: new Uint8Array(data), args: args.map((a) => new Uint8Array(a)), cmd, queuedAt: now, sentAt: 0 };
     if (conn.held.length > 0 || (kind === 'read' ? conn.writes : conn.reads) > 0) conn.held.push(p);
     else this.dispatchOrdered(p);
   }
@@ -454,6 +483,8 @@ class Gateway {
 
   private send(p: Proposal): void {
     const reqId = ++this.nextReqId;
+    p.sentAt = performance.now();
+    this.metrics.onStage('gateway_queued', p.sentAt - p.queuedAt);
     this.inFlight.set(reqId, p);
     if (p.kind === 'write') {
       const data = p.data;
@@ -485,6 +516,7 @@ class Gateway {
     assert(p.conn.pending >= 0, 'pending count went negative');
     if (p.kind === 'write') p.conn.writes--;
     else p.conn.reads--;
+    this.metrics.onReply(p.cmd, reply);
     this.fill(p.conn, p.slot, reply);
     this.releaseHeld(p.conn);
   }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runActor } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
+import { ActorMetrics } from '../lib/metrics/actor-metrics.js';
 import { assertNever } from '../lib/util/assert.js';
 import type { TimerData, TimerIn, TimerOut } from './protocol.js';
 
@@ -18,6 +19,9 @@ runActor<TimerIn, TimerOut, TimerData>((ctx) => {
   const log = new Logger({ dir: path.join(dataDir, 'logs'), node: nodeId, actor: 'election-timer', level: logLevel, fileBytesMax: logFileBytesMax });
   let next = performance.now() + tickMs;
   let timer: NodeJS.Timeout | null = null;
+  const metrics = new ActorMetrics('election-timer');
+  const ticksSent = metrics.counter('raftd_timer_ticks_total', 'Logical ticks delivered to the Raft core')();
+  const late = metrics.counter('raftd_timer_late_total', 'Times the timer thread woke more than 100 ticks late (ticks were skipped)')();
 
   const fire = () => {
     const now = performance.now();
@@ -29,8 +33,10 @@ runActor<TimerIn, TimerOut, TimerData>((ctx) => {
     if (next <= now) {
       log.warn('timer-late', { lateMs: Math.round(now - next), ticksSkipped: Math.floor((now - next) / tickMs) });
       next = now + tickMs;
+      late.inc();
     }
     if (due > 0) ctx.send({ type: 'tick', count: due });
+    ticksSent.inc(due);
     timer = setTimeout(fire, Math.max(0, next - performance.now()));
   };
   timer = setTimeout(fire, tickMs);
@@ -42,6 +48,9 @@ runActor<TimerIn, TimerOut, TimerData>((ctx) => {
       case 'term':
         if (msg.term !== log.term) log.term = msg.term;
         log.debug('role', { role: msg.role });
+        return;
+      case 'metrics':
+        ctx.send({ type: 'metrics', id: msg.id, snapshot: metrics.snapshot() });
         return;
       case 'stop':
         if (timer) clearTimeout(timer);

@@ -11,6 +11,7 @@
 import * as path from 'node:path';
 import { runActor } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
+import { StorageMetrics } from '../lib/metrics/storage-metrics.js';
 import type { Entry, HardState } from '../lib/raft/types.js';
 import { recoverHardState, saveHardState } from '../lib/storage/hard-state.js';
 import { stopError } from '../lib/storage/durable-fs.js';
@@ -63,6 +64,7 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
   let lastSeq: number | null = null;
   let group: Group | null = null;
   const totals = { writes: 0, entries: 0, syncs: 0, fsyncCalls: 0 };
+  const metrics = new StorageMetrics(() => store.segmentCount());
 
   const fail = (err: unknown): void => {
     done = true;
@@ -114,6 +116,7 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
       g.entries += msg.entries.length;
       g.bytes += r.bytes;
       g.truncated += r.truncated;
+      metrics.onWrite(msg.entries.length, r.bytes, r.truncated);
     }
     g.seq = msg.seq;
     g.writes++;
@@ -134,6 +137,7 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
     const syncUs = Number(process.hrtime.bigint() - t0) / 1000;
     totals.syncs++;
     totals.fsyncCalls += calls;
+    metrics.onSync(syncUs / 1e6);
     ctx.send({ type: 'written', seq: g.seq });
     log.debug('batch', {
       seq: g.seq,
@@ -189,6 +193,8 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
         if (out !== null) ctx.send(out);
         return;
       }
+      case 'metrics':
+        return ctx.send({ type: 'metrics', id: msg.id, snapshot: metrics.registry.snapshot() });
       default:
         return assertNever(msg, 'log writer message');
     }

@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { runActor } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
+import { ReceiveMetrics } from '../lib/metrics/transport-metrics.js';
 import type { NodeId } from '../lib/raft/types.js';
 import { assert, assertNever } from '../lib/util/assert.js';
 import { RaftdError } from '../lib/util/errors.js';
@@ -45,6 +46,7 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
   const pending = new Set<Conn>();
   /** The one live connection of each peer (a newer one replaces it). */
   const active = new Map<NodeId, Conn>();
+  const metrics = new ReceiveMetrics();
 
   let warnWindowAt = 0;
   let warnsInWindow = 0;
@@ -79,6 +81,7 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
   };
 
   const refuse = (c: Conn, reason: string) => {
+    metrics.onRefused();
     warn('connection-refused', { remote: c.remote, peer: c.peer, reason });
     close(c, `refused: ${reason}`);
   };
@@ -116,6 +119,7 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
     try {
       for (const f of c.decoder.push(chunk)) {
         if (c.closed) return;
+        if (c.peer !== null) metrics.onFrame(c.peer);
         if (c.peer === null) {
           if (f.t !== 'hello') return refuse(c, `first frame is ${f.t}, not hello`);
           onHello(c, f);
@@ -128,6 +132,9 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
     } catch (err) {
       if (!(err instanceof RaftdError)) throw err;
       refuse(c, `${err.code}: ${err.message}`);
+    } finally {
+      // After the hello in this chunk (if any) named the peer.
+      metrics.onBytes(c.peer, chunk.length);
     }
   };
 
@@ -183,6 +190,9 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
         return;
       case 'stop':
         stop();
+        return;
+      case 'metrics':
+        ctx.send({ type: 'metrics', id: msg.id, snapshot: metrics.registry.snapshot() });
         return;
       default:
         assertNever(msg, 'peer server message');

@@ -5,6 +5,7 @@ import type { ClientReply, GatewayRequest, NodeStatus, PeerMessage } from '../li
 
 export type { ClientReply, ForwardMessage, GatewayRequest, NodeStatus, PeerMessage } from '../lib/replica/messages.js';
 import type { LogLevel } from '../lib/log/logger.js';
+import type { MetricsReply, MetricsRequest } from '../lib/metrics/snapshot.js';
 
 /** What every actor gets in workerData. */
 export interface ActorBase {
@@ -19,9 +20,9 @@ export interface ActorBase {
 export interface TimerData extends ActorBase {
   tickMs: number;
 }
-export type TimerIn = { type: 'stop' } | { type: 'term'; term: number; role: Role };
+export type TimerIn = { type: 'stop' } | { type: 'term'; term: number; role: Role } | MetricsRequest;
 /** `count`: ticks due since the last message (more than 1 when the thread ran late). */
-export type TimerOut = { type: 'tick'; count: number };
+export type TimerOut = { type: 'tick'; count: number } | MetricsReply;
 
 // ---------------------------------------------------------------- log writer
 export interface LogWriterData extends ActorBase {
@@ -39,14 +40,16 @@ export type LogWriterIn =
    */
   | { type: 'write'; seq: number; hardState: HardState | null; entries: Entry[] }
   | { type: 'stop' }
-  | LogWriterSnapshotIn;
+  | LogWriterSnapshotIn
+  | MetricsRequest;
 export type LogWriterOut =
   | { type: 'loadChunk'; entries: Entry[] }
   /** `firstIndex` may be past 1 after compaction; `snapshot` is the newest valid one, if any. */
   | { type: 'loaded'; hardState: HardState; firstIndex: number; lastIndex: number; repairedTail: boolean; snapshot: SnapshotInfo | null }
   /** Every write with seq <= this is durable. */
   | { type: 'written'; seq: number }
-  | LogWriterSnapshotOut;
+  | LogWriterSnapshotOut
+  | MetricsReply;
 
 // Snapshots and log compaction (issue 9), handled by the log writer in message order
 // with the writes. Chunks are bounded by SNAPSHOT_CHUNK_BYTES_MAX (lib/storage/snapshot-format.ts).
@@ -133,12 +136,14 @@ export type ReplicatorIn =
   /** Everything this node sends to the peer in one Ready, sent as one frame. */
   | { type: 'send'; messages: PeerMessage[] }
   | { type: 'term'; term: number }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  | MetricsRequest;
 export type ReplicatorOut =
   | { type: 'connected'; peer: NodeId }
   | { type: 'disconnected'; peer: NodeId; reason: string }
   /** Messages dropped because the queue was full or the connection was down (Raft retries). */
-  | { type: 'dropped'; peer: NodeId; count: number };
+  | { type: 'dropped'; peer: NodeId; count: number }
+  | MetricsReply;
 
 /** Peer server: accepts the inbound connections of every peer. */
 export interface PeerServerData extends ActorBase {
@@ -147,12 +152,13 @@ export interface PeerServerData extends ActorBase {
   peers: PeerAddr[];
   limits: TransportLimits;
 }
-export type PeerServerIn = { type: 'term'; term: number } | { type: 'stop' };
+export type PeerServerIn = { type: 'term'; term: number } | { type: 'stop' } | MetricsRequest;
 export type PeerServerOut =
   /** One decoded frame from a peer. */
   | { type: 'received'; from: NodeId; messages: PeerMessage[] }
   | { type: 'peerUp'; peer: NodeId; remote: string }
-  | { type: 'peerDown'; peer: NodeId; reason: string };
+  | { type: 'peerDown'; peer: NodeId; reason: string }
+  | MetricsReply;
 
 /** The wire: length-prefixed msgpack frames. The first frame on a connection is a Hello. */
 export type Frame =
@@ -175,7 +181,9 @@ export interface GatewayData extends ActorBase {
 export type GatewayIn =
   | { type: 'status'; status: NodeStatus }
   | { type: 'replies'; replies: { reqId: number; reply: ClientReply }[] }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  | MetricsRequest;
 export type GatewayOut =
   /** Every write and read of one event-loop turn, across connections, in one message. */
-  | { type: 'requests'; items: GatewayRequest[] };
+  | { type: 'requests'; items: GatewayRequest[] }
+  | MetricsReply;

@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { runActor } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
+import { SendMetrics } from '../lib/metrics/transport-metrics.js';
 import { assert, assertNever } from '../lib/util/assert.js';
 import { encodeBatch, messageBytesEst } from '../lib/wire/batch.js';
 import { BoundedQueue } from '../lib/wire/bounded-queue.js';
@@ -63,10 +64,12 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
   let progressAt = 0;
   let droppedPending = 0;
   let dropTimer: NodeJS.Timeout | null = null;
+  const metrics = new SendMetrics(peer.id, () => queue.length, () => state === 'connected');
 
   const drop = (count: number, why: string) => {
     if (count === 0) return;
     log.debug('dropped', { count, why });
+    metrics.dropped.inc(count);
     droppedPending += count;
     if (dropTimer) return;
     dropTimer = setTimeout(() => {
@@ -106,6 +109,7 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
     bytesDoneSeen = 0;
     progressAt = connectedAt;
     watchdog = setInterval(checkStall, WATCHDOG_INTERVAL_MS);
+    metrics.connects.inc();
     write(encodeFrame(hello));
     if (!reportedUp) {
       reportedUp = true;
@@ -127,6 +131,7 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
     if (wasConnected && Date.now() - connectedAt >= Math.max(STABLE_CONNECTION_MS, limits.backoffMaxMs)) attempt = 0;
     if (reportedUp) {
       reportedUp = false;
+      metrics.disconnects.inc();
       log.info('disconnected', { peer: peer.id, target, reason, lastedMs: wasConnected ? Date.now() - connectedAt : 0 });
       ctx.send({ type: 'disconnected', peer: peer.id, reason });
     } else {
@@ -170,6 +175,8 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
       setImmediate(uncork);
     }
     bytesQueued += buf.length;
+    metrics.frames.inc();
+    metrics.bytes.inc(buf.length);
     sock.write(buf);
   };
 
@@ -228,6 +235,9 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
         return;
       case 'stop':
         stop();
+        return;
+      case 'metrics':
+        ctx.send({ type: 'metrics', id: msg.id, snapshot: metrics.registry.snapshot() });
         return;
       default:
         assertNever(msg, 'replicator message');

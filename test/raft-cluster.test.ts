@@ -99,7 +99,7 @@ t.test('raft-cluster runs a local cluster', async (t) => {
   t.equal(up.code, 0, `up succeeds${up.code ? `: ${up.stdout}${up.stderr}` : ''}`);
   t.match(up.stdout, /n1: started \(pid \d+\)/, 'says which pid each node got');
   t.match(up.stdout, /^leader n\d \(term \d+\), commit \d+, 3\/3 up$/m, 'summary line names the leader');
-  t.match(up.stdout, /^ID\s+ADDRESS\s+STATE\s+ROLE\s+TERM\s+LEADER\s+COMMIT\s+APPLIED\s+LAG$/m, 'table header');
+  t.match(up.stdout, /^ID\s+ADDRESS\s+STATE\s+ROLE\s+TERM\s+LEADER\s+COMMIT\s+APPLIED\s+LAG\s+HEALTH$/m, 'table header');
   t.notMatch(up.stdout, /\x1b\[/, 'no colours when not a terminal');
   t.equal(pidFiles(dataRoot, ids).size, 3, 'a pid file per node');
   t.ok(fs.existsSync(path.join(dataRoot, 'n1', 'raftd.out')), 'stdout/stderr kept in raftd.out');

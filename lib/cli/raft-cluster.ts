@@ -9,6 +9,7 @@ import { readHosts } from '../config/hosts.js';
 import { OpsError } from '../ops/errors.js';
 import { signalNode, stopAll } from '../ops/lifecycle.js';
 import { fetchLogs } from '../ops/logs.js';
+import { clusterMetrics, renderMetrics } from '../ops/metrics-table.js';
 import { probeCluster, PROBE_TIMEOUT_MS, type ClusterStatus } from '../ops/probe.js';
 import type { Signal } from '../ops/scripts.js';
 import { report, type Io } from '../ops/report.js';
@@ -16,7 +17,7 @@ import { renderStatus, statusJson } from '../ops/status-table.js';
 import { DEFAULT_EXEC, parseNsMap, targetsFor, type ClusterConfig } from '../ops/target.js';
 import { up } from '../ops/up.js';
 
-const COMMANDS = ['up', 'down', 'restart', 'kill', 'pause', 'resume', 'status', 'logs'] as const;
+const COMMANDS = ['up', 'down', 'restart', 'kill', 'pause', 'resume', 'status', 'metrics', 'logs'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const WATCH_DEFAULT_MS = 1000;
@@ -38,9 +39,10 @@ export async function main(argv: string[]): Promise<void> {
     .command('kill <id>', 'SIGKILL one node')
     .command('pause <id>', 'SIGSTOP one node')
     .command('resume <id>', 'SIGCONT one node')
-    .command('status', 'one row per node: address, up/down, role, term, leader, commit, applied, lag')
+    .command('status', 'one row per node: address, up/down, role, term, leader, commit, applied, lag, health (GET /health)')
+    .command('metrics', 'from two scrapes of every /metrics --interval ms apart: role, term, commit, lag, fsync p99, proposals/s, commits/s, healthy')
     .command('logs', "fetch every node's per-actor logs into --out DIR/<id>/")
-    .option('hosts', { type: 'string', coerce: lastString, default: 'hosts.txt', describe: 'cluster file: `id host peer-port client-port` a line' })
+    .option('hosts', { type: 'string', coerce: lastString, default: 'hosts.txt', describe: 'cluster file: `id host peer-port client-port [metrics-port]` a line' })
     .option('exec', { type: 'string', coerce: lastString, describe: `reach every node through this command template: {host} {id} {ns} (default for remote hosts: "${DEFAULT_EXEC}"; e.g. "ip netns exec raftd-{id}")` })
     .option('ns-map', { type: 'string', coerce: lastString, describe: 'the {ns} of each node: id=namespace,id=namespace...' })
     .option('remote-dir', { type: 'string', coerce: lastString, describe: 'the project directory on the nodes (default: the same path as here)' })
@@ -54,6 +56,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('json', { type: 'boolean', default: false, describe: 'status: JSON for scripts' })
     .option('watch', { type: 'string', coerce: lastString, describe: 'status: refresh every [ms] (default 1000) until Ctrl-C; with --json, one object a line' })
     .option('color', { type: 'boolean', describe: 'colours in the status table (default: when stdout is a terminal)' })
+    .option('interval', { type: 'number', coerce: lastNumber, default: 1000, describe: 'metrics: ms between the two scrapes' })
     .option('out', { type: 'string', coerce: lastString, describe: 'logs: directory to fetch into' })
     .wrap(null)
     .demandCommand(1, 'name a command')
@@ -97,6 +100,7 @@ export async function main(argv: string[]): Promise<void> {
     json: args.json,
     watchMs: args.watch === undefined ? null : watchMs(args.watch),
     out: args.out ?? null,
+    intervalMs: positive(args.interval, '--interval'),
   });
   if (!ok) process.exitCode = 1;
 }
@@ -110,6 +114,7 @@ interface RunOptions {
   json: boolean;
   watchMs: number | null;
   out: string | null;
+  intervalMs: number;
 }
 
 async function run(command: Command, c: ClusterConfig, io: Io, o: RunOptions): Promise<boolean> {
@@ -131,6 +136,11 @@ async function run(command: Command, c: ClusterConfig, io: Io, o: RunOptions): P
       return signal(c, io, o.id!, 'CONT');
     case 'status':
       return status(c, io, o);
+    case 'metrics': {
+      const table = await clusterMetrics(c.hosts, o.intervalMs, o.probeMs);
+      io.out(o.json ? JSON.stringify(table, null, 2) : renderMetrics(table));
+      return table.nodes.some((n) => n.error === null);
+    }
     case 'logs': {
       if (!o.out) throw new OpsError('OPS_CONFIG', 'logs needs --out DIR');
       const outDir = path.resolve(o.out);

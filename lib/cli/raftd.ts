@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { readHosts } from '../config/hosts.js';
+import { readHosts, type HostEntry } from '../config/hosts.js';
 import { checkOptions, defaultClusterId, DEFAULTS, type NodeOptions } from '../config/options.js';
 import type { LogLevel } from '../log/logger.js';
 import { RaftNode } from '../node/raft-node.js';
@@ -36,6 +36,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('append-bytes-max', { type: 'number', default: DEFAULTS.appendBytesMax, describe: 'largest batch of entries in one AppendEntries' })
     .option('inflight-max', { type: 'number', default: DEFAULTS.inflightMax, describe: 'AppendEntries in flight per peer' })
     .option('segment-bytes-max', { type: 'number', default: DEFAULTS.segmentBytesMax, describe: 'log segment file size' })
+    .option('metrics-addr', { type: 'string', describe: 'serve GET /metrics, /health, /ready on host:port (default: the node\'s host and the hosts file\'s 5th column, if any; "off" disables)' })
     .option('request-timeout-ms', { type: 'number', default: DEFAULTS.requestTimeoutMs, describe: 'client request deadline' })
     .strict()
     .help()
@@ -52,6 +53,8 @@ export async function main(argv: string[]): Promise<void> {
   const hosts = readHosts(hostsFile);
 
   if (!args.id) {
+    // One address cannot serve every node: the launcher's nodes take the hosts file's metrics ports.
+    if (args['metrics-addr'] !== undefined && args['metrics-addr'] !== 'off') throw new RaftdError('RAFTD_CONFIG', '--metrics-addr needs --id; without it each node serves on the metrics port of its hosts-file line');
     const passthrough = withoutFlags(hideBin(argv), ['--hosts', '--data']);
     const dataRoot = path.resolve(args.data ?? 'data');
     await launchLocalCluster({ hostsFile, hosts, argv: passthrough, script: argv[1]!, dataRoot });
@@ -76,9 +79,20 @@ export async function main(argv: string[]): Promise<void> {
     inflightMax: args['inflight-max'],
     segmentBytesMax: args['segment-bytes-max'],
     requestTimeoutMs: args['request-timeout-ms'],
+    metricsAddr: metricsAddrOf(args['metrics-addr'], hosts.find((h) => h.id === args.id)),
   };
   checkOptions(opts);
   await runNode(opts);
+}
+
+/** --metrics-addr host:port, else the node's host and its hosts-file metrics port, else off. */
+function metricsAddrOf(flag: string | undefined, self: HostEntry | undefined): NodeOptions['metricsAddr'] {
+  if (flag === 'off') return null;
+  if (flag === undefined) return self?.metricsPort != null ? { host: self.host, port: self.metricsPort } : null;
+  const m = /^(.*):(\d{1,5})$/.exec(flag);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || m[1] === '' || port > 65535) throw new RaftdError('RAFTD_CONFIG', `--metrics-addr must be host:port or off, got "${flag}"`);
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 /** Drops `--flag value` and `--flag=value` pairs; the launcher sets those per node. */

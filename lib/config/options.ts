@@ -33,6 +33,8 @@ export interface NodeOptions {
   pendingNodeMax: number;
   requestBytesMax: number;
   requestTimeoutMs: number;
+  /** GET /metrics, /health, /ready: off when null. */
+  metricsAddr: { host: string; port: number } | null;
 }
 
 export const DEFAULTS = {
@@ -56,6 +58,7 @@ export const DEFAULTS = {
   pendingNodeMax: 65536,
   requestBytesMax: 8 * 1024 * 1024,
   requestTimeoutMs: 5000,
+  metricsAddr: null,
 };
 
 /** Two hosts files that list different nodes make different clusters, so their nodes refuse each other. */

@@ -39,6 +39,7 @@ import type {
 } from '../../actors/protocol.js';
 import { seededRandom } from './random.js';
 import { Replica, type Effects } from '../replica/replica.js';
+import { NodeMetrics } from '../metrics/node-metrics.js';
 
 /** Exactly-once: a request id is remembered for this many later log entries, and at most this many ids. */
 const DEDUP_WINDOW_ENTRIES = 1_000_000;
@@ -59,6 +60,8 @@ const STATUS_PROGRESS_INTERVAL_MS = 50;
 const STOP_ACTOR_TIMEOUT_MS = 2000;
 const STATUS_LOG_INTERVAL_MS = 10_000;
 const READY_PER_TURN_MAX = 1;
+/** The status the gateway holds (INFO) is refreshed this often even when nothing moves. */
+const STATUS_REFRESH_INTERVAL_MS = 1000;
 
 export class RaftNode {
   readonly events: Emitter<NodeEvents> = createNanoEvents<NodeEvents>();
@@ -76,6 +79,9 @@ export class RaftNode {
   private lastProgressPush = 0;
   private progressTimer: NodeJS.Timeout | null = null;
   private heartbeatLog: NodeJS.Timeout | null = null;
+  private statusRefresh: NodeJS.Timeout | null = null;
+  /** Metrics, /health, /ready: hooks below, logic in lib/metrics/. */
+  readonly metrics = new NodeMetrics();
   private msgsSent = 0;
   private stopping = false;
   private started = false;
@@ -214,6 +220,14 @@ export class RaftNode {
       this.log.info('status', { role: st.role, leader: st.leader, commitIndex: st.commitIndex, appliedIndex: st.appliedIndex, lastIndex: st.lastIndex, inFlight: this.replica.inFlight });
     }, STATUS_LOG_INTERVAL_MS);
     this.heartbeatLog.unref();
+    // INFO on an idle node: peer counters and connections change without any index moving.
+    this.statusRefresh = setInterval(() => this.pushStatus(true), STATUS_REFRESH_INTERVAL_MS);
+    this.statusRefresh.unref();
+    this.metrics.attach([this.logWriter, this.timer, this.peerServer, this.gateway, ...this.replicators.values()], () => this.status());
+    if (o.metricsAddr) {
+      const port = await this.metrics.serve(o.metricsAddr.host, o.metricsAddr.port);
+      this.log.info('metrics-listening', { host: o.metricsAddr.host, port });
+    }
   }
 
   private loadChunks: Entry[][] = [];
@@ -252,6 +266,9 @@ export class RaftNode {
         // Snapshots (issue 9): the replica does not ask for these yet.
         this.log.debug('log-writer-snapshot', { type: m.type });
         return;
+      case 'metrics':
+        this.metrics.onActorMetrics(m);
+        return;
       default:
         assertNever(m, 'log writer message');
     }
@@ -263,8 +280,11 @@ export class RaftNode {
         for (let i = 0; i < m.count; i++) this.replica.tick();
         this.schedule();
         return;
+      case 'metrics':
+        this.metrics.onActorMetrics(m);
+        return;
       default:
-        assertNever(m.type, 'timer message');
+        assertNever(m, 'timer message');
     }
   }
 
@@ -279,6 +299,9 @@ export class RaftNode {
         return;
       case 'peerDown':
         this.log.info('peer-inbound-down', { peer: m.peer, reason: m.reason });
+        return;
+      case 'metrics':
+        this.metrics.onActorMetrics(m);
         return;
       default:
         assertNever(m, 'peer server message');
@@ -300,6 +323,9 @@ export class RaftNode {
       case 'dropped':
         this.log.debug('peer-dropped', { peer: m.peer, count: m.count });
         return;
+      case 'metrics':
+        this.metrics.onActorMetrics(m);
+        return;
       default:
         assertNever(m, 'replicator message');
     }
@@ -308,11 +334,15 @@ export class RaftNode {
   private onGateway(m: GatewayOut): void {
     switch (m.type) {
       case 'requests':
+        this.metrics.onRequests(m.items);
         this.replica.request(m.items);
         this.schedule();
         return;
+      case 'metrics':
+        this.metrics.onActorMetrics(m);
+        return;
       default:
-        assertNever(m.type, 'gateway message');
+        assertNever(m, 'gateway message');
     }
   }
 
@@ -338,6 +368,7 @@ export class RaftNode {
 
   /** Carries out the replica's effects: the log first, then peers, then clients. */
   private perform(fx: Effects): void {
+    this.metrics.onReady(fx);
     for (const ev of fx.events) {
       const { level, event, term, ...fields } = ev;
       this.log.term = term;
@@ -346,7 +377,11 @@ export class RaftNode {
     for (const w of fx.writes) this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries });
     this.send(fx.messages);
     if (fx.applied.length > 0) this.events.emit('applied', fx.applied);
-    if (fx.replies.length > 0) this.gateway.post({ type: 'replies', replies: fx.replies });
+    this.metrics.onApplied(fx.applied.length);
+    if (fx.replies.length > 0) {
+      this.metrics.onReplies(fx.replies);
+      this.gateway.post({ type: 'replies', replies: fx.replies });
+    }
   }
 
   /** One 'send' per peer for all its messages of this round. */
@@ -414,6 +449,8 @@ export class RaftNode {
     this.stopping = true;
     if (this.progressTimer) clearTimeout(this.progressTimer);
     if (this.heartbeatLog) clearInterval(this.heartbeatLog);
+    if (this.statusRefresh) clearInterval(this.statusRefresh);
+    await this.metrics.close();
     this.log.info('stopping');
     const t = STOP_ACTOR_TIMEOUT_MS;
     await Promise.all([

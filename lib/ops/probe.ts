@@ -3,6 +3,7 @@
 // exception.
 import { RespClient, RespError } from '../client/resp-client.js';
 import type { HostEntry } from '../config/hosts.js';
+import { httpGet } from './http-get.js';
 
 export type NodeState = 'up' | 'down' | 'timeout';
 
@@ -21,6 +22,8 @@ export interface NodeRow {
   /** The leader's commit index minus this node's. */
   lag: number | null;
   pid: number | null;
+  /** GET /health: `ok`, `fail: <reason>`, `unreachable (<why>)`; null when the node has no metrics port. */
+  health: string | null;
 }
 
 export interface ClusterStatus {
@@ -86,7 +89,9 @@ export async function probeNode(h: HostEntry, timeoutMs = PROBE_TIMEOUT_MS): Pro
     lastLogIndex: null,
     lag: null,
     pid: null,
+    health: null,
   };
+  const health = h.metricsPort === null ? Promise.resolve(null) : probeHealth(h.host, h.metricsPort, timeoutMs);
   let client: RespClient | null = null;
   try {
     client = await RespClient.connect(h.host, h.clientPort, { connectTimeoutMs: timeoutMs });
@@ -110,7 +115,26 @@ export async function probeNode(h: HostEntry, timeoutMs = PROBE_TIMEOUT_MS): Pro
     // A paused node never answers the close either: do not wait for it.
     if (client) void client.close().catch(() => undefined);
   }
+  row.health = await health;
   return row;
+}
+
+/** One word and a reason from GET /health; never throws. */
+export async function probeHealth(host: string, port: number, timeoutMs: number): Promise<string> {
+  try {
+    const r = await httpGet(host, port, '/health', timeoutMs);
+    if (r.status === 200) return 'ok';
+    let reason = `HTTP ${r.status}`;
+    try {
+      const body = JSON.parse(r.body) as { reason?: unknown };
+      if (typeof body.reason === 'string' && body.reason !== '') reason = body.reason;
+    } catch {
+      // not JSON: the status says enough
+    }
+    return `fail: ${reason}`;
+  } catch (err) {
+    return `unreachable (${reasonOf(err).reason})`;
+  }
 }
 
 export function summarize(nodes: NodeRow[]): ClusterStatus {

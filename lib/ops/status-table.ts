@@ -2,7 +2,7 @@
 // not answer in red when the output is a terminal.
 import type { ClusterStatus, NodeRow } from './probe.js';
 
-const COLUMNS = ['ID', 'ADDRESS', 'STATE', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LAG'] as const;
+const COLUMNS = ['ID', 'ADDRESS', 'STATE', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LAG', 'HEALTH'] as const;
 
 const GREEN = '\x1b[32m';
 const RED = '\x1b[31m';
@@ -16,7 +16,7 @@ function cell(v: string | number | null): string {
 
 function cells(n: NodeRow): string[] {
   const state = n.state === 'up' ? 'up' : n.state === 'timeout' ? 'timeout' : `down (${n.reason ?? 'unknown'})`;
-  return [n.id, n.address, state, cell(n.role), cell(n.term), cell(n.leaderId), cell(n.commitIndex), cell(n.appliedIndex), cell(n.lag)];
+  return [n.id, n.address, state, cell(n.role), cell(n.term), cell(n.leaderId), cell(n.commitIndex), cell(n.appliedIndex), cell(n.lag), cell(n.health)];
 }
 
 export function renderStatus(s: ClusterStatus, opts: { color: boolean }): string {

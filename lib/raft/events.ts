@@ -37,6 +37,8 @@ export const NODE_EVENTS = [
   'peer-dropped',
   'peer-inbound-up',
   'peer-inbound-down',
+  'log-writer-snapshot',
+  'metrics-listening',
 ] as const;
 export type NodeEventName = (typeof NODE_EVENTS)[number];
 

@@ -40,6 +40,8 @@ export interface Effects {
   /** Entries applied to the state machine in this round, in order. */
   applied: Entry[];
   events: RaftEvent[];
+  /** ReadIndex rounds the core completed or failed in this round (for metrics). */
+  readIndex: { ok: number; failed: number };
   /** The core has more to hand out: call process() again soon (after other inputs had a turn). */
   more: boolean;
 }
@@ -152,7 +154,11 @@ export class Replica {
       this.requests.apply(e);
       this.out.applied.push(e);
     }
-    if (rd.reads.length > 0 || rd.readsFailed.length > 0) this.requests.onReads(rd.reads, rd.readsFailed);
+    if (rd.reads.length > 0 || rd.readsFailed.length > 0) {
+      this.out.readIndex.ok += rd.reads.length;
+      this.out.readIndex.failed += rd.readsFailed.length;
+      this.requests.onReads(rd.reads, rd.readsFailed);
+    }
   }
 
   /** Sends now, unless a write is still pending: then after it, so no message overtakes an earlier ack. */
@@ -190,5 +196,5 @@ export class Replica {
 }
 
 function emptyEffects(): Effects {
-  return { writes: [], messages: [], replies: [], applied: [], events: [], more: false };
+  return { writes: [], messages: [], replies: [], applied: [], events: [], readIndex: { ok: 0, failed: 0 }, more: false };
 }
