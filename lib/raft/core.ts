@@ -10,12 +10,12 @@
 // majority arithmetic.
 import { assert, assertNever } from './assert.js';
 import { onStaleTerm, onVote } from './election.js';
-import { readIndexMsg } from './message-builders.js';
+import { appendAccepted, readIndexMsg } from './message-builders.js';
 import { expireReads, leaderRead } from './read-index.js';
 import { becomeFollower, inLease, stepFollower, tickElection } from './roles.js';
 import { bcastAppend, bcastCommit, maybeCommit } from './replication.js';
 import { CoreState } from './state.js';
-import type { CoreStatus, Entry, HardState, Message, NodeId, ProposeResult, Ready, Restored, CoreConfig } from './types.js';
+import type { CoreConfig, CoreStatus, Entry, HardState, Message, NodeId, ProposeResult, Ready, Restored, SnapshotMeta } from './types.js';
 
 export { EVENTS_MAX, READS_MAX } from './state.js';
 /** Bound on committed entries handed out by one ready() (hasReady() stays true for the rest). */
@@ -127,6 +127,64 @@ export class RaftCore {
     if (s.role === 'leader' && maybeCommit(s)) bcastCommit(s);
   }
 
+  // ---------------------------------------------------------------- snapshots
+
+  /**
+   * The driver has a durable snapshot through `index` (its own, or one a leader sent):
+   * entries through `throughIndex` (at most what is applied and durable) may be forgotten.
+   */
+  compact(throughIndex: number): void {
+    const s = this.s;
+    const to = Math.min(throughIndex, s.appliedIndex, s.log.stableIndex);
+    if (to <= s.log.snapshotIndex) return;
+    s.log.compactTo(to);
+    s.emit('info', 'logCompacted', { throughIndex: to, firstIndex: s.log.firstIndex });
+  }
+
+  /**
+   * A leader's snapshot is durable here (InstallSnapshot). `leaderTerm`: the term of the
+   * leader that sent it. If the log already holds its last entry, the log is kept and
+   * committed through it (no restore); otherwise the log is replaced and Ready.restore
+   * tells the driver to load it into the state machine. Answers the leader either way.
+   */
+  restoreSnapshot(from: NodeId, leaderTerm: number, snap: SnapshotMeta): void {
+    const s = this.s;
+    assert(Number.isInteger(snap.index) && snap.index > 0 && snap.term > 0, `bad snapshot ${snap.index}/${snap.term}`);
+    if (leaderTerm < s.term || !s.voterSet.has(from) || from === s.id) return; // a stale leader's: it will learn our term from appends
+    if (leaderTerm > s.term || s.role !== 'follower') becomeFollower(s, leaderTerm, from, `snapshot from ${from}`);
+    assert(s.role === 'follower', 'snapshot outside follower');
+    s.electionElapsed = 0;
+    if (snap.index <= s.commitIndex) {
+      s.msgs.push(appendAccepted(s, from, s.commitIndex, 0));
+      return;
+    }
+    if (s.log.matchTerm(snap.index, snap.term)) {
+      // Our log holds everything it covers: commit through it and keep the log after it.
+      s.commitIndex = snap.index;
+    } else {
+      s.log.restore(snap);
+      s.commitIndex = s.appliedIndex = snap.index;
+      s.restore = { index: snap.index, term: snap.term };
+      s.emit('info', 'snapshotRestored', { index: snap.index, snapTerm: snap.term, leader: from });
+    }
+    s.msgs.push(appendAccepted(s, from, snap.index, 0));
+  }
+
+  /** Leader: sending a snapshot to `peer` ended (ok: the follower installed it). Appends resume from what it acknowledges. */
+  reportSnapshot(peer: NodeId, ok: boolean): void {
+    const s = this.s;
+    if (s.role !== 'leader') return;
+    const pr = s.progress.get(peer);
+    if (pr === undefined || pr.state !== 'snapshot') return;
+    pr.becomeProbe();
+    if (!ok) s.emit('info', 'snapshotNeeded', { peer, next: pr.next, firstIndex: s.log.firstIndex, retry: true });
+  }
+
+  /** The term of the entry at index, if the log still knows it (the snapshot's own index included). */
+  termAt(index: number): number | undefined {
+    return this.s.log.term(index);
+  }
+
   // ---------------------------------------------------------------- outputs
 
   hasReady(): boolean {
@@ -139,6 +197,8 @@ export class RaftCore {
       s.commitIndex > s.appliedIndex ||
       s.reads.length > 0 ||
       s.readsFailed.length > 0 ||
+      s.sendSnapshot.length > 0 ||
+      s.restore !== null ||
       s.events.length > 0 ||
       s.eventsDropped > 0
     );
@@ -170,12 +230,16 @@ export class RaftCore {
       committed,
       reads: s.reads,
       readsFailed: s.readsFailed,
+      sendSnapshot: s.sendSnapshot,
+      restore: s.restore,
       events: s.events,
     };
     s.msgsNow = [];
     s.msgs = [];
     s.reads = [];
     s.readsFailed = [];
+    s.sendSnapshot = [];
+    s.restore = null;
     s.events = [];
     return rd;
   }
@@ -197,6 +261,7 @@ export class RaftCore {
       lastIndex: s.log.lastIndex,
       lastTerm: s.log.lastTerm,
       stableIndex: s.log.stableIndex,
+      firstIndex: s.log.firstIndex,
       progress,
     };
   }

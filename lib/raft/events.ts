@@ -19,6 +19,9 @@ export const CORE_EVENTS = [
   'peerUnreachable',
   'messageFromUnknownPeer',
   'eventsDropped',
+  'snapshotNeeded',
+  'snapshotRestored',
+  'logCompacted',
 ] as const;
 export type CoreEventName = (typeof CORE_EVENTS)[number];
 

@@ -1,15 +1,17 @@
-// The in-memory Raft log of one node. There is no snapshotting, so the log
-// always starts at index 1 and holds every entry.
+// The in-memory Raft log of one node: the entries after its latest snapshot (or after
+// a compaction point), so memory follows the live tail, not the history.
 //
 // Invariants:
-//   entries[i].index === i + 1 and terms never decrease along the log;
-//   0 <= stableIndex <= lastIndex (entries up to stableIndex are durable, as
-//     reported by persisted());
+//   entries[i].index === snapIndex + 1 + i, and terms never decrease along the log;
+//   term(snapIndex) === snapTerm: the last entry a snapshot covers is still known by
+//     index and term, so appends after it can be matched;
+//   snapIndex <= stableIndex <= lastIndex (entries up to stableIndex are durable, as
+//     reported by persisted(); a snapshot is durable by definition);
 //   unstableFrom is the lowest index changed since the last takeUnstable()
 //   (lastIndex + 1 when nothing changed); stableIndex < unstableFrom.
 
 import { assert } from './assert.js';
-import type { Entry } from './types.js';
+import type { Entry, SnapshotMeta } from './types.js';
 
 /** Size estimate used for the append byte bound. */
 export function entrySizeBytes(e: Entry): number {
@@ -17,39 +19,60 @@ export function entrySizeBytes(e: Entry): number {
 }
 
 export class RaftLog {
-  private readonly entries: Entry[] = [];
+  private entries: Entry[] = [];
+  private snapIndex = 0;
+  private snapTerm = 0;
   private stable = 0;
   private unstableFrom = 1;
 
-  constructor(restored: Entry[]) {
+  constructor(restored: Entry[], snapshot: SnapshotMeta | null = null) {
+    if (snapshot !== null) {
+      assert(Number.isInteger(snapshot.index) && snapshot.index >= 0 && snapshot.term >= 0, `bad snapshot ${snapshot.index}/${snapshot.term}`);
+      this.snapIndex = snapshot.index;
+      this.snapTerm = snapshot.term;
+    }
     for (let i = 0; i < restored.length; i++) {
       const e = restored[i]!;
-      assert(e.index === i + 1, () => `restored entry ${i} has index ${e.index}`);
-      assert(i === 0 || e.term >= restored[i - 1]!.term, `restored terms decrease at ${e.index}`);
+      assert(e.index === this.snapIndex + 1 + i, () => `restored entry ${i} has index ${e.index} (log starts after ${this.snapIndex})`);
+      assert(e.term >= (i === 0 ? this.snapTerm : restored[i - 1]!.term), `restored terms decrease at ${e.index}`);
       this.entries.push(e);
     }
-    this.stable = this.entries.length;
-    this.unstableFrom = this.entries.length + 1;
+    this.stable = this.lastIndex;
+    this.unstableFrom = this.lastIndex + 1;
   }
 
   get lastIndex(): number {
-    return this.entries.length;
+    return this.snapIndex + this.entries.length;
   }
 
   get lastTerm(): number {
-    return this.entries.length === 0 ? 0 : this.entries[this.entries.length - 1]!.term;
+    return this.entries.length === 0 ? this.snapTerm : this.entries[this.entries.length - 1]!.term;
+  }
+
+  /** The last index the log no longer holds (0 before any compaction). */
+  get snapshotIndex(): number {
+    return this.snapIndex;
+  }
+
+  get snapshotTerm(): number {
+    return this.snapTerm;
+  }
+
+  /** The first index the log holds an entry for. */
+  get firstIndex(): number {
+    return this.snapIndex + 1;
   }
 
   get stableIndex(): number {
     return this.stable;
   }
 
-  /** Term at index; 0 for index 0; undefined past the end. */
+  /** Term at index; the snapshot's term at its index; undefined when compacted away or past the end. */
   term(index: number): number | undefined {
     assert(Number.isInteger(index) && index >= 0, `bad index ${index}`);
-    if (index === 0) return 0;
-    if (index > this.entries.length) return undefined;
-    return this.entries[index - 1]!.term;
+    if (index === this.snapIndex) return this.snapTerm;
+    if (index < this.snapIndex || index > this.lastIndex) return undefined;
+    return this.entries[index - this.snapIndex - 1]!.term;
   }
 
   matchTerm(index: number, term: number): boolean {
@@ -57,22 +80,23 @@ export class RaftLog {
   }
 
   entry(index: number): Entry {
-    assert(index >= 1 && index <= this.entries.length, `no entry at ${index} (last ${this.entries.length})`);
-    return this.entries[index - 1]!;
+    assert(index > this.snapIndex && index <= this.lastIndex, `no entry at ${index} (log holds ${this.firstIndex}..${this.lastIndex})`);
+    return this.entries[index - this.snapIndex - 1]!;
   }
 
-  /** Entries [lo, hi) (hi exclusive). */
+  /** Entries [lo, hi) (hi exclusive), all held by the log. */
   slice(lo: number, hi: number): Entry[] {
-    assert(lo >= 1 && lo <= hi && hi <= this.entries.length + 1, `bad slice [${lo}, ${hi})`);
-    return this.entries.slice(lo - 1, hi - 1);
+    assert(lo > this.snapIndex && lo <= hi && hi <= this.lastIndex + 1, `bad slice [${lo}, ${hi}) of ${this.firstIndex}..${this.lastIndex}`);
+    return this.entries.slice(lo - this.snapIndex - 1, hi - this.snapIndex - 1);
   }
 
   /** Entries from lo, stopping before the byte bound is exceeded (always at least one if any). */
   sliceBytes(lo: number, bytesMax: number): Entry[] {
+    assert(lo > this.snapIndex, `slice from ${lo}, compacted through ${this.snapIndex}`);
     const out: Entry[] = [];
     let bytes = 0;
-    for (let i = lo; i <= this.entries.length; i++) {
-      const e = this.entries[i - 1]!;
+    for (let i = lo; i <= this.lastIndex; i++) {
+      const e = this.entries[i - this.snapIndex - 1]!;
       const size = entrySizeBytes(e);
       if (out.length > 0 && bytes + size > bytesMax) break;
       out.push(e);
@@ -86,25 +110,27 @@ export class RaftLog {
     return lastTerm > this.lastTerm || (lastTerm === this.lastTerm && lastIndex >= this.lastIndex);
   }
 
-  /** First index in `ents` whose entry we lack or hold with another term; 0 if all match. */
+  /** First index in `ents` whose entry we lack or hold with another term; 0 if all match. Compacted indexes match. */
   findConflict(ents: Entry[]): number {
     for (const e of ents) {
+      if (e.index <= this.snapIndex) continue; // covered by the snapshot: committed, so it matches
       if (!this.matchTerm(e.index, e.term)) return e.index;
     }
     return 0;
   }
 
-  /** First index of the run of `term` that contains `index`, not going below `floor`. */
+  /** First index of the run of `term` that contains `index`, not going below `floor` (nor the log's first index). */
   firstIndexOfTermRun(index: number, floor: number): number {
     const t = this.term(index);
     assert(t !== undefined && t > 0, `no term at ${index}`);
     // Terms never decrease along the log: binary search for the first index in
-    // [max(floor, 1), index] whose term is t.
-    let lo = Math.max(1, Math.min(floor, index));
+    // [max(floor, firstIndex), index] whose term is t.
+    let lo = Math.max(this.firstIndex, Math.min(floor, index));
     let hi = index;
+    if (lo > hi) return index;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.entries[mid - 1]!.term < t) lo = mid + 1;
+      if (this.entries[mid - this.snapIndex - 1]!.term < t) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -112,7 +138,7 @@ export class RaftLog {
 
   /** Last index holding `term`, or 0 if the log holds no entry of that term. */
   lastIndexOfTerm(term: number): number {
-    // Binary search for the last index whose term is <= term.
+    // Binary search over the held entries for the last index whose term is <= term.
     let lo = 0;
     let hi = this.entries.length;
     while (lo < hi) {
@@ -120,13 +146,14 @@ export class RaftLog {
       if (this.entries[mid - 1]!.term <= term) lo = mid;
       else hi = mid - 1;
     }
-    return lo > 0 && this.entries[lo - 1]!.term === term ? lo : 0;
+    if (lo > 0) return this.entries[lo - 1]!.term === term ? this.snapIndex + lo : 0;
+    return this.snapIndex > 0 && this.snapTerm === term ? this.snapIndex : 0;
   }
 
   /** Append entries that continue the log directly (leader path). */
   append(ents: Entry[]): void {
     for (const e of ents) {
-      assert(e.index === this.entries.length + 1, `append gap: ${e.index} after ${this.entries.length}`);
+      assert(e.index === this.lastIndex + 1, `append gap: ${e.index} after ${this.lastIndex}`);
       assert(e.term >= this.lastTerm, `append term ${e.term} below last term ${this.lastTerm}`);
       this.entries.push(e);
     }
@@ -137,27 +164,48 @@ export class RaftLog {
    * above the commit index) so the leader's entries can replace them.
    */
   truncateFrom(index: number): void {
-    assert(index >= 1 && index <= this.entries.length, `truncate at ${index} (last ${this.entries.length})`);
-    this.entries.length = index - 1;
+    assert(index > this.snapIndex && index <= this.lastIndex, `truncate at ${index} (log holds ${this.firstIndex}..${this.lastIndex})`);
+    this.entries.length = index - this.snapIndex - 1;
     if (this.stable > index - 1) this.stable = index - 1;
     if (this.unstableFrom > index) this.unstableFrom = index;
   }
 
+  /** Forget entries through `index` (durable, applied and covered by a snapshot). */
+  compactTo(index: number): void {
+    if (index <= this.snapIndex) return;
+    assert(index <= this.stable, `compact through ${index} past the durable ${this.stable}`);
+    const term = this.term(index)!;
+    this.entries = this.entries.slice(index - this.snapIndex);
+    this.snapIndex = index;
+    this.snapTerm = term;
+  }
+
+  /** Replace the whole log with a snapshot taken by another node (the log had no matching entry). */
+  restore(snapshot: SnapshotMeta): void {
+    assert(snapshot.index > this.snapIndex, `restore to ${snapshot.index}, already through ${this.snapIndex}`);
+    this.entries = [];
+    this.snapIndex = snapshot.index;
+    this.snapTerm = snapshot.term;
+    // The snapshot is durable (the driver installed it before telling the core).
+    this.stable = snapshot.index;
+    this.unstableFrom = snapshot.index + 1;
+  }
+
   /** Entries changed since the last call; storage must cut its log at result[0].index first. */
   takeUnstable(): Entry[] {
-    if (this.unstableFrom > this.entries.length) {
-      this.unstableFrom = this.entries.length + 1;
+    if (this.unstableFrom > this.lastIndex) {
+      this.unstableFrom = this.lastIndex + 1;
       return [];
     }
     const from = this.unstableFrom;
-    const out = this.entries.slice(from - 1);
+    const out = this.entries.slice(from - this.snapIndex - 1);
     if (this.stable > from - 1) this.stable = from - 1;
-    this.unstableFrom = this.entries.length + 1;
+    this.unstableFrom = this.lastIndex + 1;
     return out;
   }
 
   hasUnstable(): boolean {
-    return this.unstableFrom <= this.entries.length;
+    return this.unstableFrom <= this.lastIndex;
   }
 
   /** Storage made entries up to index durable; ignored unless the log still has `term` there. */

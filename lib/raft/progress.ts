@@ -1,4 +1,4 @@
-// The leader's view of one follower (etcd's tracker/progress.go, minus snapshots).
+// The leader's view of one follower (etcd's tracker/progress.go).
 //
 // Invariants:
 //   0 <= match < next <= leader's lastIndex + 1;
@@ -7,7 +7,10 @@
 //   replicate state: next is advanced optimistically as appends are sent; the
 //     inflight window holds the last index of each unacknowledged append and is
 //     never larger than inflightMax; every entry of it is >= next's old value
-//     and < next.
+//     and < next;
+//   snapshot state: the entries the follower needs are compacted away; the driver is
+//     sending it a snapshot and nothing else goes until it reports the outcome or the
+//     follower acknowledges an index the log still holds.
 
 import { assert } from './assert.js';
 import type { PeerProgress } from './types.js';
@@ -41,7 +44,7 @@ export class Inflights {
   }
 }
 
-export type ProgressState = 'probe' | 'replicate';
+export type ProgressState = 'probe' | 'replicate' | 'snapshot';
 
 export class Progress {
   match = 0;
@@ -72,6 +75,12 @@ export class Progress {
     this.inflights.reset();
   }
 
+  becomeSnapshot(): void {
+    this.state = 'snapshot';
+    this.probeSent = false;
+    this.inflights.reset();
+  }
+
   becomeReplicate(): void {
     this.state = 'replicate';
     this.next = this.match + 1;
@@ -94,6 +103,7 @@ export class Progress {
    * leader would like to retry from the conflict hint. False if the rejection is stale.
    */
   maybeDecrTo(rejected: number, hintNext: number): boolean {
+    if (this.state === 'snapshot') return false; // only the snapshot's outcome moves it on
     if (this.state === 'replicate') {
       if (rejected <= this.match) return false;
       this.becomeProbe();
@@ -121,6 +131,7 @@ export class Progress {
 
   /** May another append with entries be sent now? */
   paused(): boolean {
+    if (this.state === 'snapshot') return true;
     return this.state === 'probe' ? this.probeSent : this.inflights.full();
   }
 

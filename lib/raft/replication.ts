@@ -17,6 +17,12 @@ export function onAppend(s: CoreState, m: AppendMsg): void {
     assert(e.index === m.prevLogIndex + 1 + i, `append entries not contiguous at ${e.index}`);
     assert(e.term <= m.term, `append entry term ${e.term} above leader term ${m.term}`);
   }
+  if (m.prevLogIndex < s.log.snapshotIndex) {
+    // It starts inside our snapshot: everything there is committed and matches. Tell the
+    // leader how far we are (etcd answers the same way).
+    s.msgs.push(appendAccepted(s, m.from, s.commitIndex, m.ctx));
+    return;
+  }
   if (!s.log.matchTerm(m.prevLogIndex, m.prevLogTerm)) {
     // Entries at or below the commit index match every later leader (leader completeness).
     assert(m.prevLogIndex > s.commitIndex, `mismatch at committed index ${m.prevLogIndex}`);
@@ -62,6 +68,11 @@ export function onAppendResp(s: CoreState, m: AppendRespMsg): void {
     }
   } else {
     assert(m.matchIndex <= s.log.lastIndex, `peer ${m.from} acked ${m.matchIndex} past our last index`);
+    if (pr.state === 'snapshot' && m.matchIndex >= s.log.snapshotIndex) {
+      // The follower caught up far enough (by the snapshot, or on its own): back to appends.
+      pr.maybeUpdate(m.matchIndex);
+      pr.becomeProbe();
+    }
     if (pr.maybeUpdate(m.matchIndex) || (pr.match === m.matchIndex && pr.state === 'probe')) {
       if (pr.state === 'probe') pr.becomeReplicate();
       else pr.inflights.freeLE(m.matchIndex);
@@ -106,6 +117,13 @@ function sendAppend(s: CoreState, to: NodeId, sendIfEmpty: boolean): boolean {
   if (pr.paused()) return false;
   const prev = pr.next - 1;
   const prevTerm = s.log.term(prev);
+  if (prevTerm === undefined && prev < s.log.snapshotIndex) {
+    // What the follower needs next is compacted away: only a snapshot can bring it on.
+    pr.becomeSnapshot();
+    s.sendSnapshot.push(to);
+    s.emit('info', 'snapshotNeeded', { peer: to, next: pr.next, firstIndex: s.log.firstIndex });
+    return false;
+  }
   assert(prevTerm !== undefined, `next ${pr.next} past last index ${s.log.lastIndex}`);
   const ents = pr.next <= s.log.lastIndex ? s.log.sliceBytes(pr.next, s.cfg.appendBytesMax) : [];
   if (ents.length === 0 && !sendIfEmpty) return false;
@@ -120,8 +138,10 @@ export function sendEmptyAtMatch(s: CoreState, to: NodeId): void {
   sendEmptyAt(s, to, s.progressOf(to).match);
 }
 
-function sendEmptyAt(s: CoreState, to: NodeId, prev: number): void {
+function sendEmptyAt(s: CoreState, to: NodeId, prevWanted: number): void {
   const pr = s.progressOf(to);
+  // Below the log's start, the snapshot's last entry is the earliest one still known by term.
+  const prev = Math.max(prevWanted, s.log.snapshotIndex);
   pr.sentCommit = Math.max(pr.sentCommit, Math.min(s.commitIndex, prev));
   const prevTerm = s.log.term(prev);
   assert(prevTerm !== undefined, `heartbeat at ${prev} past last index ${s.log.lastIndex}`);

@@ -7,7 +7,7 @@ import { RaftLog } from './log.js';
 import type { Progress } from './progress.js';
 import { quorumSize } from './quorum.js';
 import { ForwardedReads, LeaderReads } from './reads.js';
-import type { CoreConfig, HardState, Message, NodeId, RaftEvent, Restored, Role } from './types.js';
+import type { CoreConfig, HardState, Message, NodeId, RaftEvent, Restored, Role, SnapshotMeta } from './types.js';
 
 /** Bound on pending ReadIndex requests (leader) and forwarded reads (follower). */
 export const READS_MAX = 4096;
@@ -59,6 +59,8 @@ export class CoreState {
   msgs: Message[] = [];
   reads: { ctx: number; index: number }[] = [];
   readsFailed: number[] = [];
+  sendSnapshot: NodeId[] = [];
+  restore: SnapshotMeta | null = null;
   events: RaftEvent[] = [];
   eventsDropped = 0;
 
@@ -75,7 +77,10 @@ export class CoreState {
     const hs = restored.hardState;
     assert(Number.isInteger(hs.term) && hs.term >= 0, `restored term ${hs.term}`);
     assert(hs.vote === null || this.voterSet.has(hs.vote), `restored vote for unknown node ${hs.vote}`);
-    this.log = new RaftLog(restored.entries);
+    const snap = restored.snapshot ?? null;
+    this.log = new RaftLog(restored.entries, snap);
+    // What a snapshot covers was committed and is already in the state machine.
+    this.commitIndex = this.appliedIndex = snap?.index ?? 0;
     assert(this.log.lastTerm <= hs.term, `restored log term ${this.log.lastTerm} > hard state term ${hs.term}`);
     this.term = hs.term;
     this.vote = hs.vote;

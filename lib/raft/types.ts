@@ -116,13 +116,20 @@ export interface Ready {
   reads: { ctx: number; index: number }[];
   /** ReadIndex rounds that failed (leadership lost, not leader, or a newer term). */
   readsFailed: number[];
+  /** Leader: peers whose next entries are compacted away; send each the newest snapshot, then report it (reportSnapshot). */
+  sendSnapshot: NodeId[];
+  /**
+   * Follower: the log was replaced by this snapshot (restoreSnapshot): load it into the
+   * state machine before applying `committed`, which continue after it.
+   */
+  restore: SnapshotMeta | null;
   events: RaftEvent[];
 }
 
 export interface PeerProgress {
   match: number;
   next: number;
-  state: 'probe' | 'replicate';
+  state: 'probe' | 'replicate' | 'snapshot';
   inflight: number;
   recentActive: boolean;
 }
@@ -140,6 +147,8 @@ export interface CoreStatus {
   lastTerm: number;
   /** Highest index known durable on this node. */
   stableIndex: number;
+  /** The log holds entries from firstIndex on; what lies below is in a snapshot. */
+  firstIndex: number;
   /** Only on the leader; keyed by peer id (not including self). */
   progress: Record<NodeId, PeerProgress>;
 }
@@ -149,7 +158,15 @@ export type ProposeResult =
   | { ok: false; code: 'NOT_LEADER'; leader: NodeId | null }
   | { ok: false; code: 'BUSY' };
 
+/** The last entry a snapshot covers: the log continues after it. */
+export interface SnapshotMeta {
+  index: number;
+  term: number;
+}
+
 export interface Restored {
   hardState: HardState;
+  /** The newest snapshot the state machine was restored from, if any; `entries` continue after it. */
+  snapshot?: SnapshotMeta | null;
   entries: Entry[];
 }
