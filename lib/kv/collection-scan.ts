@@ -12,11 +12,23 @@ import { parseScanOptions } from './syntax.js';
 /** Collections up to this size are returned whole. */
 export const SCAN_WHOLE_MAX = 128;
 
+const EMPTY_SCAN = w.array([w.bulk('0'), w.EMPTY_ARRAY]);
+
 /**
- * One page of `members` (latin1 strings); `reply(m)` gives the RESP items a member adds
- * (the member, or member and value).
+ * HSCAN/SSCAN/ZSCAN in Redis' order of checks: the cursor, then the key (missing: an
+ * empty page; another type: WRONGTYPE), then the options. `lookup` gives the members
+ * (latin1 strings) and their count; `reply(m)` the RESP items a member adds.
  */
-export function scanCollection(args: readonly Buffer[], members: Iterable<string>, size: number, reply: (m: string) => Buffer[]): Buffer {
+export function scanCollection(
+  args: readonly Buffer[],
+  lookup: () => { members: Iterable<string>; size: number } | undefined,
+  reply: (m: string) => Buffer[],
+): Buffer {
+  const c = parseScanOptions(args.slice(0, 3), 1, 2);
+  if ('error' in c) fail(c.error);
+  const found = lookup();
+  if (found === undefined) return EMPTY_SCAN;
+  const { members, size } = found;
   const o = parseScanOptions(args, SCAN_COUNT_DEFAULT, 2);
   if ('error' in o) fail(o.error);
   const matches = o.match === null ? () => true : keyMatcher(o.match);
@@ -41,7 +53,8 @@ export function scanCollection(args: readonly Buffer[], members: Iterable<string
   return w.array([w.bulk(String(next)), w.array(out)]);
 }
 
+/** Only the cursor: the options are checked after the key's type, as Redis does. */
 export function checkCollectionScan(args: readonly Buffer[]): string | null {
-  const o = parseScanOptions(args, 1, 2);
+  const o = parseScanOptions(args.slice(0, 3), 1, 2);
   return 'error' in o ? o.error : null;
 }

@@ -67,6 +67,7 @@ function hincrby(db: Db, a: Buffer[]): Buffer {
 function hincrbyfloat(db: Db, a: Buffer[]): Buffer {
   const by = parseDouble(a[3]!);
   if (by === null) fail(ERR_NOT_FLOAT);
+  if (!Number.isFinite(by)) fail('ERR value is NaN or Infinity');
   const k = key(a[1]!);
   const h = db.getOrNew(k, 'hash');
   const cur = h.v.get(key(a[2]!));
@@ -151,9 +152,13 @@ export const HASH_COMMANDS: KvCommand[] = [
     kind: 'read',
     check: checkCollectionScan,
     run(db, a) {
-      const h = db.get(key(a[1]!), 'hash');
-      const m = h?.v ?? new Map<string, Buffer>();
-      return scanCollection(a, m.keys(), m.size, (f) => [w.bulk(keyBuf(f)), w.bulk(m.get(f)!)]);
+      let m = new Map<string, Buffer>();
+      const lookup = () => {
+        const h = db.get(key(a[1]!), 'hash');
+        if (h !== undefined) m = h.v;
+        return h && { members: m.keys(), size: m.size };
+      };
+      return scanCollection(a, lookup, (f) => [w.bulk(keyBuf(f)), w.bulk(m.get(f)!)]);
     },
   },
 ];

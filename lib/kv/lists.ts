@@ -149,7 +149,8 @@ function lpos(db: Db, a: Buffer[]): Buffer {
   for (let i = 3; i < a.length; i++) {
     const opt = lowerArg(a[i]!);
     if (i + 1 >= a.length || !['rank', 'count', 'maxlen'].includes(opt)) fail(ERR_SYNTAX);
-    const n = intArg(a[++i]!);
+    const v = a[++i]!;
+    const n = intArg(v, opt === 'count' ? "ERR COUNT can't be negative" : opt === 'maxlen' ? "ERR MAXLEN can't be negative" : undefined);
     if (opt === 'rank') {
       if (n === 0 || n <= -Number.MAX_SAFE_INTEGER)
         fail("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");

@@ -114,9 +114,9 @@ function smove(db: Db, a: Buffer[]): Buffer {
   const src = key(a[1]!);
   const dst = key(a[2]!);
   const m = key(a[3]!);
-  const s = db.get(src, 'set');
+  if (db.lookup(src) === undefined) return w.ZERO; // Before either type check, as Redis.
+  const s = db.get(src, 'set')!;
   const d = db.get(dst, 'set');
-  if (s === undefined) return w.ZERO;
   if (src === dst) return s.v.has(m) ? w.ONE : w.ZERO;
   if (!s.v.has(m)) return w.ZERO;
   const target = d ?? db.getOrNew(dst, 'set');
@@ -181,8 +181,11 @@ export const SET_COMMANDS: KvCommand[] = [
     kind: 'read',
     check: checkCollectionScan,
     run(db, a) {
-      const s = db.get(key(a[1]!), 'set')?.v ?? new Set<string>();
-      return scanCollection(a, s, s.size, (m) => [w.bulk(keyBuf(m))]);
+      const lookup = () => {
+        const s = db.get(key(a[1]!), 'set');
+        return s && { members: s.v, size: s.v.size };
+      };
+      return scanCollection(a, lookup, (m) => [w.bulk(keyBuf(m))]);
     },
   },
 ];

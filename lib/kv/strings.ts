@@ -170,6 +170,8 @@ function popcount(x: number): number {
 
 /** BITCOUNT key [start end [BYTE|BIT]]. */
 function bitCount(db: Db, args: Buffer[]): Buffer {
+  const v = getString(db, key(args[1]!)); // Looked up first: a missing key is 0 whatever follows.
+  if (v === null) return w.ZERO;
   if (args.length === 3 || args.length > 5) fail(ERR_SYNTAX);
   let start = 0;
   let end = 0;
@@ -177,14 +179,13 @@ function bitCount(db: Db, args: Buffer[]): Buffer {
   if (args.length >= 4) {
     start = intArg(args[2]!);
     end = intArg(args[3]!);
+    if (start < 0 && end < 0 && start > end) return w.ZERO; // Before the unit, as Redis 7.0.
     if (args.length === 5) {
       const u = lowerArg(args[4]!);
       if (u === 'bit') isBit = true;
       else if (u !== 'byte') fail(ERR_SYNTAX);
     }
   }
-  const v = getString(db, key(args[1]!));
-  if (v === null) return w.ZERO;
   const total = isBit ? v.length * 8 : v.length;
   if (args.length === 2) {
     start = 0;

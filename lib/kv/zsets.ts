@@ -165,6 +165,25 @@ function lexBelowMax(b: LexBound): (n: SlNode) => boolean {
   return (n) => (b.ex ? n.member < b.m : n.member <= b.m);
 }
 
+/** Redis' zslIsInLexRange: the range is not empty and overlaps [first, last] (a lex range assumes equal scores). */
+function lexInRange(z: Zset, min: LexBound, max: LexBound): boolean {
+  if ('inf' in min ? min.inf > 0 : 'inf' in max ? max.inf < 0 : min.m > max.m || (min.m === max.m && (min.ex || max.ex))) return false;
+  const first = z.v.order.first();
+  const last = z.v.order.last();
+  return first !== null && last !== null && lexAboveMin(min)(last) && lexBelowMax(max)(first);
+}
+
+/** The first (or, reversed, last) member of a lex range as Redis finds it, or null. */
+function lexStart(z: Zset, min: LexBound, max: LexBound, rev: boolean): SlNode | null {
+  if (!lexInRange(z, min, max)) return null;
+  if (rev) {
+    const n = z.v.order.lastWhere(lexBelowMax(max));
+    return n !== null && lexAboveMin(min)(n) ? n : null;
+  }
+  const n = z.v.order.firstWhere(lexAboveMin(min));
+  return n !== null && lexBelowMax(max)(n) ? n : null;
+}
+
 /** Members from `start` stepping forward or back while `inside` holds, skipping `offset`, at most `count` (< 0: all). */
 function walk(start: SlNode | null, rev: boolean, inside: (n: SlNode) => boolean, offset: number, count: number): SlNode[] {
   const out: SlNode[] = [];
@@ -242,7 +261,7 @@ function zrange(fixed: { by: RangeBy; rev: boolean } | null) {
     const max = lexBound(hi);
     const z = zset(db, a);
     if (z === undefined || offset < 0) return w.EMPTY_ARRAY;
-    const start = rev ? z.v.order.lastWhere(lexBelowMax(max)) : z.v.order.firstWhere(lexAboveMin(min));
+    const start = lexStart(z, min, max, rev);
     const inside = rev ? lexAboveMin(min) : lexBelowMax(max);
     return rangeReply(walk(start, rev, inside, offset, count), false);
   };
@@ -291,6 +310,10 @@ function zpop(max: boolean) {
     db.store(k, z);
     return w.array(out);
   };
+}
+
+function* inOrder(z: Zset): Generator<string> {
+  for (let n = z.v.order.first(); n !== null; n = n.forward[0]!) yield n.member;
 }
 
 export const ZSET_COMMANDS: KvCommand[] = [
@@ -379,7 +402,7 @@ export const ZSET_COMMANDS: KvCommand[] = [
       const max = lexBound(a[3]!);
       const z = zset(db, a);
       if (z === undefined) return w.ZERO;
-      return w.integer(countBetween(z, z.v.order.firstWhere(lexAboveMin(min)), z.v.order.lastWhere(lexBelowMax(max))));
+      return w.integer(countBetween(z, lexStart(z, min, max, false), lexStart(z, min, max, true)));
     },
   },
   { name: 'zrank', arity: -3, kind: 'read', run: zrank(false) },
@@ -398,8 +421,13 @@ export const ZSET_COMMANDS: KvCommand[] = [
     kind: 'read',
     check: checkCollectionScan,
     run(db, a) {
-      const scores = zset(db, a)?.v.scores ?? new Map<string, number>();
-      return scanCollection(a, scores.keys(), scores.size, (m) => [w.bulk(keyBuf(m)), scoreBulk(scores.get(m)!)]);
+      let scores = new Map<string, number>();
+      const lookup = () => {
+        const z = zset(db, a);
+        if (z !== undefined) scores = z.v.scores;
+        return z && { members: inOrder(z), size: scores.size }; // Score order, like Redis' listpack.
+      };
+      return scanCollection(a, lookup, (m) => [w.bulk(keyBuf(m)), scoreBulk(scores.get(m)!)]);
     },
   },
 ];
