@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runActor, type ActorContext } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
+import { Transaction } from '../lib/resp/transaction.js';
 import { COMMANDS, dispatch, RAFTD_VERSION, type ClientState, type CommandEnv, type CommandOutcome } from '../lib/resp/commands.js';
 import { RespProtocolError } from '../lib/resp/errors.js';
 import type { ServerFacts } from '../lib/resp/info.js';
@@ -51,10 +52,14 @@ interface Proposal {
   args: Uint8Array[];
   /** performance.now() past which it is answered TRYAGAIN (waiting) or TIMEOUT (sent). */
   deadline: number;
+  /** Transactions (lib/resp/transaction.ts): builds `data` when dispatched; maps the reply. */
+  prepare: (() => Uint8Array) | undefined;
+  onReply: ((reply: Buffer) => Buffer) | undefined;
 }
 
 class Conn {
   readonly client: ClientState;
+  readonly tx = new Transaction();
   readonly parser: RespParser;
   readonly remote: string;
   // Reply slots in command order; slots[head] is the oldest unwritten one.
@@ -322,7 +327,7 @@ class Gateway {
   }
 
   private execute(conn: Conn, args: Buffer[]): void {
-    const outcome: CommandOutcome = dispatch(COMMANDS, this.env(conn), args);
+    const outcome: CommandOutcome = conn.tx.handle(args, (a) => dispatch(COMMANDS, this.env(conn), a));
     switch (outcome.kind) {
       case 'reply':
         this.enqueue(conn, outcome.reply, false);
@@ -331,10 +336,10 @@ class Gateway {
         this.enqueue(conn, outcome.reply, true);
         break;
       case 'write':
-        this.request(conn, 'write', outcome.tid, outcome.data, []);
+        this.request(conn, 'write', outcome.tid, outcome.data, [], outcome.prepare);
         break;
       case 'read':
-        this.request(conn, 'read', '', EMPTY, outcome.args);
+        this.request(conn, 'read', '', EMPTY, outcome.args, undefined, outcome.onReply);
         break;
       default:
         assertNever(outcome, 'command outcome');
@@ -436,7 +441,15 @@ class Gateway {
 
   // ---------------------------------------------------------------- proposals
 
-  private request(conn: Conn, kind: 'write' | 'read', tid: string, data: Uint8Array, args: Buffer[]): void {
+  private request(
+    conn: Conn,
+    kind: 'write' | 'read',
+    tid: string,
+    data: Uint8Array,
+    args: Buffer[],
+    prepare?: () => Uint8Array,
+    onReply?: (reply: Buffer) => Buffer,
+  ): void {
     const d = this.ctx.data;
     if (conn.pending >= d.pendingPerConnMax || this.inFlight.size + this.waiting.length >= d.pendingNodeMax) {
       this.enqueue(conn, BUSY, false);
@@ -445,12 +458,16 @@ class Gateway {
     const slot = this.enqueue(conn, null, false);
     conn.pending++;
     // Copy out of the socket's chunk: keeps no chunk alive and gives main its own buffer.
-    const p: Proposal = { conn, slot, kind, tid, data: new Uint8Array(data), args: args.map((a) => new Uint8Array(a)), deadline: 0 };
+    const p: Proposal = { conn, slot, kind, tid, data: new Uint8Array(data), args: args.map((a) => new Uint8Array(a)), deadline: 0, prepare, onReply };
     if (conn.held.length > 0 || (kind === 'read' ? conn.writes : conn.reads) > 0) conn.held.push(p);
     else this.dispatchOrdered(p);
   }
 
   private dispatchOrdered(p: Proposal): void {
+    if (p.prepare !== undefined) {
+      p.data = new Uint8Array(p.prepare()); // A transaction: its WATCH replies are in by now. A copy: it is transferred.
+      p.prepare = undefined;
+    }
     if (p.kind === 'write') p.conn.writes++;
     else p.conn.reads++;
     this.route(p);
@@ -518,7 +535,7 @@ class Gateway {
     assert(p.conn.pending >= 0, 'pending count went negative');
     if (p.kind === 'write') p.conn.writes--;
     else p.conn.reads--;
-    this.fill(p.conn, p.slot, reply);
+    this.fill(p.conn, p.slot, p.onReply === undefined ? reply : p.onReply(reply));
     this.releaseHeld(p.conn);
   }
 

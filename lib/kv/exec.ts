@@ -12,6 +12,17 @@ import { lower } from './syntax.js';
 
 export const EXECABORT = 'EXECABORT Transaction discarded because of previous errors.';
 
+/** Commands that only a transaction carries: the state machine answers them as Redis would inside EXEC. */
+export const EXEC_ONLY_COMMANDS: ReadonlyMap<string, KvCommand> = new Map(
+  (
+    [
+      { name: 'unwatch', arity: 1, kind: 'read', run: () => w.OK },
+      { name: 'ping', arity: -1, kind: 'read', run: (_db, a) => (a.length === 1 ? w.PONG : a.length === 2 ? w.bulk(a[1]!) : w.error("ERR wrong number of arguments for 'ping' command")) },
+      { name: 'echo', arity: 2, kind: 'read', run: (_db, a) => w.bulk(a[1]!) },
+    ] satisfies KvCommand[]
+  ).map((c) => [c.name, c] as const),
+);
+
 export function applyExec(db: Db, watched: WatchedKey[], commands: Buffer[][]): Buffer {
   for (const wk of watched) {
     const now = db.ks.version(key(wk.key), db.nowMs);
@@ -19,6 +30,11 @@ export function applyExec(db: Db, watched: WatchedKey[], commands: Buffer[][]): 
   }
   const found: KvCommand[] = [];
   for (const args of commands) {
+    const only = EXEC_ONLY_COMMANDS.get(lower(args[0]!));
+    if (only !== undefined) {
+      found.push(only);
+      continue;
+    }
     const c = lookupCommand(args);
     if ('error' in c || isInternal(lower(args[0]!))) return w.error(EXECABORT); // The gateway queues none of these.
     found.push(c.cmd);
