@@ -61,8 +61,11 @@ export function parseSetOptions(args: readonly Buffer[]): SetOptions {
   return o;
 }
 
-/** GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]: an expiry, 'persist', or null for none. */
-export function parseGetexOptions(args: readonly Buffer[]): ExpireArg | 'persist' | null {
+/**
+ * GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]: the unit and its unchecked number,
+ * 'persist', or null. Redis checks the number only after the key's type.
+ */
+export function parseGetexOptions(args: readonly Buffer[]): { unit: ExpireUnit; raw: Buffer } | 'persist' | null {
   let unit: ExpireUnit | null = null;
   let raw: Buffer | null = null;
   let persist = false;
@@ -76,6 +79,6 @@ export function parseGetexOptions(args: readonly Buffer[]): ExpireArg | 'persist
       i++;
     } else fail(ERR_SYNTAX);
   }
-  if (unit !== null) return expireArg(unit, raw!, 'getex');
+  if (unit !== null) return { unit, raw: raw! };
   return persist ? 'persist' : null;
 }

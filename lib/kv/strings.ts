@@ -263,7 +263,7 @@ export const STRING_COMMANDS: KvCommand[] = [
       if (o === 'persist') {
         if (db.deadline(k) !== undefined) db.setDeadline(k, undefined);
       } else if (o !== null) {
-        const d = deadlineOf(o, db.nowMs, 'getex');
+        const d = deadlineOf(expireArg(o.unit, o.raw, 'getex'), db.nowMs, 'getex');
         if (d <= db.nowMs) db.delete(k);
         else db.setDeadline(k, d);
       }
