@@ -156,6 +156,19 @@ t.test('REQ <id> EXEC is exactly-once for the whole transaction', (t) => {
   t.end();
 });
 
+t.test('REQ-wrapped MULTI and queued commands (bin/raft-client.js wraps every write)', (t) => {
+  const { a } = setup();
+  t.equal(a.run('req', 'r1', 'multi'), '+OK\r\n');
+  t.equal(a.run('req', 'r2', 'set', 'k', 'v'), '+QUEUED\r\n');
+  t.equal(a.run('get', 'k'), '+QUEUED\r\n');
+  t.equal(a.run('req', 'r3', 'req', 'r4', 'set', 'k', 'v'), '-ERR Command not allowed inside a transaction\r\n');
+  t.equal(a.run('req', 'r5', 'exec'), '-EXECABORT Transaction discarded because of previous errors.\r\n');
+  a.run('req', 'r6', 'multi');
+  a.run('req', 'r7', 'set', 'k', 'v');
+  t.equal(a.run('req', 'r8', 'exec'), '*1\r\n+OK\r\n');
+  t.end();
+});
+
 t.test('a WATCH whose read failed makes EXEC abort', (t) => {
   const { a, sm, log } = setup();
   const o = a.tx.handle(['watch', 'k'].map(b), () => {

@@ -58,9 +58,18 @@ export class Transaction {
    */
   handle(args: Buffer[], dispatch: (args: Buffer[]) => CommandOutcome): CommandOutcome {
     const name = lower(args[0]!);
-    if (name === 'req' && args.length >= 3 && lower(args[2]!) === 'exec') {
-      if (args.length !== 3) return reply(w.error("ERR wrong number of arguments for 'exec' command"));
-      return this.exec(args[1]!.toString('utf8'));
+    if (name === 'req' && args.length >= 3) {
+      // REQ <id> EXEC: the id covers the whole transaction. A client that wraps every
+      // write in REQ (bin/raft-client.js) also wraps MULTI and the queued commands: those
+      // are local until EXEC, so their ids are dropped.
+      const inner = args.slice(2);
+      const innerName = lower(inner[0]!);
+      if (innerName === 'exec') {
+        if (inner.length !== 1) return this.refuse("ERR wrong number of arguments for 'exec' command");
+        return this.exec(args[1]!.toString('utf8'));
+      }
+      if (TRANSACTION_COMMANDS.has(innerName)) return this.control(innerName, inner);
+      if (this.inMulti && innerName !== 'req') return this.queue(innerName, inner);
     }
     if (TRANSACTION_COMMANDS.has(name)) return this.control(name, args);
     if (!this.inMulti) return dispatch(args);
