@@ -258,6 +258,7 @@ t.test('random command sequences reply as redis-server does', async (t) => {
       if (mismatches.length >= 5) break;
     }
     t.same(mismatches, [], `sequence ${seed}: every reply as Redis'`);
+    t.doesNotThrow(() => sm.checkInvariants(), 'invariants hold');
   }
   t.ok(compared >= SEQUENCES, `${compared} replies compared`);
 
@@ -303,6 +304,7 @@ t.test('random command sequences reply as redis-server does', async (t) => {
     }
     if (tx.active) await client.command([Buffer.from('discard')]);
     t.same(mismatches, [], `transactions ${seed}: every reply as Redis'`);
+    t.doesNotThrow(() => sm.checkInvariants(), 'invariants hold');
   }
 });
 

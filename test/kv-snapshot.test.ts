@@ -48,6 +48,8 @@ t.test('snapshot, restore, and the same future', (t) => {
     t.equal(c.bytes, a.bytes, 'byte count rebuilt');
     for (const e of randomLog(seed + 100, 300, 601)) t.equal(c.apply(e).toString('latin1'), a.apply(e).toString('latin1'), `entry ${e.index}`);
     t.equal(c.digest(), a.digest(), `seed ${seed}: same digest after the same entries`);
+    c.checkInvariants();
+    a.checkInvariants();
   }
   t.end();
 });

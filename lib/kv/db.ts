@@ -9,7 +9,8 @@
 // watched key expired only if it was alive when watched (the `alive` flag decides).
 import * as w from '../resp/writer.js';
 import { ScanIndex } from './scan-index.js';
-import { elementCount, newValue, type TypeName, type Value } from './values.js';
+import { assert } from '../util/assert.js';
+import { elementCount, newValue, valueBytes, type TypeName, type Value } from './values.js';
 
 export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
 
@@ -58,6 +59,25 @@ export class Keyspace {
       return { version: v, alive: d === undefined || d > nowMs };
     }
     return { version: Math.max(this.tombstones.get(k) ?? 0, this.tombstoneFloor), alive: false };
+  }
+
+  /** Asserts the invariants above, walking everything (for tests and the simulator). */
+  checkInvariants(): void {
+    let bytes = 0;
+    for (const [k, v] of this.values) {
+      assert(this.versions.has(k), `key ${k} has no version`);
+      assert(!this.tombstones.has(k), `key ${k} is present and a tombstone`);
+      assert(v.counted === v.bytes, `key ${k}: counted ${v.counted} != bytes ${v.bytes}`);
+      assert(valueBytes(v) === v.bytes, `key ${k}: bytes ${v.bytes} != its content's ${valueBytes(v)}`);
+      assert(v.type === 'string' || elementCount(v) > 0, `key ${k}: an empty ${v.type} is kept`);
+      if (v.type === 'zset') assert(v.v.order.length === v.v.scores.size, `key ${k}: skip list and map disagree`);
+      bytes += k.length + v.bytes;
+    }
+    assert(bytes === this.bytes, `byte count ${this.bytes} != ${bytes}`);
+    for (const k of this.deadlines.keys()) assert(this.values.has(k), `deadline of absent key ${k}`);
+    for (const k of this.versions.keys()) assert(this.values.has(k), `version of absent key ${k}`);
+    const indexed = this.index.scan(0, Number.MAX_SAFE_INTEGER).keys;
+    assert(indexed.length === this.values.size && indexed.every((k) => this.values.has(k)), 'scan index != keys');
   }
 
   tombstone(k: string, index: number): void {

@@ -194,6 +194,11 @@ export class KvStateMachine {
     return encodeWrite({ stampMs: Math.max(0, Math.floor(nowMs)), seed: null, body: { kind: 'command', args: [Buffer.from(EXPIRE_COMMAND_NAME), ...keys] } });
   }
 
+  /** Asserts the keyspace's invariants (db.ts), walking all of it: for tests and the simulator. */
+  checkInvariants(): void {
+    this.ks.checkInvariants();
+  }
+
   // ------------------------------------------------------------ snapshots
 
   /** The whole state in chunks (snapshot.ts); apply nothing while iterating. */

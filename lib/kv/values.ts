@@ -118,6 +118,27 @@ export function elementCount(v: Value): number {
   }
 }
 
+/** A value's size computed from its content (what `bytes` must always equal). */
+export function valueBytes(v: Value): number {
+  let n = 0;
+  switch (v.type) {
+    case 'string':
+      return v.v.length;
+    case 'hash':
+      for (const [f, x] of v.v) n += f.length + x.length;
+      return n;
+    case 'list':
+      for (const x of v.v.toArray()) n += x.length;
+      return n;
+    case 'set':
+      for (const m of v.v) n += m.length;
+      return n;
+    case 'zset':
+      for (const m of v.v.scores.keys()) n += m.length + SCORE_BYTES;
+      return n;
+  }
+}
+
 /** A deep copy (COPY). */
 export function cloneValue(src: Value): Value {
   switch (src.type) {
