@@ -7,7 +7,6 @@
 // an evicted tombstone can only make a transaction abort, never let a stale one through.
 // A key that expires keeps the version it had: Redis 7 aborts a transaction whose
 // watched key expired only if it was alive when watched (the `alive` flag decides).
-import * as w from '../resp/writer.js';
 import { ScanIndex } from './scan-index.js';
 import { assert } from '../util/assert.js';
 import { elementCount, newValue, valueBytes, type TypeName, type Value } from './values.js';
@@ -236,5 +235,3 @@ export function keyBuf(k: string): Buffer {
 export function own(b: Buffer): Buffer {
   return Buffer.from(b);
 }
-
-export const reply = w;

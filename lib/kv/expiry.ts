@@ -2,7 +2,7 @@
 // effective time (max of the leader's stamp and the state machine's clock); for a read,
 // max of the serving node's clock and that. Never this replica's own clock.
 import * as w from '../resp/writer.js';
-import { fail, int64, lowerArg, type KvCommand } from './command.js';
+import { checkOf, fail, int64, lowerArg, type KvCommand } from './command.js';
 import { key, type Db } from './db.js';
 import { INT64_MAX } from './syntax.js';
 
@@ -56,14 +56,7 @@ function expire(name: string, seconds: boolean, relative: boolean) {
   };
 }
 
-function check(args: readonly Buffer[]): string | null {
-  try {
-    parseFlags(args);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return null;
-}
+const check = checkOf(parseFlags);
 
 /** TTL, PTTL, EXPIRETIME, PEXPIRETIME (Redis' ttlGenericCommand). */
 function ttl(ms: boolean, absolute: boolean) {

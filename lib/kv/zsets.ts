@@ -1,7 +1,7 @@
 // Sorted set commands over a member->score map plus a skip list ordered by
 // (score, member) (skiplist.ts): ZADD, ZRANK and the start of any range are O(log n).
 import * as w from '../resp/writer.js';
-import { fail, indexRange, intArg, lowerArg, type KvCommand } from './command.js';
+import { checkOf, fail, indexRange, intArg, lowerArg, type KvCommand } from './command.js';
 import { checkCollectionScan, scanCollection } from './collection-scan.js';
 import { key, keyBuf, type Db } from './db.js';
 import { formatScore, parseDouble } from './numbers.js';
@@ -321,14 +321,7 @@ export const ZSET_COMMANDS: KvCommand[] = [
     name: 'zadd',
     arity: -4,
     kind: 'write',
-    check: (a) => {
-      try {
-        parseZadd(a);
-        return null;
-      } catch (err) {
-        return (err as Error).message;
-      }
-    },
+    check: checkOf(parseZadd),
     run(db, a) {
       const { f, pairs } = parseZadd(a);
       return zadd(db, key(a[1]!), f, pairs);
