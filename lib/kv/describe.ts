@@ -1,7 +1,8 @@
 // One log entry as a line of text, for `raftd --dump-log`: a command as redis-cli would
 // echo it (`SET key "a\x00b"`), ADDENTRY's data as the dump always printed it, a noop
-// as nothing; a stamped write ends with `@<ms>`, a transaction shows as EXEC [...]. Data that is not an encoded command (a log written before the key-value
-// store) is printed like ADDENTRY's data.
+// as nothing; a stamped write ends with `@<ms>`, a transaction shows as
+// `EXEC WATCHED "k"@<version> [CMD ...; CMD ...]`. Data that is not an encoded command
+// (a log written before the key-value store) is printed like ADDENTRY's data.
 import type { Entry } from '../raft/types.js';
 import { assertNever } from '../util/assert.js';
 import { decodeWrite, type KvWrite } from './entry-codec.js';
