@@ -4,6 +4,7 @@
 import t from 'tap';
 import { encodeWrite } from '../lib/kv/entry-codec.js';
 import { formatHuman, formatScore, parseDouble } from '../lib/kv/numbers.js';
+import { IndexedSet } from '../lib/kv/indexed-set.js';
 import { SkipList } from '../lib/kv/skiplist.js';
 import { KvStateMachine, type KvStateMachineOptions } from '../lib/kv/state-machine.js';
 import { Prng } from './sim/prng.js';
@@ -56,6 +57,31 @@ t.test('float parsing and formatting as Redis', (t) => {
   t.end();
 });
 
+t.test('IndexedSet: add, delete (swap with the last), at, iteration', (t) => {
+  const s = new IndexedSet(['a', 'b', 'c', 'd']);
+  t.notOk(s.add('a'));
+  t.ok(s.delete('b'));
+  t.notOk(s.delete('b'));
+  t.same([...s], ['a', 'd', 'c'], 'd moved into the hole');
+  t.equal(s.at(1), 'd');
+  t.ok(s.has('c'));
+  t.equal(s.size, 3);
+  const r = new Prng(3);
+  const model = new Set<string>(s);
+  let agree = true;
+  for (let i = 0; i < 5000; i++) {
+    const m = `m${r.int(0, 200)}`;
+    if (r.chance(0.5)) {
+      if (s.add(m) === model.has(m)) agree = false;
+      model.add(m);
+    } else if (s.delete(m) !== model.delete(m)) agree = false;
+  }
+  t.ok(agree, 'add and delete answer as a Set does');
+  t.same(new Set(s), model);
+  t.ok([...s].every((m, i) => s.at(i) === m), 'at() follows the iteration order');
+  t.end();
+});
+
 t.test('the skip list keeps (score, member) order and ranks under churn', (t) => {
   const r = new Prng(7);
   const sl = new SkipList();
@@ -91,7 +117,10 @@ t.test('SPOP is chosen by the entry seed: the same seed pops the same members ev
   const x = new Fed();
   const y = new Fed();
   for (const f of [x, y]) f.w('sadd', 's', ...Array.from({ length: 50 }, (_, i) => `m${i}`));
-  t.equal(x.ws(12345, 'spop', 's', '5'), y.ws(12345, 'spop', 's', '5'));
+  const five = x.ws(12345, 'spop', 's', '5');
+  t.equal(five, y.ws(12345, 'spop', 's', '5'));
+  t.equal(new Set(five.match(/m\d+/g)).size, 5, 'five distinct members');
+  t.equal(x.r('sismember', 's', five.match(/m\d+/)![0]), int(0), 'popped');
   t.equal(x.ws(99, 'spop', 's'), y.ws(99, 'spop', 's'));
   t.equal(x.sm.digest(), y.sm.digest());
   t.equal(x.r('scard', 's'), int(44));
@@ -108,6 +137,8 @@ t.test('SRANDMEMBER: distinct for a positive count, repeats for a negative one',
   f.w('sadd', 's', 'a', 'b', 'c');
   const distinct = f.r('srandmember', 's', '10');
   t.match(distinct, /^\*3\r\n/);
+  t.equal(new Set(distinct.match(/\r\n[abc]\r\n/g)).size, 3, 'distinct');
+  for (let i = 0; i < 20; i++) t.equal(new Set(f.r('srandmember', 's', '2').match(/\r\n[abc]\r\n/g)).size, 2);
   t.match(f.r('srandmember', 's', '-7'), /^\*7\r\n/);
   t.match(f.r('srandmember', 's'), /^\$1\r\n[abc]\r\n$/);
   t.equal(f.r('srandmember', 'nope', '3'), '*0\r\n');

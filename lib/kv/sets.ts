@@ -1,10 +1,11 @@
-// Set commands. Members are latin1 strings in a Set (insertion order). SPOP is a
+// Set commands. Members are latin1 strings in an IndexedSet (O(1) random picks). SPOP is a
 // write: its randomness is Db.random, seeded by the proposer and carried in the entry,
 // so every replica pops the same members.
 import * as w from '../resp/writer.js';
 import { fail, intArg, type KvCommand } from './command.js';
 import { checkCollectionScan, scanCollection } from './collection-scan.js';
 import { key, keyBuf, type Db } from './db.js';
+import { IndexedSet } from './indexed-set.js';
 import { ERR_OUT_OF_RANGE_POSITIVE, ERR_SYNTAX } from './syntax.js';
 import type { Value } from './values.js';
 
@@ -55,9 +56,9 @@ function store(op: 'inter' | 'union' | 'diff') {
   return (db: Db, a: Buffer[]): Buffer => {
     const result = combine(op, sets(db, a, 2));
     const dst = key(a[1]!);
-    const s = { type: 'set', v: result, bytes: 0, counted: 0 } as SetV;
+    const s: SetV = { type: 'set', v: new IndexedSet(result), bytes: 0, counted: 0 };
     for (const m of result) s.bytes += m.length;
-    db.checkElements({ type: 'set', v: new Set(), bytes: 0, counted: 0 }, result.size);
+    db.checkElements({ type: 'set', v: new IndexedSet(), bytes: 0, counted: 0 }, result.size);
     db.checkBytes(s.bytes, false);
     db.delete(dst);
     if (result.size > 0) db.replace(dst, s);
@@ -65,14 +66,21 @@ function store(op: 'inter' | 'union' | 'diff') {
   };
 }
 
-/** Picks `n` distinct members at random (n <= size). */
+/**
+ * Picks `n` distinct members at random (n <= size): O(n) by position, with a partial
+ * Fisher-Yates over the positions drawn (only those are remembered).
+ */
 function pick(db: Db, s: SetV, n: number): string[] {
-  const all = [...s.v];
+  const size = s.v.size;
+  const swapped = new Map<number, number>();
+  const out: string[] = [];
   for (let i = 0; i < n; i++) {
-    const j = i + Math.floor(db.random() * (all.length - i));
-    [all[i], all[j]] = [all[j]!, all[i]!];
+    const j = i + Math.floor(db.random() * (size - i));
+    const pj = swapped.get(j) ?? j;
+    swapped.set(j, swapped.get(i) ?? i);
+    out.push(s.v.at(pj));
   }
-  return all.slice(0, n);
+  return out;
 }
 
 function spop(db: Db, a: Buffer[]): Buffer {
@@ -104,9 +112,8 @@ function srandmember(db: Db, a: Buffer[]): Buffer {
   if (count === null) return w.bulk(keyBuf(pick(db, s, 1)[0]!));
   if (count >= 0) return members(pick(db, s, Math.min(count, s.v.size)));
   if (-count > db.limits.elementsMax) fail(`ERR raftd limit: a reply holds at most ${db.limits.elementsMax} elements`);
-  const all = [...s.v];
   const out: string[] = [];
-  for (let i = 0; i < -count; i++) out.push(all[Math.floor(db.random() * all.length)]!);
+  for (let i = 0; i < -count; i++) out.push(s.v.at(Math.floor(db.random() * s.v.size)));
   return members(out);
 }
 

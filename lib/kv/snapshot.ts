@@ -7,6 +7,7 @@
 import { Packr } from 'msgpackr';
 import { RaftdError } from '../util/errors.js';
 import { Keyspace } from './db.js';
+import { IndexedSet } from './indexed-set.js';
 import { SkipList } from './skiplist.js';
 import { Deque, SCORE_BYTES, type Value, type ZSet } from './values.js';
 
@@ -97,7 +98,7 @@ function valueOf(type: unknown, p: unknown): Value {
       return { type, v: d, bytes: items.reduce((n, x) => n + x.length, 0), counted: 0 };
     }
     case 'set': {
-      const set = new Set(p.map(s));
+      const set = new IndexedSet(p.map(s));
       let bytes = 0;
       for (const m of set) bytes += m.length;
       return { type, v: set, bytes, counted: 0 };

@@ -1,5 +1,6 @@
 // The five value types a key can hold, each with its size in bytes kept up to date
 // (the per-key byte bound and the store's byte count read it without a walk).
+import { IndexedSet } from './indexed-set.js';
 import { SkipList } from './skiplist.js';
 
 export class Deque {
@@ -79,7 +80,7 @@ export type Value =
   | { type: 'string'; v: Buffer; bytes: number; counted: number }
   | { type: 'hash'; v: Map<string, Buffer>; bytes: number; counted: number }
   | { type: 'list'; v: Deque; bytes: number; counted: number }
-  | { type: 'set'; v: Set<string>; bytes: number; counted: number }
+  | { type: 'set'; v: IndexedSet; bytes: number; counted: number }
   | { type: 'zset'; v: ZSet; bytes: number; counted: number };
 // bytes: the value's size now; counted: what the keyspace's byte total holds for it.
 
@@ -97,7 +98,7 @@ export function newValue(type: TypeName): Value {
     case 'list':
       return { type, v: new Deque(), bytes: 0, counted: 0 };
     case 'set':
-      return { type, v: new Set(), bytes: 0, counted: 0 };
+      return { type, v: new IndexedSet(), bytes: 0, counted: 0 };
     case 'zset':
       return { type, v: { scores: new Map(), order: new SkipList() }, bytes: 0, counted: 0 };
   }
@@ -152,7 +153,7 @@ export function cloneValue(src: Value): Value {
       return { type: 'list', v: d, bytes: src.bytes, counted: 0 };
     }
     case 'set':
-      return { type: 'set', v: new Set(src.v), bytes: src.bytes, counted: 0 };
+      return { type: 'set', v: new IndexedSet(src.v), bytes: src.bytes, counted: 0 };
     case 'zset': {
       const z: ZSet = { scores: new Map(src.v.scores), order: new SkipList() };
       for (const [m, s] of src.v.scores) z.order.insert(s, m);
