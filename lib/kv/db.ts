@@ -7,6 +7,7 @@
 // an evicted tombstone can only make a transaction abort, never let a stale one through.
 // A key that expires keeps the version it had: Redis 7 aborts a transaction whose
 // watched key expired only if it was alive when watched (the `alive` flag decides).
+import { IndexedSet } from './indexed-set.js';
 import { ScanIndex } from './scan-index.js';
 import { assert } from '../util/assert.js';
 import { elementCount, newValue, valueBytes, type TypeName, type Value } from './values.js';
@@ -35,6 +36,8 @@ export class Keyspace {
   readonly tombstones = new Map<string, number>();
   tombstoneFloor = 0;
   readonly index = new ScanIndex();
+  /** The same keys again, for RANDOMKEY in O(1); its order is part of the state (snapshot.ts keeps it). */
+  keyList = new IndexedSet();
   /** Bytes of keys plus values. */
   bytes = 0;
   /** The greatest time stamp applied: time never goes back. */
@@ -46,6 +49,7 @@ export class Keyspace {
     this.versions.clear();
     this.tombstones.clear();
     this.index.clear();
+    this.keyList = new IndexedSet();
     this.bytes = 0;
     this.tombstoneFloor = Math.max(this.tombstoneFloor, floor);
   }
@@ -77,6 +81,7 @@ export class Keyspace {
     for (const k of this.versions.keys()) assert(this.values.has(k), `version of absent key ${k}`);
     const indexed = this.index.scan(0, Number.MAX_SAFE_INTEGER).keys;
     assert(indexed.length === this.values.size && indexed.every((k) => this.values.has(k)), 'scan index != keys');
+    assert(this.keyList.size === this.values.size && [...this.keyList].every((k) => this.values.has(k)), 'key list != keys');
   }
 
   tombstone(k: string, index: number): void {
@@ -158,6 +163,7 @@ export class Db {
       if (cur !== undefined) this.unlink(k, cur);
       this.ks.values.set(k, v);
       this.ks.index.add(k);
+      this.ks.keyList.add(k);
       this.ks.bytes += k.length;
       this.ks.tombstones.delete(k);
       v.counted = 0;
@@ -201,6 +207,7 @@ export class Db {
   private unlink(k: string, cur: Value): void {
     this.ks.values.delete(k);
     this.ks.index.delete(k);
+    this.ks.keyList.delete(k);
     this.ks.deadlines.delete(k);
     this.ks.bytes -= k.length + cur.counted;
   }
@@ -216,6 +223,17 @@ export class Db {
   /** Every live key (for KEYS, RANDOMKEY, DBSIZE). */
   *liveKeys(): Generator<string> {
     for (const k of this.ks.values.keys()) if (!this.expired(k)) yield k;
+  }
+
+  /** A live key at random: O(1) expected while few keys are past their deadline (Redis tries 100 times too). */
+  randomLiveKey(): string | null {
+    const list = this.ks.keyList;
+    for (let tries = 0; tries < 100 && list.size > 0; tries++) {
+      const k = list.at(Math.floor(this.random() * list.size));
+      if (!this.expired(k)) return k;
+    }
+    const live = [...this.liveKeys()];
+    return live.length === 0 ? null : live[Math.floor(this.random() * live.length)]!;
   }
 
   isLive(k: string): boolean {

@@ -88,9 +88,8 @@ function scan(db: Db, args: Buffer[]): Buffer {
 }
 
 function randomKey(db: Db): Buffer {
-  const live: string[] = [...db.liveKeys()];
-  if (live.length === 0) return w.NULL_BULK;
-  return w.bulk(keyBuf(live[Math.floor(db.random() * live.length)]!));
+  const k = db.randomLiveKey();
+  return k === null ? w.NULL_BULK : w.bulk(keyBuf(k));
 }
 
 function flush(db: Db, args: Buffer[]): Buffer {

@@ -1,7 +1,7 @@
 // The whole key-value state as a sequence of chunks (for Raft snapshots, issue 9) and
-// back: keys with their values, deadlines and versions, in the keyspace's own order
-// (RANDOMKEY inside a transaction depends on it, and a hash's field order shows in
-// HGETALL), then the tombstones, then the request-id table. Each chunk is a msgpack
+// back: keys with their values, deadlines and versions, in the key list's order
+// (RANDOMKEY inside a transaction depends on it; a hash's field order shows in HGETALL,
+// a set's in SMEMBERS: each is kept too), then the tombstones, then the request-id table. Each chunk is a msgpack
 // array [tag, ...], at most about SNAPSHOT_CHUNK_BYTES, so a sender never holds the whole
 // state as one buffer.
 import { Packr } from 'msgpackr';
@@ -58,7 +58,9 @@ export function* snapshotChunks(st: SnapshotState): Generator<Uint8Array> {
   yield packr.pack(['head', FORMAT, st.lastIndex, ks.timeMs, ks.tombstoneFloor, ks.values.size]);
   let rows: unknown[] = [];
   let bytes = 0;
-  for (const [k, v] of ks.values) {
+  // In the key list's order: RANDOMKEY inside a transaction depends on it.
+  for (const k of ks.keyList) {
+    const v = ks.values.get(k)!;
     rows.push([b(k), v.type, ks.deadlines.get(k) ?? null, ks.versions.get(k)!, payload(v)]);
     bytes += k.length + v.bytes + 32;
     if (bytes >= SNAPSHOT_CHUNK_BYTES) {
@@ -144,6 +146,7 @@ export function restoreChunks(chunks: Iterable<Uint8Array>): SnapshotState {
           const v = valueOf(row[1], row[4]);
           ks.values.set(k, v);
           ks.index.add(k);
+          ks.keyList.add(k);
           v.counted = v.bytes;
           ks.bytes += k.length + v.bytes;
           if (row[2] !== null) ks.deadlines.set(k, row[2] as number);

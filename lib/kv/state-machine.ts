@@ -215,8 +215,8 @@ export class KvStateMachine {
   }
 
   /**
-   * SHA-256 over everything apply() depends on: keys (in byte order) with type, value
-   * (in its own order), deadline and version; tombstones, time, the request-id table
+   * SHA-256 over everything apply() depends on: keys (in the key list's order, which
+   * RANDOMKEY depends on) with type, value (in its own order), deadline and version; tombstones, time, the request-id table
    * and the last index. Two nodes that applied the same entries have the same digest.
    */
   digest(): string {
@@ -235,7 +235,7 @@ export class KvStateMachine {
     num(this.ks.timeMs);
     num(this.ks.tombstoneFloor);
     num(this.ks.values.size);
-    for (const k of [...this.ks.values.keys()].sort()) {
+    for (const k of this.ks.keyList) {
       bytes(k);
       num(this.ks.deadlines.get(k) ?? -1);
       num(this.ks.versions.get(k)!);
