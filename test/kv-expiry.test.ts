@@ -124,6 +124,21 @@ t.test('the leader proposes deletions; a PERSIST that won the race is not undone
   t.end();
 });
 
+t.test('stampWrite: the leader re-stamps a write; data that is no write passes unchanged', (t) => {
+  const f = new Fed();
+  const gw = encodeWrite({ stampMs: 1, seed: null, body: { kind: 'command', args: [b('set'), b('k'), b('v'), b('PX'), b('100')] } });
+  const data = f.sm.stampWrite(gw, { nowMs: 50_000, random: () => 0.5 });
+  f.sm.apply({ index: ++f.index, term: 1, kind: 'normal', tid: '', data });
+  t.equal(f.sm.timeMs, 50_000, 'the leader\'s stamp, not the gateway\'s');
+  t.equal(f.r(0, 'pexpiretime', 'k'), int(50_100));
+  const junk = Buffer.from('not a command');
+  t.equal(f.sm.stampWrite(junk, { nowMs: 1, random: Math.random }), junk);
+  const prepared = f.sm.prepareWrite([b('incr'), b('n')], { nowMs: 60_000, random: Math.random });
+  t.equal(f.sm.apply({ index: ++f.index, term: 1, kind: 'normal', tid: '', data: prepared }).toString(), int(1));
+  t.equal(f.sm.timeMs, 60_000);
+  t.end();
+});
+
 t.test('the same stamped log gives the same digest on two machines', (t) => {
   const x = new Fed();
   const y = new Fed();

@@ -87,9 +87,18 @@ export function decodeWrite(data: Uint8Array): KvWrite {
   return { stampMs, seed, body: { kind: 'exec', watched, commands } };
 }
 
-/** The leader's step right before proposing: the write with the leader's clock and a fresh seed. */
+/**
+ * The leader's step right before proposing: the write with the leader's clock and a
+ * fresh seed. Data that is not a key-value write is returned as it is (the state
+ * machine refuses it at apply time like any bad entry).
+ */
 export function stampWrite(data: Uint8Array, ctx: StampContext): Uint8Array {
-  const w = decodeWrite(data);
+  let w: KvWrite;
+  try {
+    w = decodeWrite(data);
+  } catch {
+    return data;
+  }
   return encodeWrite({ ...w, stampMs: Math.max(0, Math.floor(ctx.nowMs)), seed: Math.floor(ctx.random() * 2 ** 32) >>> 0 });
 }
 

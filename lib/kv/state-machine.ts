@@ -20,6 +20,8 @@
 // - WATCH: `__versions key...` (a read) gives each key's version (the log index of its
 //   last modification) and liveness; EXEC is one entry holding the watched versions and
 //   the queued commands, decided at apply time (exec.ts).
+// - checkInvariants() walks the keyspace and asserts its invariants (db.ts): for tests
+//   and the simulator, not the hot path.
 // - Snapshots: snapshot() yields the whole state (keys, deadlines, versions,
 //   tombstones, time, request ids) in chunks; restore(chunks) rebuilds it; digest()
 //   covers all of it, so replicas can be compared.
