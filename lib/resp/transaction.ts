@@ -24,7 +24,7 @@ import { ERR_VALUE_TOO_LARGE } from './kv-commands.js';
 import * as w from './writer.js';
 
 /** Bound on the bytes of a transaction's queued commands (one log entry). */
-export const MULTI_BYTES_MAX = 8 * 1024 * 1024;
+export const MULTI_BYTES_MAX = 4 * 1024 * 1024; // One entry: well inside a peer frame (16 MiB by default).
 /** Bound on keys one connection watches. */
 export const WATCHED_KEYS_MAX = 10000;
 
