@@ -3,7 +3,7 @@
 // it at apply time (lib/kv/exec.ts): queueing, Redis' errors, EXECABORT, WATCH with a
 // change, a deletion, an expiry, exactly-once by request id.
 import t from 'tap';
-import { encodeWrite } from '../lib/kv/entry-codec.js';
+import { EXEC_COMMANDS_MAX, encodeWrite } from '../lib/kv/entry-codec.js';
 import { KvStateMachine } from '../lib/kv/state-machine.js';
 import { COMMANDS, dispatch, type CommandEnv, type CommandOutcome } from '../lib/resp/commands.js';
 import { Transaction } from '../lib/resp/transaction.js';
@@ -133,6 +133,21 @@ t.test('WATCH: EXEC is nil when a watched key changed, was deleted or expired', 
   other.run('flushdb');
   a.run('multi');
   t.equal(a.run('exec'), '*-1\r\n', 'FLUSHDB touches every key');
+  t.end();
+});
+
+t.test('a transaction is bounded in commands and bytes', (t) => {
+  const { a } = setup();
+  a.run('multi');
+  for (let i = 0; i < EXEC_COMMANDS_MAX; i++) a.run('incr', 'n');
+  t.match(a.run('incr', 'n'), /^-ERR raftd limit: a transaction holds at most 10000 commands/);
+  t.equal(a.run('exec'), '-EXECABORT Transaction discarded because of previous errors.\r\n');
+  a.run('multi');
+  const big = 'x'.repeat(1024 * 1024);
+  for (let i = 0; i < 3; i++) t.equal(a.run('set', `k${i}`, big), '+QUEUED\r\n');
+  t.match(a.run('set', 'k4', big), /^-ERR raftd limit/, 'past 4 MiB');
+  t.match(a.run('set', 'k5', big + 'y'), /^-ERR value exceeds the 1 MiB limit/);
+  t.equal(a.run('exec'), '-EXECABORT Transaction discarded because of previous errors.\r\n');
   t.end();
 });
 
