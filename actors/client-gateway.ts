@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { runActor, type ActorContext } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
 import { GatewayMetrics } from '../lib/metrics/gateway-metrics.js';
+import { Transaction } from '../lib/resp/transaction.js';
 import { COMMANDS, dispatch, RAFTD_VERSION, type ClientState, type CommandEnv, type CommandOutcome } from '../lib/resp/commands.js';
 import { RespProtocolError } from '../lib/resp/errors.js';
 import type { ServerFacts } from '../lib/resp/info.js';
@@ -55,10 +56,14 @@ interface Proposal {
   cmd: string;
   queuedAt: number;
   sentAt: number;
+  /** Transactions (lib/resp/transaction.ts): builds `data` when dispatched; maps the reply. */
+  prepare: (() => Uint8Array) | undefined;
+  onReply: ((reply: Buffer) => Buffer) | undefined;
 }
 
 class Conn {
   readonly client: ClientState;
+  readonly tx = new Transaction();
   readonly parser: RespParser;
   readonly remote: string;
   // Reply slots in command order; slots[head] is the oldest unwritten one.
@@ -325,7 +330,7 @@ class Gateway {
   }
 
   private execute(conn: Conn, args: Buffer[]): void {
-    const outcome: CommandOutcome = dispatch(COMMANDS, this.env(conn), args);
+    const outcome: CommandOutcome = conn.tx.handle(args, (a) => dispatch(COMMANDS, this.env(conn), a));
     const cmd = args[0]!.toString('latin1').toLowerCase();
     switch (outcome.kind) {
       case 'reply':
@@ -337,10 +342,10 @@ class Gateway {
         this.enqueue(conn, outcome.reply, true);
         break;
       case 'write':
-        this.request(conn, cmd, 'write', outcome.tid, outcome.data, []);
+        this.request(conn, cmd, 'write', outcome.tid, outcome.data, [], outcome.prepare);
         break;
       case 'read':
-        this.request(conn, cmd, 'read', '', EMPTY, outcome.args);
+        this.request(conn, cmd, 'read', '', EMPTY, outcome.args, undefined, outcome.onReply);
         break;
       default:
         assertNever(outcome, 'command outcome');
@@ -448,7 +453,16 @@ class Gateway {
 
   // ---------------------------------------------------------------- proposals
 
-  private request(conn: Conn, cmd: string, kind: 'write' | 'read', tid: string, data: Uint8Array, args: Buffer[]): void {
+  private request(
+    conn: Conn,
+    cmd: string,
+    kind: 'write' | 'read',
+    tid: string,
+    data: Uint8Array,
+    args: Buffer[],
+    prepare?: () => Uint8Array,
+    onReply?: (reply: Buffer) => Buffer,
+  ): void {
     const d = this.ctx.data;
     if (conn.pending >= d.pendingPerConnMax || this.inFlight.size >= d.pendingNodeMax) {
       this.metrics.onReply(cmd, BUSY);
@@ -460,12 +474,16 @@ class Gateway {
     slot.timing = { kind, startedAt: now, filledAt: now };
     conn.pending++;
     // Copy out of the socket's chunk: keeps no chunk alive and gives main its own buffer.
-    const p: Proposal = { conn, slot, kind, tid, data: new Uint8Array(data), args: args.map((a) => new Uint8Array(a)), cmd, queuedAt: now, sentAt: 0 };
+    const p: Proposal = { conn, slot, kind, tid, data: new Uint8Array(data), args: args.map((a) => new Uint8Array(a)), cmd, queuedAt: now, sentAt: 0, prepare, onReply };
     if (conn.held.length > 0 || (kind === 'read' ? conn.writes : conn.reads) > 0) conn.held.push(p);
     else this.dispatchOrdered(p);
   }
 
   private dispatchOrdered(p: Proposal): void {
+    if (p.prepare !== undefined) {
+      p.data = new Uint8Array(p.prepare()); // A transaction: its WATCH replies are in by now. A copy: it is transferred.
+      p.prepare = undefined;
+    }
     if (p.kind === 'write') p.conn.writes++;
     else p.conn.reads++;
     this.send(p);
@@ -517,7 +535,7 @@ class Gateway {
     if (p.kind === 'write') p.conn.writes--;
     else p.conn.reads--;
     this.metrics.onReply(p.cmd, reply);
-    this.fill(p.conn, p.slot, reply);
+    this.fill(p.conn, p.slot, p.onReply === undefined ? reply : p.onReply(reply));
     this.releaseHeld(p.conn);
   }
 

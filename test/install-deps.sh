@@ -7,6 +7,7 @@ command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v nc >/dev/null || need+=(netcat-openbsd)
 command -v ip >/dev/null || need+=(iproute2)
 command -v iptables >/dev/null || need+=(iptables)
+command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then

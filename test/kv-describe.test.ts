@@ -1,6 +1,7 @@
 // describeEntry and the log dump: commands as redis-cli would echo them, ADDENTRY's data
 // as the dump always printed it.
 import t from 'tap';
+import { encodeWrite } from '../lib/kv/entry-codec.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -60,5 +61,18 @@ t.test('dumpLog prints commands', (t) => {
     4,
   );
   t.same(lines, ['# term 0 vote -', '1\t1\tnoop\t\t', '2\t1\tnormal\tc1\tSET k v', '3\t1\tnormal\tt1\thello', '4\t2\tnormal\t\tSET bin "a\\x00b"']);
+  t.end();
+});
+
+t.test('stamped writes and transactions', (t) => {
+  const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+  const stamped = encodeWrite({ stampMs: 1700000000123, seed: 7, body: { kind: 'command', args: [b('spop'), b('s')] } });
+  t.equal(describeEntry({ index: 1, term: 1, kind: 'normal', tid: '', data: stamped }), 'SPOP s @1700000000123');
+  const exec = encodeWrite({
+    stampMs: 5,
+    seed: null,
+    body: { kind: 'exec', watched: [{ key: b('k'), version: 3, alive: true }], commands: [[b('incr'), b('k')], [b('get'), b('k')]] },
+  });
+  t.equal(describeEntry({ index: 2, term: 1, kind: 'normal', tid: 'r1', data: exec }), 'EXEC WATCHED "k"@3 [INCR k; GET k] @5');
   t.end();
 });

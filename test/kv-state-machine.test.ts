@@ -73,9 +73,13 @@ t.test('SET and its options', (t) => {
   t.equal(f.w('set', 'k', 'v', 'XX', 'NX'), SYNTAX);
   t.equal(f.w('set', 'k', 'v', 'NX', 'NX'), NIL, 'a repeated option is fine, as in Redis');
   t.equal(f.w('set', 'k', 'v', 'foo'), SYNTAX);
-  for (const o of ['EX', 'px', 'EXAT', 'pxat', 'KEEPTTL']) {
-    t.equal(f.w('set', 'k', 'v', o, '10'), err('ERR expiry options are not supported by raftd'), o);
+  for (const o of ['EX', 'px', 'EXAT', 'pxat']) {
+    t.equal(f.w('set', 'k', 'v', o, '0'), err("ERR invalid expire time in 'set' command"), o);
+    t.equal(f.w('set', 'k', 'v', o, 'x'), NOT_INT, o);
+    t.equal(f.w('set', 'k', 'v', o), SYNTAX, `${o} without its value`);
   }
+  t.equal(f.w('set', 'k', 'v', 'KEEPTTL', 'EX', '10'), SYNTAX, 'KEEPTTL and EX');
+  t.equal(f.w('set', 'k', 'v', 'EX', '10', 'PX', '10'), SYNTAX, 'two expiry options');
   t.equal(f.w('set', 'k', 'v', 'foo', 'EX', '10'), SYNTAX, 'left to right, like Redis');
   t.equal(f.w('set', 'k'), err("ERR wrong number of arguments for 'set' command"));
   t.equal(f.r('get', 'k'), bulk('v4'), 'no refused SET changed anything');
@@ -306,7 +310,7 @@ t.test('a bad log entry is refused, not fatal, and changes nothing', (t) => {
     ['unknown', encodeCommand([Buffer.from('frob'), Buffer.from('a')]), /^-ERR unknown write command 'frob'\r\n$/],
     ['a read', encodeCommand([Buffer.from('get'), Buffer.from('a')]), /^-ERR unknown write command 'get'\r\n$/],
     ['bad arity', encodeCommand([Buffer.from('del')]), /^-ERR wrong number of arguments for 'del' command\r\n$/],
-    ['bad syntax', encodeCommand(['set', 'a', '2', 'ex', '5'].map((s) => Buffer.from(s))), /^-ERR expiry options/],
+    ['bad syntax', encodeCommand(['set', 'a', '2', 'ex', '0'].map((s) => Buffer.from(s))), /^-ERR invalid expire time in 'set' command/],
     ['bad increment', encodeCommand(['incrby', 'a', 'x'].map((s) => Buffer.from(s))), /^-ERR value is not an integer/],
   ];
   for (const [what, data, want] of bad) {

@@ -1,10 +1,11 @@
 // One log entry as a line of text, for `raftd --dump-log`: a command as redis-cli would
 // echo it (`SET key "a\x00b"`), ADDENTRY's data as the dump always printed it, a noop
-// as nothing. Data that is not an encoded command (a log written before the key-value
-// store) is printed like ADDENTRY's data.
+// as nothing; a stamped write ends with `@<ms>`, a transaction shows as
+// `EXEC WATCHED "k"@<version> [CMD ...; CMD ...]`. Data that is not an encoded command
+// (a log written before the key-value store) is printed like ADDENTRY's data.
 import type { Entry } from '../raft/types.js';
 import { assertNever } from '../util/assert.js';
-import { decodeCommand } from './command-codec.js';
+import { decodeWrite, type KvWrite } from './entry-codec.js';
 
 const CONTROL = /\p{Cc}/u;
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
@@ -14,14 +15,20 @@ export function describeEntry(entry: Entry): string {
     case 'noop':
       return '';
     case 'normal': {
-      let args: Buffer[];
+      let write: KvWrite;
       try {
-        args = decodeCommand(entry.data);
+        write = decodeWrite(entry.data);
       } catch {
         return dataText(entry.data);
       }
+      const stamp = write.stampMs === null ? '' : ` @${write.stampMs}`;
+      if (write.body.kind === 'exec') {
+        const watched = write.body.watched.map((k) => `${quote(k.key)}@${k.version}`).join(' ');
+        return `EXEC${watched === '' ? '' : ` WATCHED ${watched}`} [${write.body.commands.map(commandLine).join('; ')}]${stamp}`;
+      }
+      const args = write.body.args;
       if (args.length === 2 && args[0]!.toString('latin1') === 'addentry') return dataText(args[1]!);
-      return commandLine(args);
+      return commandLine(args) + stamp;
     }
     default:
       return assertNever(entry.kind, 'entry kind');

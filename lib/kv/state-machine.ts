@@ -1,60 +1,72 @@
 // The replicated key-value state machine: every node applies the same committed
-// entries in the same order and so holds the same map. Deterministic on purpose: no
-// clock, no randomness, no iteration order that depends on anything but the log.
+// entries in the same order and so holds the same keyspace.
+//
+// Contract with the node above it (lib/replica/, lib/node/):
+// - Determinism: apply(entry) is a pure function of the state and the entry. What a
+//   command needs from outside, time and randomness, the LEADER chooses and carries in
+//   the entry: right before proposing a write it calls stampWrite(data, {nowMs, random})
+//   (or prepareWrite(args, ctx) for a command it builds itself), which re-encodes it
+//   with its clock and a 32-bit seed (entry-codec.ts). An entry without a stamp (the
+//   gateway's encoding, and logs from before stamps) runs at the state machine's time;
+//   without a seed, its randomness is seeded by its log index.
+// - Time: timeMs is the max of every stamp applied, so it never goes back and a new
+//   leader whose clock lags never resurrects a key. A write runs at the effective time
+//   max(stamp, timeMs); a key whose deadline is <= that is gone (deleted when a write
+//   touches it). read(args, nowMs) treats keys with deadline <= max(nowMs, timeMs) as
+//   absent; the node passes the leader's clock (or its own, bounded by the lease).
+// - Active expiry: expiredKeys(nowMs, max) lists keys past their deadline; the leader
+//   proposes expireCommand(keys), a stamped `__expire` that deletes only keys whose
+//   deadline is still <= its stamp, so a concurrent PERSIST or SET is not undone.
+// - WATCH: `__versions key...` (a read) gives each key's version (the log index of its
+//   last modification) and liveness; EXEC is one entry holding the watched versions and
+//   the queued commands, decided at apply time (exec.ts).
+// - checkInvariants() walks the keyspace and asserts its invariants (db.ts): for tests
+//   and the simulator, not the hot path.
+// - Snapshots: snapshot() yields the whole state (keys, deadlines, versions,
+//   tombstones, time, request ids) in chunks; restore(chunks) rebuilds it; digest()
+//   covers all of it, so replicas can be compared.
 //
 // Exactly-once writes (Raft dissertation §6.3): an entry's tid is the client's request
 // id; the first reply to a tid is kept and a retry gets that reply without running
-// again. The table forgets a tid after dedupWindowEntries further entries, and the
-// oldest tids once it holds more than dedupEntriesMax: both measured in log entries,
-// never in time, so every node forgets the same tids at the same index.
+// again, a whole transaction included. The table forgets a tid after
+// dedupWindowEntries further entries, and the oldest tids once it holds more than
+// dedupEntriesMax: both measured in log entries, never in time, so every node forgets
+// the same tids at the same index.
 //
 // Keys are kept as latin1 strings (one char per byte: binary-safe, and comparable
 // without allocation). SCAN walks them in hash order (scan-index.ts).
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
+import { seededRandom } from '../node/random.js';
 import type { Entry } from '../raft/types.js';
 import * as w from '../resp/writer.js';
-import { assert, AssertionError, assertNever } from '../util/assert.js';
-import { decodeCommand } from './command-codec.js';
-import { keyMatcher } from './glob.js';
-import { ScanIndex } from './scan-index.js';
-import { SCAN_COUNT_DEFAULT, STRING_BYTES_MAX } from './limits.js';
-import {
-  checkCommand,
-  ERR_NOT_INTEGER,
-  ERR_OVERFLOW,
-  ERR_STRING_SIZE,
-  INT64_MAX,
-  INT64_MIN,
-  parseInt64,
-  parseScanOptions,
-  parseSetOptions,
-} from './syntax.js';
+import { assert, assertNever } from '../util/assert.js';
+import { runCommand } from './command.js';
+import { Db, Keyspace, type KvLimits } from './db.js';
+import { decodeWrite, encodeWrite, prepareWrite, stampWrite, type KvWrite, type StampContext } from './entry-codec.js';
+import { applyExec } from './exec.js';
+import { EXPIRE_COMMAND_NAME } from './expiry.js';
+import { ELEMENTS_MAX_DEFAULT, KEY_VALUE_BYTES_MAX_DEFAULT } from './limits.js';
+import { checkCommand } from './registry.js';
+import { restoreChunks, snapshotChunks, type DedupRecord } from './snapshot.js';
 
 export interface KvStateMachineOptions {
   /** Bound on remembered request ids. */
   dedupEntriesMax: number;
   /** A request id is forgotten once the log has moved this many entries past it. */
   dedupWindowEntries: number;
+  /** Elements one collection may hold (every replica must use the same value). */
+  elementsMax?: number;
+  /** Bytes one key's value may hold (every replica must use the same value). */
+  valueBytesMax?: number;
 }
-
-interface DedupRecord {
-  index: number;
-  reply: Buffer;
-}
-
-const EMPTY = Buffer.alloc(0);
-const STRING_TYPE = w.simple('string');
-const NONE_TYPE = w.simple('none');
 
 export class KvStateMachine {
   private readonly dedupEntriesMax: number;
   private readonly dedupWindowEntries: number;
-  /** Invariant: the scan index holds exactly the keys of this map. */
-  private readonly values = new Map<string, Buffer>();
-  private readonly index = new ScanIndex();
-  private byteCount = 0;
+  private readonly limits: KvLimits;
+  private ks = new Keyspace();
   /** Insertion order is index order: the oldest request id comes first. */
-  private readonly dedup = new Map<string, DedupRecord>();
+  private dedup = new Map<string, DedupRecord>();
   private lastIndex = 0;
 
   constructor(opts: KvStateMachineOptions) {
@@ -62,10 +74,12 @@ export class KvStateMachine {
     assert(Number.isSafeInteger(opts.dedupWindowEntries) && opts.dedupWindowEntries >= 0, 'dedupWindowEntries must be an integer >= 0');
     this.dedupEntriesMax = opts.dedupEntriesMax;
     this.dedupWindowEntries = opts.dedupWindowEntries;
+    this.limits = { elementsMax: opts.elementsMax ?? ELEMENTS_MAX_DEFAULT, valueBytesMax: opts.valueBytesMax ?? KEY_VALUE_BYTES_MAX_DEFAULT };
+    assert(this.limits.elementsMax >= 1 && this.limits.valueBytesMax >= 1, 'limits must be >= 1');
   }
 
   get keyCount(): number {
-    return this.values.size;
+    return this.ks.values.size;
   }
 
   get dedupSize(): number {
@@ -74,12 +88,17 @@ export class KvStateMachine {
 
   /** Bytes of keys plus values. */
   get bytes(): number {
-    return this.byteCount;
+    return this.ks.bytes;
   }
 
   /** Index of the last entry applied (0 before any). */
   get appliedIndex(): number {
     return this.lastIndex;
+  }
+
+  /** The state machine's clock: the greatest time stamp applied. */
+  get timeMs(): number {
+    return this.ks.timeMs;
   }
 
   /** Applies one committed entry; indexes must increase. Returns the RESP reply. */
@@ -102,19 +121,27 @@ export class KvStateMachine {
   }
 
   private applyNormal(entry: Entry): Buffer {
+    let write: KvWrite;
+    try {
+      write = decodeWrite(entry.data);
+    } catch (err) {
+      return w.error(`ERR bad log entry ${entry.index}: ${(err as Error).message}`);
+    }
+    // Time moves first, even for a repeated request: it depends only on the log.
+    this.ks.timeMs = Math.max(this.ks.timeMs, write.stampMs ?? 0);
     if (entry.tid !== '') {
       const seen = this.dedup.get(entry.tid);
       if (seen !== undefined) return seen.reply;
     }
-    let args: Buffer[];
-    try {
-      args = decodeCommand(entry.data);
-    } catch (err) {
-      return w.error(`ERR bad log entry ${entry.index}: ${(err as Error).message}`);
+    const db = new Db(this.ks, this.ks.timeMs, entry.index, true, seededRandom(write.seed ?? entry.index), this.limits);
+    let reply: Buffer;
+    if (write.body.kind === 'command') {
+      const checked = checkCommand(write.body.args, 'write');
+      if ('error' in checked) return w.error(checked.error); // Refused: nothing changes, nothing is remembered.
+      reply = runCommand(checked.cmd, db, write.body.args);
+    } else {
+      reply = applyExec(db, write.body.watched, write.body.commands);
     }
-    const checked = checkCommand(args, 'write');
-    if ('error' in checked) return w.error(checked.error); // Refused: nothing changes, nothing is remembered.
-    const reply = this.execute(checked.spec.name, args, entry.index);
     if (entry.tid !== '') this.dedup.set(entry.tid, { index: entry.index, reply });
     return reply;
   }
@@ -128,183 +155,136 @@ export class KvStateMachine {
     }
   }
 
-  /** A write whose syntax was checked. */
-  private execute(name: string, args: Buffer[], index: number): Buffer {
-    switch (name) {
-      case 'addentry':
-        return w.integer(index);
-      case 'set':
-        return this.set(args);
-      case 'getset': {
-        const old = this.values.get(key(args[1]!)) ?? null; // Before put() replaces it.
-        this.put(key(args[1]!), args[2]!);
-        return w.bulk(old);
-      }
-      case 'del': {
-        let n = 0;
-        for (let i = 1; i < args.length; i++) if (this.remove(key(args[i]!))) n++;
-        return w.integer(n);
-      }
-      case 'incr':
-        return this.incrBy(args[1]!, 1n);
-      case 'decr':
-        return this.incrBy(args[1]!, -1n);
-      case 'incrby':
-        return this.incrBy(args[1]!, parseInt64(args[2]!)!);
-      case 'decrby':
-        return this.incrBy(args[1]!, -parseInt64(args[2]!)!);
-      case 'append': {
-        const k = key(args[1]!);
-        const old = this.values.get(k) ?? EMPTY;
-        const length = old.length + args[2]!.length;
-        if (length > STRING_BYTES_MAX) return w.error(ERR_STRING_SIZE);
-        this.put(k, Buffer.concat([old, args[2]!], length));
-        return w.integer(length);
-      }
-      case 'mset':
-        for (let i = 1; i < args.length; i += 2) this.put(key(args[i]!), args[i + 1]!);
-        return w.OK;
-      case 'flushdb':
-      case 'flushall':
-        this.values.clear();
-        this.index.clear();
-        this.byteCount = 0;
-        return w.OK;
-      default:
-        throw new AssertionError(`unreachable: write command ${name} has no implementation`);
-    }
-  }
-
-  private set(args: Buffer[]): Buffer {
-    const o = parseSetOptions(args);
-    assert(!('error' in o), 'SET syntax was checked');
-    const k = key(args[1]!);
-    const old = this.values.get(k) ?? null; // Before put() replaces it.
-    const skip = (o.nx && old !== null) || (o.xx && old === null);
-    if (!skip) this.put(k, args[2]!);
-    if (o.get) return w.bulk(old);
-    return skip ? w.NULL_BULK : w.OK;
-  }
-
-  private incrBy(keyArg: Buffer, by: bigint): Buffer {
-    const k = key(keyArg);
-    const old = this.values.get(k);
-    let value = 0n;
-    if (old !== undefined) {
-      const v = parseInt64(old);
-      if (v === null) return w.error(ERR_NOT_INTEGER);
-      value = v;
-    }
-    const next = value + by;
-    if (next < INT64_MIN || next > INT64_MAX) return w.error(ERR_OVERFLOW);
-    this.put(k, Buffer.from(next.toString(), 'latin1'));
-    return w.integer(next);
-  }
-
-  /** Stores a value (copied: never alias a decoder's or a client's buffer). */
-  private put(k: string, value: Buffer): void {
-    const copy = Buffer.from(value);
-    const old = this.values.get(k);
-    if (old === undefined) {
-      this.index.add(k);
-      this.byteCount += k.length;
-    } else {
-      this.byteCount -= old.length;
-    }
-    this.values.set(k, copy);
-    this.byteCount += copy.length;
-  }
-
-  private remove(k: string): boolean {
-    const old = this.values.get(k);
-    if (old === undefined) return false;
-    this.values.delete(k);
-    this.index.delete(k);
-    this.byteCount -= k.length + old.length;
-    return true;
-  }
-
-  // ------------------------------------------------------------------ reads
-
-  /** Runs a read command (name first, any case) against the current state. */
-  read(args: Buffer[]): Buffer {
+  /**
+   * Runs a read command (name first, any case) against the current state at
+   * max(nowMs, timeMs). nowMs should be the leader's clock; it defaults to this
+   * process's clock until the node passes one. Randomness (SRANDMEMBER, RANDOMKEY)
+   * is this node's own: a read changes nothing.
+   */
+  read(args: Buffer[], nowMs: number = Date.now()): Buffer {
     const checked = checkCommand(args, 'read');
     if ('error' in checked) return w.error(checked.error);
-    switch (checked.spec.name) {
-      case 'get':
-        return w.bulk(this.values.get(key(args[1]!)) ?? null);
-      case 'mget':
-        return w.array(args.slice(1).map((a) => w.bulk(this.values.get(key(a)) ?? null)));
-      case 'exists': {
-        let n = 0;
-        for (let i = 1; i < args.length; i++) if (this.values.has(key(args[i]!))) n++;
-        return w.integer(n);
-      }
-      case 'strlen':
-        return w.integer(this.values.get(key(args[1]!))?.length ?? 0);
-      case 'type':
-        return this.values.has(key(args[1]!)) ? STRING_TYPE : NONE_TYPE;
-      case 'keys': {
-        const matches = keyMatcher(key(args[1]!));
-        const out: string[] = [];
-        for (const k of this.values.keys()) if (matches(k)) out.push(k);
-        out.sort(); // UTF-16 code unit order of latin1 strings is byte order.
-        return w.array(out.map((k) => w.bulk(Buffer.from(k, 'latin1'))));
-      }
-      case 'scan':
-        return this.scan(args);
-      case 'dbsize':
-        return w.integer(this.values.size);
-      default:
-        throw new AssertionError(`unreachable: read command ${checked.spec.name} has no implementation`);
-    }
+    const db = new Db(this.ks, Math.max(nowMs, this.ks.timeMs), 0, false, Math.random, this.limits);
+    return runCommand(checked.cmd, db, args);
   }
 
-  /** Looks at COUNT keys (or a few more: whole hash groups) from the cursor on; MATCH and TYPE filter those. */
-  private scan(args: Buffer[]): Buffer {
-    const o = parseScanOptions(args, SCAN_COUNT_DEFAULT);
-    assert(!('error' in o), 'SCAN syntax was checked');
-    const matches = o.match === null ? () => true : keyMatcher(o.match);
-    const typeOk = o.type === null || o.type === 'string';
-    const page = this.index.scan(o.cursor > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(o.cursor), o.count);
-    const found = typeOk ? page.keys.filter(matches).map((k) => w.bulk(Buffer.from(k, 'latin1'))) : [];
-    return w.array([w.bulk(String(page.next)), w.array(found)]);
+  // ------------------------------------------------------------ for the leader
+
+  /** A write re-encoded with the leader's clock and a seed (entry-codec.ts). */
+  stampWrite(data: Uint8Array, ctx: StampContext): Uint8Array {
+    return stampWrite(data, ctx);
+  }
+
+  prepareWrite(args: Buffer[], ctx: StampContext): Uint8Array {
+    return prepareWrite(args, ctx);
+  }
+
+  /** Up to `max` keys whose deadline is <= max(nowMs, timeMs), oldest deadline first not guaranteed. */
+  expiredKeys(nowMs: number, max: number): Buffer[] {
+    const now = Math.max(nowMs, this.ks.timeMs);
+    const out: Buffer[] = [];
+    for (const [k, d] of this.ks.deadlines) {
+      if (out.length >= max) break;
+      if (d <= now) out.push(Buffer.from(k, 'latin1'));
+    }
+    return out;
+  }
+
+  /** The entry data that deletes these keys if they are still expired at `nowMs` (to be proposed as is: it is stamped). */
+  expireCommand(keys: Buffer[], nowMs: number): Uint8Array {
+    assert(keys.length > 0, 'no keys to expire');
+    return encodeWrite({ stampMs: Math.max(0, Math.floor(nowMs)), seed: null, body: { kind: 'command', args: [Buffer.from(EXPIRE_COMMAND_NAME), ...keys] } });
+  }
+
+  /** Asserts the keyspace's invariants (db.ts), walking all of it: for tests and the simulator. */
+  checkInvariants(): void {
+    this.ks.checkInvariants();
+  }
+
+  // ------------------------------------------------------------ snapshots
+
+  /** The whole state in chunks (snapshot.ts); apply nothing while iterating. */
+  snapshot(): Generator<Uint8Array> {
+    return snapshotChunks({ ks: this.ks, dedup: this.dedup, lastIndex: this.lastIndex });
+  }
+
+  /** Replaces the whole state with one taken by snapshot(). */
+  restore(chunks: Iterable<Uint8Array>): void {
+    const st = restoreChunks(chunks);
+    this.ks = st.ks;
+    this.dedup = st.dedup;
+    this.lastIndex = st.lastIndex;
   }
 
   /**
-   * SHA-256 over everything apply() depends on: keys and values (in byte order), the
-   * request-id table (in its order) and the last index. Two nodes that applied the same
-   * entries have the same digest.
+   * SHA-256 over everything apply() depends on: keys (in the key list's order, which
+   * RANDOMKEY depends on) with type, value (in its own order), deadline and version; tombstones, time, the request-id table
+   * and the last index. Two nodes that applied the same entries have the same digest.
    */
   digest(): string {
     const h = createHash('sha256');
-    const u64 = (n: number): void => {
+    const num = (n: number): void => {
       const b = Buffer.alloc(8);
-      b.writeBigUInt64BE(BigInt(n));
+      b.writeDoubleBE(n);
       h.update(b);
     };
-    u64(this.lastIndex);
-    u64(this.values.size);
-    for (const k of [...this.values.keys()].sort()) {
-      const v = this.values.get(k)!;
-      u64(k.length);
-      h.update(k, 'latin1');
-      u64(v.length);
-      h.update(v);
+    const bytes = (b: Buffer | string): void => {
+      const buf = typeof b === 'string' ? Buffer.from(b, 'latin1') : b;
+      num(buf.length);
+      h.update(buf);
+    };
+    num(this.lastIndex);
+    num(this.ks.timeMs);
+    num(this.ks.tombstoneFloor);
+    num(this.ks.values.size);
+    for (const k of this.ks.keyList) {
+      bytes(k);
+      num(this.ks.deadlines.get(k) ?? -1);
+      num(this.ks.versions.get(k)!);
+      digestValue(h, this.ks.values.get(k)!, num, bytes);
     }
-    u64(this.dedup.size);
+    num(this.ks.tombstones.size);
+    for (const [k, i] of this.ks.tombstones) {
+      bytes(k);
+      num(i);
+    }
+    num(this.dedup.size);
     for (const [tid, rec] of this.dedup) {
-      const t = Buffer.from(tid, 'utf8');
-      u64(t.length);
-      h.update(t);
-      u64(rec.index);
-      u64(rec.reply.length);
-      h.update(rec.reply);
+      bytes(Buffer.from(tid, 'utf8'));
+      num(rec.index);
+      bytes(rec.reply);
     }
     return h.digest('hex');
   }
 }
 
-function key(b: Buffer): string {
-  return b.toString('latin1');
+function digestValue(h: Hash, v: import('./values.js').Value, num: (n: number) => void, bytes: (b: Buffer | string) => void): void {
+  h.update(v.type);
+  switch (v.type) {
+    case 'string':
+      bytes(v.v);
+      return;
+    case 'hash':
+      num(v.v.size);
+      for (const [f, x] of v.v) {
+        bytes(f);
+        bytes(x);
+      }
+      return;
+    case 'list':
+      num(v.v.length);
+      for (const x of v.v.toArray()) bytes(x);
+      return;
+    case 'set':
+      num(v.v.size);
+      for (const m of v.v) bytes(m);
+      return;
+    case 'zset':
+      num(v.v.scores.size);
+      for (const [m, s] of v.v.scores) {
+        bytes(m);
+        num(s);
+      }
+      return;
+  }
 }

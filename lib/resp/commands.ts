@@ -38,9 +38,12 @@ export type CommandOutcome =
    * ('' for none): a retry with the same id is applied once and gets the first reply.
    * The reply is whatever the state machine answered, already RESP-encoded.
    */
-  | { kind: 'write'; tid: string; data: Uint8Array }
+  | { kind: 'write'; tid: string; data: Uint8Array; prepare?: () => Uint8Array }
   /** A linearizable read (ReadIndex): main runs `args` against the state machine once it is safe. */
-  | { kind: 'read'; args: Buffer[] };
+  | { kind: 'read'; args: Buffer[]; onReply?: (reply: Buffer) => Buffer };
+// prepare: builds `data` when the gateway sends the write (after the connection's earlier
+// reads are answered); onReply: turns the read's reply into the client's. Both are for
+// transactions (./transaction.ts).
 
 export interface CommandSpec {
   /** Lower case. */

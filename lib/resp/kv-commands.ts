@@ -4,9 +4,10 @@
 //
 // Only types come from ./commands.js: it imports this module to build its table, so a
 // value imported back from it could still be uninitialized here.
-import { encodeCommand } from '../kv/command-codec.js';
+import type { KvCommand } from '../kv/command.js';
+import { encodeWrite } from '../kv/entry-codec.js';
 import { VALUE_BYTES_MAX } from '../kv/limits.js';
-import { KV_SYNTAX, type KvSyntax } from '../kv/syntax.js';
+import { isInternal, KV_TABLE } from '../kv/registry.js';
 import type { CommandEnv, CommandOutcome, CommandSpec } from './commands.js';
 import * as w from './writer.js';
 
@@ -16,19 +17,28 @@ function reply(buf: Buffer): CommandOutcome {
   return { kind: 'reply', reply: buf };
 }
 
+/**
+ * A write as the gateway proposes it: stamped with this node's clock and a seed. The
+ * leader re-stamps it with its own before proposing (KvStateMachine.stampWrite); until
+ * the node does, this stamp is what keeps time moving for expiry.
+ */
+export function encodeKvWrite(args: Buffer[]): Uint8Array {
+  return encodeWrite({ stampMs: Date.now(), seed: Math.floor(Math.random() * 2 ** 32) >>> 0, body: { kind: 'command', args } });
+}
+
 /** A row of the command table for one key-value command. */
-function kvRow(spec: KvSyntax): CommandSpec {
+function kvRow(spec: KvCommand): CommandSpec {
   const name = Buffer.from(spec.name, 'latin1');
   return {
     name: spec.name,
     arity: spec.arity,
     handler(_env: CommandEnv, args: Buffer[]): CommandOutcome {
-      const err = spec.check(args);
+      const err = spec.check?.(args) ?? null;
       if (err !== null) return reply(w.error(err));
       const rest = args.slice(1);
       if (spec.kind === 'read') return { kind: 'read', args: [name, ...rest] };
       if (rest.some((a) => a.length > VALUE_BYTES_MAX)) return reply(w.error(ERR_VALUE_TOO_LARGE));
-      return { kind: 'write', tid: '', data: encodeCommand([name, ...rest]) };
+      return { kind: 'write', tid: '', data: encodeKvWrite([name, ...rest]) };
     },
   };
 }
@@ -65,6 +75,6 @@ function config(_env: CommandEnv, args: Buffer[]): CommandOutcome {
 
 /** ADDENTRY keeps its own row in ./commands.ts (the tid is an argument there). */
 export const KV_COMMANDS: CommandSpec[] = [
-  ...[...KV_SYNTAX.values()].filter((s) => s.name !== 'addentry').map(kvRow),
+  ...[...KV_TABLE.values()].filter((s) => s.name !== 'addentry' && !isInternal(s.name)).map(kvRow),
   { name: 'config', arity: -2, handler: config },
 ];

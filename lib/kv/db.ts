@@ -1,0 +1,255 @@
+// The keyspace (values, deadlines, per-key versions) and Db, the view one command runs
+// against: the keyspace plus the command's effective time, log index and randomness.
+//
+// Versions are for WATCH: a present key's version is the log index of its last
+// modification; an absent key's is the index of its deletion (a tombstone) or, once
+// that tombstone has been evicted past TOMBSTONES_MAX, the highest evicted index, so
+// an evicted tombstone can only make a transaction abort, never let a stale one through.
+// A key that expires keeps the version it had: Redis 7 aborts a transaction whose
+// watched key expired only if it was alive when watched (the `alive` flag decides).
+import { IndexedSet } from './indexed-set.js';
+import { ScanIndex } from './scan-index.js';
+import { assert } from '../util/assert.js';
+import { elementCount, newValue, valueBytes, type TypeName, type Value } from './values.js';
+
+export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
+
+/** Bound on remembered deletions (see above). */
+export const TOMBSTONES_MAX = 65536;
+
+/** A command's error reply, thrown before anything changed and turned into `-<message>`. */
+export class CommandError extends Error {}
+
+export interface KvLimits {
+  /** Elements one hash, list, set or sorted set may hold. */
+  elementsMax: number;
+  /** Bytes one key's value may hold (strings: the string; collections: every element). */
+  valueBytesMax: number;
+}
+
+export class Keyspace {
+  /** Invariant: the scan index holds exactly these keys; deadlines and versions only keys held here. */
+  readonly values = new Map<string, Value>();
+  readonly deadlines = new Map<string, number>();
+  readonly versions = new Map<string, number>();
+  /** Absent keys' deletion indexes, oldest first. */
+  readonly tombstones = new Map<string, number>();
+  tombstoneFloor = 0;
+  readonly index = new ScanIndex();
+  /** The same keys again, for RANDOMKEY in O(1); its order is part of the state (snapshot.ts keeps it). */
+  keyList = new IndexedSet();
+  /** Bytes of keys plus values. */
+  bytes = 0;
+  /** The greatest time stamp applied: time never goes back. */
+  timeMs = 0;
+
+  clear(floor: number): void {
+    this.values.clear();
+    this.deadlines.clear();
+    this.versions.clear();
+    this.tombstones.clear();
+    this.index.clear();
+    this.keyList = new IndexedSet();
+    this.bytes = 0;
+    this.tombstoneFloor = Math.max(this.tombstoneFloor, floor);
+  }
+
+  /** WATCH's view of a key: its version, and whether it is alive at `nowMs`. */
+  version(k: string, nowMs: number): { version: number; alive: boolean } {
+    const v = this.versions.get(k);
+    if (v !== undefined) {
+      const d = this.deadlines.get(k);
+      return { version: v, alive: d === undefined || d > nowMs };
+    }
+    return { version: Math.max(this.tombstones.get(k) ?? 0, this.tombstoneFloor), alive: false };
+  }
+
+  /** Asserts the invariants above, walking everything (for tests and the simulator). */
+  checkInvariants(): void {
+    let bytes = 0;
+    for (const [k, v] of this.values) {
+      assert(this.versions.has(k), `key ${k} has no version`);
+      assert(!this.tombstones.has(k), `key ${k} is present and a tombstone`);
+      assert(v.counted === v.bytes, `key ${k}: counted ${v.counted} != bytes ${v.bytes}`);
+      assert(valueBytes(v) === v.bytes, `key ${k}: bytes ${v.bytes} != its content's ${valueBytes(v)}`);
+      assert(v.type === 'string' || elementCount(v) > 0, `key ${k}: an empty ${v.type} is kept`);
+      if (v.type === 'zset') assert(v.v.order.length === v.v.scores.size, `key ${k}: skip list and map disagree`);
+      bytes += k.length + v.bytes;
+    }
+    assert(bytes === this.bytes, `byte count ${this.bytes} != ${bytes}`);
+    for (const k of this.deadlines.keys()) assert(this.values.has(k), `deadline of absent key ${k}`);
+    for (const k of this.versions.keys()) assert(this.values.has(k), `version of absent key ${k}`);
+    const indexed = this.index.scan(0, Number.MAX_SAFE_INTEGER).keys;
+    assert(indexed.length === this.values.size && indexed.every((k) => this.values.has(k)), 'scan index != keys');
+    assert(this.keyList.size === this.values.size && [...this.keyList].every((k) => this.values.has(k)), 'key list != keys');
+  }
+
+  tombstone(k: string, index: number): void {
+    this.tombstones.delete(k);
+    this.tombstones.set(k, index);
+    while (this.tombstones.size > TOMBSTONES_MAX) {
+      const [oldest, i] = this.tombstones.entries().next().value as [string, number];
+      this.tombstones.delete(oldest);
+      this.tombstoneFloor = Math.max(this.tombstoneFloor, i);
+    }
+  }
+}
+
+export class Db {
+  constructor(
+    readonly ks: Keyspace,
+    /** The command's time: a key whose deadline is <= this is gone. */
+    readonly nowMs: number,
+    /** The log index being applied (0 for a read). */
+    readonly index: number,
+    /** False for reads: an expired key is then treated as absent, not deleted. */
+    readonly mutable: boolean,
+    readonly random: () => number,
+    readonly limits: KvLimits,
+  ) {}
+
+  private expired(k: string): boolean {
+    const d = this.ks.deadlines.get(k);
+    return d !== undefined && d <= this.nowMs;
+  }
+
+  /** The live value of a key (deleting it first if it expired and this is a write). */
+  lookup(k: string): Value | undefined {
+    const v = this.ks.values.get(k);
+    if (v === undefined) return undefined;
+    if (this.expired(k)) {
+      if (this.mutable) this.drop(k, this.ks.versions.get(k)!);
+      return undefined;
+    }
+    return v;
+  }
+
+  /** The live value if it has this type; WRONGTYPE if it has another. */
+  get<T extends TypeName>(k: string, type: T): Extract<Value, { type: T }> | undefined {
+    const v = this.lookup(k);
+    if (v === undefined) return undefined;
+    if (v.type !== type) throw new CommandError(WRONGTYPE);
+    return v as Extract<Value, { type: T }>;
+  }
+
+  /** The value to modify: the live one, or a new empty one that store() attaches. */
+  getOrNew<T extends TypeName>(k: string, type: T): Extract<Value, { type: T }> {
+    return this.get(k, type) ?? (newValue(type) as Extract<Value, { type: T }>);
+  }
+
+  /** Elements about to be added must fit the bound. */
+  checkElements(v: Value, adding: number): void {
+    if (adding > 0 && elementCount(v) + adding > this.limits.elementsMax)
+      throw new CommandError(`ERR raftd limit: a key holds at most ${this.limits.elementsMax} elements`);
+  }
+
+  checkBytes(bytes: number, isString: boolean): void {
+    if (bytes <= this.limits.valueBytesMax) return;
+    if (isString) throw new CommandError('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
+    throw new CommandError(`ERR raftd limit: a key holds at most ${this.limits.valueBytesMax} bytes`);
+  }
+
+  /**
+   * Records a modification of `k`, whose value is now `v`: attaches a new value, drops an
+   * emptied collection, bumps the version and the byte count.
+   */
+  store(k: string, v: Value): void {
+    if (v.type !== 'string' && elementCount(v) === 0) {
+      if (this.ks.values.get(k) === v) this.delete(k);
+      return;
+    }
+    const cur = this.ks.values.get(k);
+    if (cur !== v) {
+      if (cur !== undefined) this.unlink(k, cur);
+      this.ks.values.set(k, v);
+      this.ks.index.add(k);
+      this.ks.keyList.add(k);
+      this.ks.bytes += k.length;
+      this.ks.tombstones.delete(k);
+      v.counted = 0;
+    }
+    this.ks.bytes += v.bytes - v.counted;
+    v.counted = v.bytes;
+    this.ks.versions.set(k, this.index);
+  }
+
+  /** Replaces whatever `k` holds; its deadline goes unless `keepTtl`. */
+  replace(k: string, v: Value, keepTtl = false): void {
+    const cur = this.lookup(k);
+    const deadline = keepTtl && cur !== undefined ? this.ks.deadlines.get(k) : undefined;
+    if (cur !== undefined && cur !== v) this.unlink(k, cur);
+    this.store(k, v);
+    if (deadline !== undefined) this.ks.deadlines.set(k, deadline);
+  }
+
+  /** Deletes a live key (a modification); false if there was none. */
+  delete(k: string): boolean {
+    if (this.lookup(k) === undefined) return false;
+    this.drop(k, this.index);
+    return true;
+  }
+
+  /** Marks a live key modified without changing its value (e.g. its deadline changed). */
+  touch(k: string): void {
+    this.ks.versions.set(k, this.index);
+  }
+
+  setDeadline(k: string, ms: number | undefined): void {
+    if (ms === undefined) this.ks.deadlines.delete(k);
+    else this.ks.deadlines.set(k, ms);
+    this.touch(k);
+  }
+
+  deadline(k: string): number | undefined {
+    return this.ks.deadlines.get(k);
+  }
+
+  private unlink(k: string, cur: Value): void {
+    this.ks.values.delete(k);
+    this.ks.index.delete(k);
+    this.ks.keyList.delete(k);
+    this.ks.deadlines.delete(k);
+    this.ks.bytes -= k.length + cur.counted;
+  }
+
+  /** Removes a key, leaving a tombstone with this version. */
+  private drop(k: string, version: number): void {
+    const cur = this.ks.values.get(k)!;
+    this.unlink(k, cur);
+    this.ks.versions.delete(k);
+    this.ks.tombstone(k, version);
+  }
+
+  /** Every live key (for KEYS, RANDOMKEY, DBSIZE). */
+  *liveKeys(): Generator<string> {
+    for (const k of this.ks.values.keys()) if (!this.expired(k)) yield k;
+  }
+
+  /** A live key at random: O(1) expected while few keys are past their deadline (Redis tries 100 times too). */
+  randomLiveKey(): string | null {
+    const list = this.ks.keyList;
+    for (let tries = 0; tries < 100 && list.size > 0; tries++) {
+      const k = list.at(Math.floor(this.random() * list.size));
+      if (!this.expired(k)) return k;
+    }
+    const live = [...this.liveKeys()];
+    return live.length === 0 ? null : live[Math.floor(this.random() * live.length)]!;
+  }
+
+  isLive(k: string): boolean {
+    return this.ks.values.has(k) && !this.expired(k);
+  }
+}
+
+export function key(b: Buffer): string {
+  return b.toString('latin1');
+}
+
+export function keyBuf(k: string): Buffer {
+  return Buffer.from(k, 'latin1');
+}
+
+/** A private copy: never keep a decoder's or a client's buffer. */
+export function own(b: Buffer): Buffer {
+  return Buffer.from(b);
+}

@@ -1,0 +1,163 @@
+// The five value types a key can hold, each with its size in bytes kept up to date
+// (the per-key byte bound and the store's byte count read it without a walk).
+import { IndexedSet } from './indexed-set.js';
+import { SkipList } from './skiplist.js';
+
+export class Deque {
+  private buf: (Buffer | undefined)[] = new Array<Buffer | undefined>(8);
+  private head = 0;
+  length = 0;
+
+  private grow(): void {
+    const next = new Array<Buffer | undefined>(this.buf.length * 2);
+    for (let i = 0; i < this.length; i++) next[i] = this.get(i);
+    this.buf = next;
+    this.head = 0;
+  }
+
+  get(i: number): Buffer {
+    return this.buf[(this.head + i) % this.buf.length]!;
+  }
+
+  set(i: number, v: Buffer): void {
+    this.buf[(this.head + i) % this.buf.length] = v;
+  }
+
+  pushBack(v: Buffer): void {
+    if (this.length === this.buf.length) this.grow();
+    this.buf[(this.head + this.length) % this.buf.length] = v;
+    this.length++;
+  }
+
+  pushFront(v: Buffer): void {
+    if (this.length === this.buf.length) this.grow();
+    this.head = (this.head - 1 + this.buf.length) % this.buf.length;
+    this.buf[this.head] = v;
+    this.length++;
+  }
+
+  popFront(): Buffer | undefined {
+    if (this.length === 0) return undefined;
+    const v = this.buf[this.head];
+    this.buf[this.head] = undefined;
+    this.head = (this.head + 1) % this.buf.length;
+    this.length--;
+    return v;
+  }
+
+  popBack(): Buffer | undefined {
+    if (this.length === 0) return undefined;
+    const i = (this.head + this.length - 1) % this.buf.length;
+    const v = this.buf[i];
+    this.buf[i] = undefined;
+    this.length--;
+    return v;
+  }
+
+  toArray(from = 0, to = this.length - 1): Buffer[] {
+    const out: Buffer[] = [];
+    for (let i = from; i <= to; i++) out.push(this.get(i));
+    return out;
+  }
+
+  /** Replaces the whole content (the O(n) edits: LINSERT, LREM, LTRIM). */
+  reset(items: Buffer[]): void {
+    let cap = 8;
+    while (cap < items.length) cap *= 2;
+    this.buf = new Array<Buffer | undefined>(cap);
+    for (let i = 0; i < items.length; i++) this.buf[i] = items[i];
+    this.head = 0;
+    this.length = items.length;
+  }
+}
+
+export interface ZSet {
+  readonly scores: Map<string, number>;
+  readonly order: SkipList;
+}
+
+export type Value =
+  | { type: 'string'; v: Buffer; bytes: number; counted: number }
+  | { type: 'hash'; v: Map<string, Buffer>; bytes: number; counted: number }
+  | { type: 'list'; v: Deque; bytes: number; counted: number }
+  | { type: 'set'; v: IndexedSet; bytes: number; counted: number }
+  | { type: 'zset'; v: ZSet; bytes: number; counted: number };
+// bytes: the value's size now; counted: what the keyspace's byte total holds for it.
+
+export type TypeName = Value['type'];
+
+/** A score takes 8 bytes beside its member. */
+export const SCORE_BYTES = 8;
+
+export function newValue(type: TypeName): Value {
+  switch (type) {
+    case 'string':
+      return { type, v: Buffer.alloc(0), bytes: 0, counted: 0 };
+    case 'hash':
+      return { type, v: new Map(), bytes: 0, counted: 0 };
+    case 'list':
+      return { type, v: new Deque(), bytes: 0, counted: 0 };
+    case 'set':
+      return { type, v: new IndexedSet(), bytes: 0, counted: 0 };
+    case 'zset':
+      return { type, v: { scores: new Map(), order: new SkipList() }, bytes: 0, counted: 0 };
+  }
+}
+
+/** Elements of a collection (1 for a string). */
+export function elementCount(v: Value): number {
+  switch (v.type) {
+    case 'string':
+      return 1;
+    case 'hash':
+    case 'set':
+      return v.v.size;
+    case 'list':
+      return v.v.length;
+    case 'zset':
+      return v.v.scores.size;
+  }
+}
+
+/** A value's size computed from its content (what `bytes` must always equal). */
+export function valueBytes(v: Value): number {
+  let n = 0;
+  switch (v.type) {
+    case 'string':
+      return v.v.length;
+    case 'hash':
+      for (const [f, x] of v.v) n += f.length + x.length;
+      return n;
+    case 'list':
+      for (const x of v.v.toArray()) n += x.length;
+      return n;
+    case 'set':
+      for (const m of v.v) n += m.length;
+      return n;
+    case 'zset':
+      for (const m of v.v.scores.keys()) n += m.length + SCORE_BYTES;
+      return n;
+  }
+}
+
+/** A deep copy (COPY). */
+export function cloneValue(src: Value): Value {
+  switch (src.type) {
+    case 'string':
+      return { type: 'string', v: Buffer.from(src.v), bytes: src.bytes, counted: 0 };
+    case 'hash':
+      return { type: 'hash', v: new Map(src.v), bytes: src.bytes, counted: 0 };
+    case 'list': {
+      const d = new Deque();
+      d.reset(src.v.toArray());
+      return { type: 'list', v: d, bytes: src.bytes, counted: 0 };
+    }
+    case 'set':
+      return { type: 'set', v: new IndexedSet(src.v), bytes: src.bytes, counted: 0 };
+    case 'zset': {
+      const z: ZSet = { scores: new Map(src.v.scores), order: new SkipList() };
+      for (const [m, s] of src.v.scores) z.order.insert(s, m);
+      return { type: 'zset', v: z, bytes: src.bytes, counted: 0 };
+    }
+  }
+}
