@@ -38,6 +38,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('segment-bytes-max', { type: 'number', default: DEFAULTS.segmentBytesMax, describe: 'log segment file size' })
     .option('metrics-addr', { type: 'string', describe: 'serve GET /metrics, /health, /ready on host:port (default: the node\'s host and the hosts file\'s 5th column, if any; "off" disables)' })
     .option('request-timeout-ms', { type: 'number', default: DEFAULTS.requestTimeoutMs, describe: 'client request deadline' })
+    .option('clock-offset-ms', { type: 'number', default: DEFAULTS.clockOffsetMs, describe: "added to this node's clock (for testing expiry under clock skew)" })
+    .option('snapshot-entries', { type: 'number', default: DEFAULTS.snapshotEntries, describe: 'take a snapshot once the log holds this many entries past the last one' })
+    .option('snapshot-retain-entries', { type: 'number', default: DEFAULTS.snapshotRetainEntries, describe: 'entries kept behind a snapshot so a briefly lagging follower catches up from the log' })
     .strict()
     .help()
     .parse();
@@ -80,6 +83,9 @@ export async function main(argv: string[]): Promise<void> {
     segmentBytesMax: args['segment-bytes-max'],
     requestTimeoutMs: args['request-timeout-ms'],
     metricsAddr: metricsAddrOf(args['metrics-addr'], hosts.find((h) => h.id === args.id)),
+    clockOffsetMs: args['clock-offset-ms'],
+    snapshotEntries: args['snapshot-entries'],
+    snapshotRetainEntries: args['snapshot-retain-entries'],
   };
   checkOptions(opts);
   await runNode(opts);

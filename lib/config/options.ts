@@ -35,6 +35,11 @@ export interface NodeOptions {
   requestTimeoutMs: number;
   /** GET /metrics, /health, /ready: off when null. */
   metricsAddr: { host: string; port: number } | null;
+  /** Added to this node's wall clock (tests of expiry under clock skew). */
+  clockOffsetMs: number;
+  /** Snapshots: take one once the log holds this many entries past the last, keep this many behind it for lagging followers. */
+  snapshotEntries: number;
+  snapshotRetainEntries: number;
 }
 
 export const DEFAULTS = {
@@ -59,6 +64,9 @@ export const DEFAULTS = {
   requestBytesMax: 8 * 1024 * 1024,
   requestTimeoutMs: 5000,
   metricsAddr: null,
+  clockOffsetMs: 0,
+  snapshotEntries: 10_000,
+  snapshotRetainEntries: 5_000,
 };
 
 /** Two hosts files that list different nodes make different clusters, so their nodes refuse each other. */
@@ -77,4 +85,7 @@ export function checkOptions(o: NodeOptions): void {
   if (o.heartbeatMs < o.tickMs) bad('--heartbeat-ms must be at least --tick-ms');
   if (o.electionTimeoutMs < 2 * o.heartbeatMs) bad('--election-timeout-ms must be at least twice --heartbeat-ms');
   if (o.frameBytesMax < o.appendBytesMax + 64 * 1024) bad('--frame-bytes-max must exceed the append batch bound by 64 KiB');
+  if (!Number.isFinite(o.clockOffsetMs)) bad('--clock-offset-ms must be a number');
+  if (!(Number.isInteger(o.snapshotEntries) && o.snapshotEntries >= 1)) bad('--snapshot-entries must be an integer >= 1');
+  if (!(Number.isInteger(o.snapshotRetainEntries) && o.snapshotRetainEntries >= 0)) bad('--snapshot-retain-entries must be an integer >= 0');
 }

@@ -277,7 +277,7 @@ export class RaftNode {
   private onTimer(m: TimerOut): void {
     switch (m.type) {
       case 'tick':
-        for (let i = 0; i < m.count; i++) this.replica.tick();
+        for (let i = 0; i < m.count; i++) this.replica.tick(Date.now() + this.opts.clockOffsetMs);
         this.schedule();
         return;
       case 'metrics':

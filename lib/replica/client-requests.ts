@@ -92,6 +92,10 @@ export class ClientRequests {
     private readonly core: RaftCore,
     private readonly sm: KvStateMachine,
     private readonly limits: ClientRequestsLimits,
+    /** This node's clock (ms): stamped into the writes it proposes as leader, and the time reads are served at. */
+    private readonly clock: () => number,
+    /** The replica's seeded randomness: the seeds a leader stamps into writes (SPOP) come from it. */
+    private readonly random: () => number,
   ) {
     assert(limits.requestTicks > 0 && limits.inFlightMax > 0, 'request limits must be positive');
   }
@@ -153,7 +157,10 @@ export class ClientRequests {
       for (const i of items) this.fail(origin, epoch, i.id, 'BUSY', 'too many writes in flight');
       return;
     }
-    const res = this.core.propose(items.map((i) => ({ tid: i.tid, data: i.data })));
+    // The leader stamps its clock and a random seed into each write: every replica then
+    // applies it at the same time with the same randomness (lib/kv/state-machine.ts).
+    const ctx = { nowMs: this.clock(), random: this.random };
+    const res = this.core.propose(items.map((i) => ({ tid: i.tid, data: this.sm.stampWrite(i.data, ctx) })));
     if (!res.ok) {
       for (const i of items) {
         if (res.code === 'BUSY') this.fail(origin, epoch, i.id, 'BUSY', 'too many uncommitted entries');
@@ -263,7 +270,7 @@ export class ClientRequests {
     let k = 0;
     while (k < this.readyReads.length && this.readyReads[k]!.index <= appliedIndex) {
       for (const i of this.readyReads[k]!.batch.items) {
-        if (this.pending.has(i.reqId)) this.reply(i.reqId, { ok: true, reply: this.sm.read(i.args) });
+        if (this.pending.has(i.reqId)) this.reply(i.reqId, { ok: true, reply: this.sm.read(i.args, this.clock()) });
       }
       k++;
     }

@@ -11,6 +11,9 @@ import { assert } from '../util/assert.js';
 import { ClientRequests } from './client-requests.js';
 import type { ClientReply, GatewayRequest, PeerMessage } from './messages.js';
 
+/** Bound on keys one expiry entry deletes. */
+const EXPIRE_KEYS_PER_ENTRY_MAX = 256;
+
 export interface ReplicaConfig {
   core: CoreConfig;
   /** A client request not answered within this many ticks gets TIMEOUT (TRYAGAIN while no leader is known). */
@@ -63,6 +66,10 @@ export class Replica {
   private writeSeq = 0;
   private readonly pendingWrites: PendingWrite[] = [];
   private appliedIndex = 0;
+  /** The driver's clock at the last tick (ms). */
+  private nowMs = 0;
+  /** Leader: the index of the expiry entry in flight (0: none). */
+  private expiryIndex = 0;
   /** Collected between process() calls. */
   private out: Effects = emptyEffects();
 
@@ -76,15 +83,43 @@ export class Replica {
     this.core = new RaftCore(cfg.core, restored, random);
     this.sm = new KvStateMachine({ dedupEntriesMax: cfg.dedupEntriesMax, dedupWindowEntries: cfg.dedupWindowEntries });
     const epoch = Math.floor(random() * 0x1_0000_0000) >>> 0;
-    this.requests = new ClientRequests(this.id, epoch, this.core, this.sm, { requestTicks: cfg.requestTicks, inFlightMax: cfg.inFlightMax });
+    this.requests = new ClientRequests(
+      this.id,
+      epoch,
+      this.core,
+      this.sm,
+      { requestTicks: cfg.requestTicks, inFlightMax: cfg.inFlightMax },
+      () => this.nowMs,
+      random,
+    );
   }
 
   // ------------------------------------------------------------------ inputs
 
-  /** One logical tick of the node's clock. */
-  tick(): void {
+  /**
+   * One logical tick of the node's clock. `nowMs`: the wall clock (ms) the driver reads
+   * with it; only a leader's clock ever reaches the state (stamped into the entries it
+   * proposes), and it never goes back there (the state machine keeps the max).
+   */
+  tick(nowMs: number): void {
+    assert(Number.isFinite(nowMs), `tick at ${nowMs}`);
+    this.nowMs = nowMs;
     this.core.tick();
     this.requests.tick();
+    this.proposeExpiry();
+  }
+
+  /** Leader: deletes keys whose deadline passed by its clock, a bounded batch per entry, one entry in flight. */
+  private proposeExpiry(): void {
+    if (this.core.status().role !== 'leader') {
+      this.expiryIndex = 0;
+      return;
+    }
+    if (this.expiryIndex > this.appliedIndex) return;
+    const keys = this.sm.expiredKeys(this.nowMs, EXPIRE_KEYS_PER_ENTRY_MAX);
+    if (keys.length === 0) return;
+    const res = this.core.propose([{ tid: '', data: this.sm.expireCommand(keys, this.nowMs) }]);
+    if (res.ok) this.expiryIndex = res.firstIndex;
   }
 
   /** Messages from peers, Raft's and forwarded client traffic alike. */

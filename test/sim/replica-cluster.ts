@@ -36,6 +36,8 @@ export interface ReplicaSimOptions {
   diskDelayMax: number;
   /** On a crash, the chance that each unsynced write survives (whole, or torn if it is the last). */
   unsyncedSurviveP: number;
+  /** Per-node clock offset in ms (expiry must not depend on it). */
+  clockSkewMs: Record<NodeId, number>;
   net: NetworkOptions;
   traceMax: number;
 }
@@ -58,6 +60,7 @@ export function defaultReplicaSimOptions(seed: number, over: Partial<ReplicaSimO
     diskDelayMin: 1,
     diskDelayMax: 3,
     unsyncedSurviveP: 0.5,
+    clockSkewMs: {},
     net: { dropP: 0, dupP: 0, delayMin: 1, delayMax: 3 },
     traceMax: 400,
     ...over,
@@ -247,6 +250,11 @@ export class ReplicaCluster {
 
   // ------------------------------------------------------------ time
 
+  /** A node's wall clock: simulated time (10 ms a tick) plus its own skew. */
+  clockOf(n: SimReplica): number {
+    return 1_700_000_000_000 + (this.now * 10) / this.opts.stepsPerTick + (this.opts.clockSkewMs[n.id] ?? 0);
+  }
+
   /** One step: deliver due messages, complete due syncs, tick due nodes. */
   step(): void {
     this.now++;
@@ -275,7 +283,7 @@ export class ReplicaCluster {
       if (n.replica === null || n.nextTickAt > this.now) continue;
       const j = this.opts.tickJitter;
       n.nextTickAt = this.now + this.opts.stepsPerTick + (j > 0 ? this.rng.int(-j, j) : 0);
-      n.replica.tick();
+      n.replica.tick(this.clockOf(n));
       this.pump(n);
     }
   }
