@@ -182,7 +182,12 @@ export class ClientRequests {
   }
 
   private read(items: { reqId: number; args: Buffer[] }[]): void {
-    // One ReadIndex round serves every read of this batch; `pending` bounds how many there are.
+    // Rounds whose requests timed out stay until the core ends them: bound them too.
+    if (this.reads.size >= this.limits.inFlightMax) {
+      for (const i of items) this.reply(i.reqId, { ok: false, code: 'BUSY', message: 'too many reads in flight' });
+      return;
+    }
+    // One ReadIndex round serves every read of this batch.
     const ctx = ++this.nextReadCtx;
     this.reads.set(ctx, { items });
     this.core.readIndex(ctx);
