@@ -29,6 +29,8 @@ function status(over: Partial<NodeStatus> = {}): NodeStatus {
 function ready(over: Partial<Ready> = {}): Effects {
   return {
     writes: over.entries && over.entries.length > 0 ? [{ seq: 1, hardState: null, entries: over.entries }] : [],
+    storage: [],
+    restored: null,
     messages: [],
     replies: [],
     applied: over.committed ?? [],

@@ -60,6 +60,10 @@ const STATUS_PROGRESS_INTERVAL_MS = 50;
 const STOP_ACTOR_TIMEOUT_MS = 2000;
 const STATUS_LOG_INTERVAL_MS = 10_000;
 const READY_PER_TURN_MAX = 1;
+/** InstallSnapshot: one chunk in flight per follower, resent after this long, given up after that many tries. */
+const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+const SNAPSHOT_CHUNK_TIMEOUT_MS = 5000;
+const SNAPSHOT_CHUNK_ATTEMPTS_MAX = 5;
 /** The status the gateway holds (INFO) is refreshed this often even when nothing moves. */
 const STATUS_REFRESH_INTERVAL_MS = 1000;
 
@@ -146,6 +150,13 @@ export class RaftNode {
         dedupWindowEntries: DEDUP_WINDOW_ENTRIES,
         dedupEntriesMax: DEDUP_ENTRIES_MAX,
         readyPerProcessMax: READY_PER_TURN_MAX,
+        snapshots: {
+          snapshotEntries: o.snapshotEntries,
+          retainEntries: o.snapshotRetainEntries,
+          chunkBytes: SNAPSHOT_CHUNK_BYTES,
+          chunkTimeoutTicks: Math.max(1, Math.ceil(SNAPSHOT_CHUNK_TIMEOUT_MS / o.tickMs)),
+          attemptsMax: SNAPSHOT_CHUNK_ATTEMPTS_MAX,
+        },
       },
       restored,
       seededRandom(randomBytes(4).readUInt32LE(0)),

@@ -142,41 +142,46 @@ export class RaftCore {
   }
 
   /**
-   * A leader's snapshot is durable here (InstallSnapshot). `leaderTerm`: the term of the
-   * leader that sent it. If the log already holds its last entry, the log is kept and
-   * committed through it (no restore); otherwise the log is replaced and Ready.restore
-   * tells the driver to load it into the state machine. Answers the leader either way.
+   * The driver loaded a snapshot into the state machine (one a leader sent): its state is
+   * now that through `snap`, which is committed by definition. The log keeps what follows
+   * it when it holds the snapshot's last entry (a follower must not drop entries it may
+   * have acknowledged), and is replaced by it otherwise.
    */
-  restoreSnapshot(from: NodeId, leaderTerm: number, snap: SnapshotMeta): void {
+  installSnapshot(snap: SnapshotMeta): void {
     const s = this.s;
-    assert(Number.isInteger(snap.index) && snap.index > 0 && snap.term > 0, `bad snapshot ${snap.index}/${snap.term}`);
-    if (leaderTerm < s.term || !s.voterSet.has(from) || from === s.id) return; // a stale leader's: it will learn our term from appends
-    if (leaderTerm > s.term || s.role !== 'follower') becomeFollower(s, leaderTerm, from, `snapshot from ${from}`);
-    assert(s.role === 'follower', 'snapshot outside follower');
-    s.electionElapsed = 0;
-    if (snap.index <= s.commitIndex) {
-      s.msgs.push(appendAccepted(s, from, s.commitIndex, 0));
-      return;
-    }
-    if (s.log.matchTerm(snap.index, snap.term)) {
-      // Our log holds everything it covers: commit through it and keep the log after it.
-      s.commitIndex = snap.index;
-    } else {
-      s.log.restore(snap);
-      s.commitIndex = s.appliedIndex = snap.index;
-      s.restore = { index: snap.index, term: snap.term };
-      s.emit('info', 'snapshotRestored', { index: snap.index, snapTerm: snap.term, leader: from });
-    }
-    s.msgs.push(appendAccepted(s, from, snap.index, 0));
+    assert(Number.isInteger(snap.index) && snap.index > s.appliedIndex && snap.term > 0, `install ${snap.index}/${snap.term} at applied ${s.appliedIndex}`);
+    if (s.log.matchTerm(snap.index, snap.term)) s.log.compactAround(snap.index);
+    else s.log.restore(snap);
+    s.appliedIndex = snap.index;
+    if (s.commitIndex < snap.index) s.commitIndex = snap.index;
+    s.emit('info', 'snapshotRestored', { index: snap.index, snapTerm: snap.term });
   }
 
-  /** Leader: sending a snapshot to `peer` ended (ok: the follower installed it). Appends resume from what it acknowledges. */
-  reportSnapshot(peer: NodeId, ok: boolean): void {
+  /**
+   * A snapshot sent by the leader of `leaderTerm` is durable here (installed, or already
+   * covered by this node's state): tell it how far this node is, so appends resume.
+   */
+  snapshotAck(from: NodeId, leaderTerm: number): void {
+    const s = this.s;
+    if (leaderTerm < s.term || !s.voterSet.has(from) || from === s.id) return; // a stale leader's: it learns our term from appends
+    if (leaderTerm > s.term || s.role !== 'follower') becomeFollower(s, leaderTerm, from, `snapshot from ${from}`);
+    s.electionElapsed = 0;
+    // Held until durable: the term this node just adopted may not be on disk yet.
+    s.msgs.push(appendAccepted(s, from, s.commitIndex, 0));
+  }
+
+  /**
+   * Leader: sending a snapshot through `index` to `peer` ended; ok: the follower installed
+   * it, so appends resume right after it (etcd does the same). If the log was compacted past
+   * it meanwhile, the next append finds that out and asks for a newer snapshot.
+   */
+  reportSnapshot(peer: NodeId, ok: boolean, index = 0): void {
     const s = this.s;
     if (s.role !== 'leader') return;
     const pr = s.progress.get(peer);
     if (pr === undefined || pr.state !== 'snapshot') return;
     pr.becomeProbe();
+    if (ok && index + 1 > pr.next && index <= s.log.lastIndex) pr.next = index + 1;
     if (!ok) s.emit('info', 'snapshotNeeded', { peer, next: pr.next, firstIndex: s.log.firstIndex, retry: true });
   }
 
@@ -198,7 +203,6 @@ export class RaftCore {
       s.reads.length > 0 ||
       s.readsFailed.length > 0 ||
       s.sendSnapshot.length > 0 ||
-      s.restore !== null ||
       s.events.length > 0 ||
       s.eventsDropped > 0
     );
@@ -231,7 +235,6 @@ export class RaftCore {
       reads: s.reads,
       readsFailed: s.readsFailed,
       sendSnapshot: s.sendSnapshot,
-      restore: s.restore,
       events: s.events,
     };
     s.msgsNow = [];
@@ -239,7 +242,6 @@ export class RaftCore {
     s.reads = [];
     s.readsFailed = [];
     s.sendSnapshot = [];
-    s.restore = null;
     s.events = [];
     return rd;
   }

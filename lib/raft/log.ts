@@ -180,6 +180,18 @@ export class RaftLog {
     this.snapTerm = term;
   }
 
+  /** A snapshot covers the log through `index`, which the log holds: forget what it covers, keep what follows. */
+  compactAround(index: number): void {
+    assert(index > this.snapIndex && index <= this.lastIndex, `compact around ${index} of ${this.firstIndex}..${this.lastIndex}`);
+    const term = this.term(index)!;
+    this.entries = this.entries.slice(index - this.snapIndex);
+    this.snapIndex = index;
+    this.snapTerm = term;
+    // What the snapshot covers is durable with it.
+    if (this.stable < index) this.stable = index;
+    if (this.unstableFrom <= index) this.unstableFrom = index + 1;
+  }
+
   /** Replace the whole log with a snapshot taken by another node (the log had no matching entry). */
   restore(snapshot: SnapshotMeta): void {
     assert(snapshot.index > this.snapIndex, `restore to ${snapshot.index}, already through ${this.snapIndex}`);

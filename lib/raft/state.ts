@@ -7,7 +7,7 @@ import { RaftLog } from './log.js';
 import type { Progress } from './progress.js';
 import { quorumSize } from './quorum.js';
 import { ForwardedReads, LeaderReads } from './reads.js';
-import type { CoreConfig, HardState, Message, NodeId, RaftEvent, Restored, Role, SnapshotMeta } from './types.js';
+import type { CoreConfig, HardState, Message, NodeId, RaftEvent, Restored, Role } from './types.js';
 
 /** Bound on pending ReadIndex requests (leader) and forwarded reads (follower). */
 export const READS_MAX = 4096;
@@ -60,7 +60,6 @@ export class CoreState {
   reads: { ctx: number; index: number }[] = [];
   readsFailed: number[] = [];
   sendSnapshot: NodeId[] = [];
-  restore: SnapshotMeta | null = null;
   events: RaftEvent[] = [];
   eventsDropped = 0;
 

@@ -118,11 +118,6 @@ export interface Ready {
   readsFailed: number[];
   /** Leader: peers whose next entries are compacted away; send each the newest snapshot, then report it (reportSnapshot). */
   sendSnapshot: NodeId[];
-  /**
-   * Follower: the log was replaced by this snapshot (restoreSnapshot): load it into the
-   * state machine before applying `committed`, which continue after it.
-   */
-  restore: SnapshotMeta | null;
   events: RaftEvent[];
 }
 

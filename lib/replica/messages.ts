@@ -29,8 +29,39 @@ export interface ForwardReplyItem {
   message: string;
 }
 
+/**
+ * InstallSnapshot, outside the core so a snapshot never sits in memory whole: the
+ * leader's replica streams the snapshot file one chunk at a time (`offset` into it) and
+ * the follower's answers each, saying where the next chunk must start.
+ */
+export interface SnapChunk {
+  type: 'snapChunk';
+  term: number;
+  from: NodeId;
+  to: NodeId;
+  index: number;
+  snapTerm: number;
+  offset: number;
+  data: Uint8Array;
+  done: boolean;
+}
+
+export interface SnapAck {
+  type: 'snapAck';
+  term: number;
+  from: NodeId;
+  to: NodeId;
+  index: number;
+  snapTerm: number;
+  /** The log writer's verdict on the chunk; 'refused': the sender's term is stale. */
+  status: 'appended' | 'ignored' | 'gap' | 'installed' | 'invalid' | 'refused';
+  nextOffset: number;
+}
+
+export type SnapshotMessage = SnapChunk | SnapAck;
+
 /** Everything that crosses a peer connection. */
-export type PeerMessage = Message | ForwardMessage;
+export type PeerMessage = Message | ForwardMessage | SnapshotMessage;
 
 export type ReplyCode = 'TRYAGAIN' | 'BUSY' | 'TIMEOUT' | 'ERR';
 

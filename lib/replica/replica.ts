@@ -10,6 +10,8 @@ import type { CoreConfig, CoreStatus, Entry, HardState, NodeId, RaftEvent, Ready
 import { assert } from '../util/assert.js';
 import { ClientRequests } from './client-requests.js';
 import type { ClientReply, GatewayRequest, PeerMessage } from './messages.js';
+import { FrameReader, Snapshots, type SnapshotLimits } from './snapshots.js';
+import type { LogWriterSnapshotIn, LogWriterSnapshotOut } from './storage-messages.js';
 
 /** Bound on keys one expiry entry deletes. */
 const EXPIRE_KEYS_PER_ENTRY_MAX = 256;
@@ -25,6 +27,7 @@ export interface ReplicaConfig {
   dedupEntriesMax: number;
   /** Bound on Ready rounds handled by one process() call (a long log is applied in slices). */
   readyPerProcessMax: number;
+  snapshots: SnapshotLimits;
 }
 
 /** One write for the log: persist hardState (if any) and entries, then report `written(seq)`. */
@@ -37,12 +40,16 @@ export interface LogWrite {
 /** What the driver must do after process(): in this order, writes before the messages. */
 export interface Effects {
   writes: LogWrite[];
+  /** Snapshot and compaction commands for the log writer, after `writes`, in order. */
+  storage: LogWriterSnapshotIn[];
   /** Messages that may leave now (their durability needs are met). */
   messages: PeerMessage[];
   replies: { reqId: number; reply: ClientReply }[];
   /** Entries applied to the state machine in this round, in order. */
   applied: Entry[];
   events: RaftEvent[];
+  /** The state machine was replaced by a leader's snapshot through this index (applied jumps to it). */
+  restored: number | null;
   /** ReadIndex rounds the core completed or failed in this round (for metrics). */
   readIndex: { ok: number; failed: number };
   /** The core has more to hand out: call process() again soon (after other inputs had a turn). */
@@ -63,6 +70,7 @@ export class Replica {
   private readonly core: RaftCore;
   readonly sm: KvStateMachine;
   private readonly requests: ClientRequests;
+  private readonly snaps: Snapshots;
   private writeSeq = 0;
   private readonly pendingWrites: PendingWrite[] = [];
   private appliedIndex = 0;
@@ -73,15 +81,29 @@ export class Replica {
   /** Collected between process() calls. */
   private out: Effects = emptyEffects();
 
+  /**
+   * `restored.snapshot`, when set, is the snapshot the state was saved in, and
+   * `snapshotContent` its content as stored (in byte ranges of any size).
+   */
   constructor(
     private readonly cfg: ReplicaConfig,
     restored: Restored,
     random: () => number,
+    snapshotContent: Iterable<Uint8Array> = [],
   ) {
     assert(cfg.readyPerProcessMax > 0, 'readyPerProcessMax must be positive');
     this.id = cfg.core.id;
-    this.core = new RaftCore(cfg.core, restored, random);
     this.sm = new KvStateMachine({ dedupEntriesMax: cfg.dedupEntriesMax, dedupWindowEntries: cfg.dedupWindowEntries });
+    const snap = restored.snapshot ?? null;
+    if (snap !== null) {
+      const frames = new FrameReader();
+      for (const part of snapshotContent) frames.push(part);
+      this.sm.restore(frames.finish());
+      assert(this.sm.appliedIndex === snap.index, `snapshot ${snap.index} restored a state at ${this.sm.appliedIndex}`);
+      this.appliedIndex = snap.index;
+    }
+    this.core = new RaftCore(cfg.core, restored, random);
+    this.snaps = new Snapshots(this.id, this.core, this.sm, cfg.snapshots, snap);
     const epoch = Math.floor(random() * 0x1_0000_0000) >>> 0;
     this.requests = new ClientRequests(
       this.id,
@@ -106,6 +128,7 @@ export class Replica {
     this.nowMs = nowMs;
     this.core.tick();
     this.requests.tick();
+    this.snaps.tick(this.core.status().role === 'leader');
     this.proposeExpiry();
   }
 
@@ -127,6 +150,8 @@ export class Replica {
     for (const m of messages) {
       assert(m.to === this.id, `message for ${m.to} delivered to ${this.id}`);
       if (m.type === 'fwdWrite' || m.type === 'fwdReply') this.requests.onForward(m);
+      else if (m.type === 'snapChunk') this.snaps.onChunk(m);
+      else if (m.type === 'snapAck') this.snaps.onAck(m);
       else this.core.step(m);
     }
   }
@@ -145,6 +170,19 @@ export class Replica {
   unreachable(peer: NodeId): void {
     this.core.reportUnreachable(peer);
     this.requests.onUnreachable(peer);
+    this.snaps.onUnreachable(peer);
+  }
+
+  /** The log writer's answer to a snapshot or compaction command. */
+  storage(m: LogWriterSnapshotOut): void {
+    const before = this.sm.appliedIndex;
+    this.snaps.onStorage(m);
+    if (this.sm.appliedIndex !== before) {
+      // A leader's snapshot replaced the state: applying continues after it.
+      assert(this.sm.appliedIndex > this.appliedIndex, 'a snapshot took the state back');
+      this.appliedIndex = this.sm.appliedIndex;
+      this.out.restored = this.appliedIndex;
+    }
   }
 
   /** Requests from this node's clients. */
@@ -160,8 +198,17 @@ export class Replica {
     // hold the thread past an election timeout while peer messages wait behind it.
     for (let rounds = 0; this.core.hasReady() && rounds < this.cfg.readyPerProcessMax; rounds++) this.handleReady(this.core.ready());
     this.requests.serveReads(this.appliedIndex);
-    // Forwarded requests and their replies depend on nothing this node has yet to persist.
+    this.snaps.maybeTake(this.appliedIndex);
+    // Forwarded requests, snapshot chunks and their answers depend on nothing this node has yet to persist.
     this.out.messages.push(...this.requests.flush(this.core.status().term));
+    if (this.snaps.messages.length > 0) {
+      this.out.messages.push(...this.snaps.messages);
+      this.snaps.messages = [];
+    }
+    if (this.snaps.storage.length > 0) {
+      this.out.storage.push(...this.snaps.storage);
+      this.snaps.storage = [];
+    }
     if (this.requests.replies.length > 0) {
       this.out.replies.push(...this.requests.replies);
       this.requests.replies = [];
@@ -189,6 +236,7 @@ export class Replica {
       this.requests.apply(e);
       this.out.applied.push(e);
     }
+    for (const peer of rd.sendSnapshot) this.snaps.send(peer);
     if (rd.reads.length > 0 || rd.readsFailed.length > 0) {
       this.out.readIndex.ok += rd.reads.length;
       this.out.readIndex.failed += rd.readsFailed.length;
@@ -225,11 +273,16 @@ export class Replica {
     return this.requests.sizes();
   }
 
+  /** The newest durable snapshot and the size of the last one taken or sent, for status. */
+  snapshotStatus(): { index: number; term: number; bytes: number; sending: number } {
+    return { index: this.snaps.latest?.index ?? 0, term: this.snaps.latest?.term ?? 0, bytes: this.snaps.lastBytes, sending: this.snaps.sending };
+  }
+
   get pendingWriteCount(): number {
     return this.pendingWrites.length;
   }
 }
 
 function emptyEffects(): Effects {
-  return { writes: [], messages: [], replies: [], applied: [], events: [], readIndex: { ok: 0, failed: 0 }, more: false };
+  return { writes: [], storage: [], messages: [], replies: [], applied: [], events: [], readIndex: { ok: 0, failed: 0 }, restored: null, more: false };
 }

@@ -68,6 +68,7 @@ function isSplittable(m: PeerMessage): m is Splittable {
 export function messageBytesEst(m: PeerMessage): number {
   let n = MESSAGE_BYTES_EST + 3 * (m.from.length + m.to.length);
   if (isSplittable(m)) for (let k = itemCount(m) - 1; k >= 0; k--) n += itemBytesEst(m, k);
+  else if (m.type === 'snapChunk') n += m.data.length;
   return n;
 }
 

@@ -5,7 +5,7 @@
 // that a correct leader sends. The result is a fresh object holding only the known
 // fields, so stray keys in the input never travel further.
 import type { Frame } from '../../actors/protocol.js';
-import type { ForwardMessage, PeerMessage } from '../replica/messages.js';
+import type { ForwardMessage, PeerMessage, SnapAck, SnapshotMessage } from '../replica/messages.js';
 import type { Entry, Message } from '../raft/types.js';
 import { RaftdError } from '../util/errors.js';
 
@@ -103,11 +103,28 @@ function validateForward(r: Rec, type: ForwardMessage['type'], what: string): Fo
   return { type, term, from, to, epoch, replies };
 }
 
-/** A Raft message or a forwarded client request/reply. */
+/** Bound on one InstallSnapshot chunk's bytes (the sender's chunk size is far below). */
+export const SNAP_CHUNK_BYTES_MAX = 8 * 1024 * 1024;
+const SNAP_ACK_STATUSES = ['appended', 'ignored', 'gap', 'installed', 'invalid', 'refused'] as const;
+
+function validateSnapshotMessage(r: Rec, type: SnapshotMessage['type'], what: string): SnapshotMessage {
+  const base = { term: uint(r, 'term', what), from: id(r, 'from', what), to: id(r, 'to', what), index: uint(r, 'index', what), snapTerm: uint(r, 'snapTerm', what) };
+  if (type === 'snapChunk') {
+    const data = own(r, 'data');
+    if (!(data instanceof Uint8Array) || data.length > SNAP_CHUNK_BYTES_MAX) bad(`${what}.data is not binary of at most ${SNAP_CHUNK_BYTES_MAX} bytes`);
+    return { type, ...base, offset: uint(r, 'offset', what), data, done: bool(r, 'done', what) };
+  }
+  const status = own(r, 'status');
+  if (!SNAP_ACK_STATUSES.includes(status as SnapAck['status'])) bad(`${what}.status is not a snapshot ack status`);
+  return { type, ...base, status: status as SnapAck['status'], nextOffset: uint(r, 'nextOffset', what) };
+}
+
+/** A Raft message, a forwarded client request/reply, or an InstallSnapshot chunk or answer. */
 export function validatePeerMessage(v: unknown, what = 'message'): PeerMessage {
   const r = rec(v, what);
   const type = own(r, 'type');
   if (type === 'fwdWrite' || type === 'fwdReply') return validateForward(r, type, what);
+  if (type === 'snapChunk' || type === 'snapAck') return validateSnapshotMessage(r, type, what);
   return validateMessage(v, what);
 }
 

@@ -12,6 +12,7 @@
 // of the replica is asserted after each step.
 import type { Entry, HardState, NodeId } from '../../lib/raft/types.js';
 import type { PeerMessage } from '../../lib/replica/messages.js';
+import type { LogWriterSnapshotIn, LogWriterSnapshotOut } from '../../lib/replica/storage-messages.js';
 import { Replica, type Effects, type LogWrite, type ReplicaConfig } from '../../lib/replica/replica.js';
 import { AppliedHistory, check, checkLeaderCompleteness, checkLogMatching, LeaderHistory } from './checks.js';
 import { fmtMessage } from './cluster.js';
@@ -36,6 +37,9 @@ export interface ReplicaSimOptions {
   diskDelayMax: number;
   /** On a crash, the chance that each unsynced write survives (whole, or torn if it is the last). */
   unsyncedSurviveP: number;
+  /** Snapshot every this many applied entries, keeping this many behind it. */
+  snapshotEntries: number;
+  snapshotRetainEntries: number;
   /** Per-node clock offset in ms (expiry must not depend on it). */
   clockSkewMs: Record<NodeId, number>;
   net: NetworkOptions;
@@ -60,6 +64,8 @@ export function defaultReplicaSimOptions(seed: number, over: Partial<ReplicaSimO
     diskDelayMin: 1,
     diskDelayMax: 3,
     unsyncedSurviveP: 0.5,
+    snapshotEntries: 1_000_000,
+    snapshotRetainEntries: 0,
     clockSkewMs: {},
     net: { dropP: 0, dupP: 0, delayMin: 1, delayMax: 3 },
     traceMax: 400,
@@ -67,9 +73,27 @@ export function defaultReplicaSimOptions(seed: number, over: Partial<ReplicaSimO
   };
 }
 
+interface StoredSnapshot {
+  index: number;
+  term: number;
+  content: Uint8Array;
+}
+
 interface Disk {
   hardState: HardState;
+  /** The newest durable snapshot. */
+  snapshot: StoredSnapshot | null;
+  /** The log holds entries after `base` (a compaction point at or below the snapshot's index). */
+  base: number;
   entries: Entry[];
+}
+
+/** A snapshot being written (not durable until its write completes) or received. */
+interface SnapshotInProgress {
+  index: number;
+  term: number;
+  parts: Uint8Array[];
+  bytes: number;
 }
 
 interface Unsynced {
@@ -83,6 +107,11 @@ export interface SimReplica {
   /** What survives a crash. */
   disk: Disk;
   unsynced: Unsynced[];
+  /** The log writer's snapshot work, lost on a crash: one being written, one being received. */
+  writing: SnapshotInProgress | null;
+  receiving: SnapshotInProgress | null;
+  /** Answers of the log writer, delivered at a later step. */
+  storageReplies: { at: number; reply: LogWriterSnapshotOut }[];
   /** Highest index applied by this incarnation (checked against the replica's own count). */
   applied: number;
   nextTickAt: number;
@@ -110,7 +139,7 @@ export class ReplicaCluster {
   now = 0;
   private trace: TraceItem[] = [];
   private traceHead = 0;
-  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0 };
+  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0, snapshots: 0, installs: 0, compactions: 0 };
 
   constructor(opts: ReplicaSimOptions) {
     this.opts = opts;
@@ -120,8 +149,11 @@ export class ReplicaCluster {
     this.nodes = ids.map((id) => ({
       id,
       replica: null,
-      disk: { hardState: { term: 0, vote: null }, entries: [] },
+      disk: { hardState: { term: 0, vote: null }, snapshot: null, base: 0, entries: [] },
       unsynced: [],
+      writing: null,
+      receiving: null,
+      storageReplies: [],
       applied: 0,
       nextTickAt: 0,
       rng: this.rng.fork(),
@@ -150,14 +182,29 @@ export class ReplicaCluster {
       dedupWindowEntries: 1_000_000,
       dedupEntriesMax: 100_000,
       readyPerProcessMax: 1,
+      snapshots: { snapshotEntries: o.snapshotEntries, retainEntries: o.snapshotRetainEntries, chunkBytes: 1024, chunkTimeoutTicks: 2 * o.electionTicks, attemptsMax: 5 },
     };
   }
 
   private start(n: SimReplica): void {
     const rng = n.rng;
-    n.replica = new Replica(this.config(n.id), { hardState: { ...n.disk.hardState }, entries: n.disk.entries.slice() }, () => rng.next());
+    const d = n.disk;
+    // Like the log writer: the log after the snapshot, the snapshot's content read back in pieces.
+    const snap = d.snapshot;
+    const entries = snap === null ? d.entries.slice() : d.entries.filter((e) => e.index > snap.index);
+    const pieces: Uint8Array[] = [];
+    if (snap !== null) for (let at = 0; at < snap.content.length; at += 777) pieces.push(snap.content.subarray(at, at + 777));
+    n.replica = new Replica(
+      this.config(n.id),
+      { hardState: { ...d.hardState }, snapshot: snap === null ? null : { index: snap.index, term: snap.term }, entries },
+      () => rng.next(),
+      pieces,
+    );
     n.unsynced = [];
-    n.applied = 0;
+    n.writing = null;
+    n.receiving = null;
+    n.storageReplies = [];
+    n.applied = snap?.index ?? 0;
     n.incarnation++;
     n.nextTickAt = this.now + 1 + this.rng.int(0, this.opts.stepsPerTick - 1);
     this.pump(n);
@@ -280,6 +327,14 @@ export class ReplicaCluster {
       }
     }
     for (const n of this.nodes) {
+      while (n.replica !== null && n.storageReplies.length > 0 && n.storageReplies[0]!.at <= this.now) {
+        const { reply } = n.storageReplies.shift()!;
+        this.completeStorage(n, reply);
+        n.replica?.storage(reply);
+        this.pump(n);
+      }
+    }
+    for (const n of this.nodes) {
       if (n.replica === null || n.nextTickAt > this.now) continue;
       const j = this.opts.tickJitter;
       n.nextTickAt = this.now + this.opts.stepsPerTick + (j > 0 ? this.rng.int(-j, j) : 0);
@@ -312,7 +367,15 @@ export class ReplicaCluster {
   }
 
   private perform(n: SimReplica, fx: Effects): void {
+    // Writes first: the log writer takes them in order with the snapshot commands.
     for (const ev of fx.events) if (ev.level !== 'debug') this.log(n.id, 'event', `${ev.event} t${ev.term}`);
+    for (const c of fx.storage) this.onStorage(n, c);
+    if (fx.restored !== null) {
+      check(fx.restored > n.applied, 'snapshot restore', () => `${n.id} restored to ${fx.restored} at applied ${n.applied}`);
+      this.log(n.id, 'restored', `snapshot through ${fx.restored}`);
+      n.applied = fx.restored;
+      this.stats.installs++;
+    }
     for (const w of fx.writes) {
       const lastAt = n.unsynced.length > 0 ? n.unsynced[n.unsynced.length - 1]!.at : 0;
       const at = Math.max(lastAt, this.now + this.rng.int(this.opts.diskDelayMin, this.opts.diskDelayMax));
@@ -335,6 +398,98 @@ export class ReplicaCluster {
     }
   }
 
+  // ------------------------------------------------------------ the log writer's snapshot work
+
+  private reply(n: SimReplica, reply: LogWriterSnapshotOut, delay = this.rng.int(this.opts.diskDelayMin, this.opts.diskDelayMax)): void {
+    const last = n.storageReplies.length > 0 ? n.storageReplies[n.storageReplies.length - 1]!.at : 0;
+    n.storageReplies.push({ at: Math.max(last, this.now + delay), reply });
+  }
+
+  /** A command from the replica, in order with its writes (as the log-writer actor takes them). */
+  private onStorage(n: SimReplica, c: LogWriterSnapshotIn): void {
+    const d = n.disk;
+    switch (c.type) {
+      case 'snapshotBegin':
+        check(n.writing === null, 'snapshot', () => `${n.id} began snapshot ${c.index} while writing ${n.writing!.index}`);
+        n.writing = { index: c.index, term: c.term, parts: [], bytes: 0 };
+        return;
+      case 'snapshotChunk':
+        check(n.writing !== null && n.writing.index === c.index, 'snapshot', () => `${n.id} chunk of ${c.index} outside its snapshot`);
+        n.writing.parts.push(c.data);
+        n.writing.bytes += c.data.length;
+        return;
+      case 'snapshotAbort':
+        n.writing = null;
+        return;
+      case 'snapshotEnd': {
+        const w = n.writing;
+        check(w !== null && w.index === c.index, 'snapshot', () => `${n.id} ended snapshot ${c.index} it did not begin`);
+        // Durable when this answer is delivered (a crash before loses it, as fsync would).
+        this.reply(n, { type: 'snapshotWritten', snapshot: { index: w.index, term: w.term, config: null, contentBytes: w.bytes, fileBytes: w.bytes } });
+        return;
+      }
+      case 'compact': {
+        // Never past the newest durable snapshot: a restart must find the log after it.
+        const through = Math.min(c.throughIndex, d.snapshot?.index ?? 0);
+        if (through > d.base) {
+          d.entries = d.entries.filter((e) => e.index > through);
+          d.base = through;
+          this.stats.compactions++;
+        }
+        this.reply(n, { type: 'compacted', throughIndex: c.throughIndex, firstIndex: d.base + 1, segmentsDeleted: 0 });
+        return;
+      }
+      case 'snapshotRead': {
+        const s = d.snapshot;
+        const found = s !== null && s.index === c.index && s.term === c.term;
+        const data = found ? s.content.subarray(c.offset, c.offset + c.bytesMax) : new Uint8Array(0);
+        const done = found && c.offset + data.length >= s.content.length;
+        this.reply(n, { type: 'snapshotData', reqId: c.reqId, index: c.index, term: c.term, part: c.part, offset: c.offset, data, done, found }, 1);
+        return;
+      }
+      case 'snapshotRecv': {
+        let r = n.receiving;
+        if (r === null || r.index !== c.index || r.term !== c.term) r = n.receiving = c.offset === 0 ? { index: c.index, term: c.term, parts: [], bytes: 0 } : null;
+        const ack = (status: 'appended' | 'ignored' | 'gap' | 'installed', nextOffset: number): void =>
+          this.reply(n, { type: 'snapshotRecvAck', index: c.index, term: c.term, status, nextOffset, firstIndex: d.base + 1, lastIndex: d.base + d.entries.length });
+        if (r === null) return ack('gap', 0);
+        if (c.offset < r.bytes) return ack('ignored', r.bytes);
+        if (c.offset > r.bytes) return ack('gap', r.bytes);
+        r.parts.push(c.data);
+        r.bytes += c.data.length;
+        if (!c.done) return ack('appended', r.bytes);
+        n.receiving = null;
+        this.install(n, { index: r.index, term: r.term, content: concat(r.parts, r.bytes) });
+        return ack('installed', 0);
+      }
+    }
+  }
+
+  /** Installs a received snapshot and fits the log to it, as the log writer does. */
+  private install(n: SimReplica, s: StoredSnapshot): void {
+    const d = n.disk;
+    if (d.snapshot !== null && d.snapshot.index >= s.index) return;
+    d.snapshot = s;
+    const log = this.logOf(n);
+    const held = log[s.index - 1];
+    if (held !== undefined && held.term === s.term) {
+      d.entries = d.entries.filter((e) => e.index > s.index);
+    } else {
+      d.entries = [];
+    }
+    d.base = s.index;
+  }
+
+  /** A snapshot write's answer is due: only now is it on disk. */
+  private completeStorage(n: SimReplica, reply: LogWriterSnapshotOut): void {
+    if (reply.type !== 'snapshotWritten') return;
+    const w = n.writing;
+    check(w !== null && w.index === reply.snapshot.index, 'snapshot', () => `${n.id} finished a snapshot it was not writing`);
+    n.writing = null;
+    if (n.disk.snapshot === null || n.disk.snapshot.index < w.index) n.disk.snapshot = { index: w.index, term: w.term, content: concat(w.parts, w.bytes) };
+    this.stats.snapshots++;
+  }
+
   private persist(n: SimReplica, w: LogWrite): void {
     const d = n.disk;
     if (w.hardState !== null) {
@@ -349,9 +504,10 @@ export class ReplicaCluster {
     }
     if (w.entries.length > 0) {
       const first = w.entries[0]!.index;
-      check(first >= 1 && first <= d.entries.length + 1, 'durable log', () => `${n.id} write at ${first} leaves a gap after ${d.entries.length}`);
-      d.entries.length = first - 1;
-      for (const e of w.entries) d.entries.push(e);
+      check(first >= 1 && first <= d.base + d.entries.length + 1, 'durable log', () => `${n.id} write at ${first} leaves a gap after ${d.base + d.entries.length}`);
+      // Entries a snapshot installed meanwhile covers are not written again.
+      d.entries.length = Math.max(0, first - 1 - d.base);
+      for (const e of w.entries) if (e.index > d.base) d.entries.push(e);
     }
   }
 
@@ -370,9 +526,18 @@ export class ReplicaCluster {
     }
   }
 
-  /** The log a live node holds: its disk with its unsynced writes on top. */
+  /**
+   * The log a node holds: its disk with its unsynced writes on top. What a snapshot or
+   * compaction removed was committed, so the checks see the committed entries there.
+   */
+  diskLog(n: SimReplica): Entry[] {
+    const d = n.disk;
+    check(d.base <= this.applied.entries.length, 'compaction', () => `${n.id} compacted through ${d.base}, only ${this.applied.entries.length} are known committed`);
+    return this.applied.entries.slice(0, d.base).concat(d.entries);
+  }
+
   logOf(n: SimReplica): Entry[] {
-    const log = n.disk.entries.slice();
+    const log = this.diskLog(n);
     for (const u of n.unsynced) {
       if (u.write.entries.length === 0) continue;
       log.length = u.write.entries[0]!.index - 1;
@@ -384,7 +549,7 @@ export class ReplicaCluster {
   // ------------------------------------------------------------ checks
 
   checkLogs(): void {
-    checkLogMatching(this.nodes.map((n) => ({ id: n.id, log: n.replica !== null ? this.logOf(n) : n.disk.entries })));
+    checkLogMatching(this.nodes.map((n) => ({ id: n.id, log: n.replica !== null ? this.logOf(n) : this.diskLog(n) })));
   }
 
   /** All nodes up, one leader, everything committed and applied everywhere. */
@@ -426,6 +591,18 @@ export class ReplicaCluster {
 
 function fmtPeer(m: PeerMessage): string {
   if (m.type === 'fwdWrite') return `fwdWrite t${m.term} ${m.from}->${m.to} epoch=${m.epoch} fids=${m.items.map((i) => i.fid).join(',')}`;
+  if (m.type === 'snapChunk') return `snapChunk t${m.term} ${m.from}->${m.to} ${m.index}/${m.snapTerm} @${m.offset}+${m.data.length}${m.done ? ' done' : ''}`;
+  if (m.type === 'snapAck') return `snapAck t${m.term} ${m.from}->${m.to} ${m.index}/${m.snapTerm} ${m.status} next=${m.nextOffset}`;
   if (m.type === 'fwdReply') return `fwdReply t${m.term} ${m.from}->${m.to} epoch=${m.epoch} fids=${m.replies.map((i) => `${i.fid}${i.ok ? '' : `:${i.code}`}`).join(',')}`;
   return fmtMessage(m);
+}
+
+function concat(parts: Uint8Array[], bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

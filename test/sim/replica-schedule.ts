@@ -53,6 +53,9 @@ export function replicaScheduleFor(seed: number): ReplicaSchedule {
     tickJitter: r.int(0, 3),
     diskDelayMax: r.pick([2, 8, 20]),
     unsyncedSurviveP: r.pick([0, 0.5, 0.9]),
+    // Most runs snapshot often, so compaction, InstallSnapshot and restarts from a snapshot happen many times.
+    snapshotEntries: r.pick([1_000_000, 10, 25, 60]),
+    snapshotRetainEntries: r.pick([0, 3, 20]),
     net: { dropP: r.pick([0, 0.02, 0.1]), dupP: r.pick([0, 0.05]), delayMin: 1, delayMax: r.pick([3, 10, 30]) },
   });
   return {
@@ -76,7 +79,7 @@ function describe(s: ReplicaSchedule): string {
     `nodes=${o.nodes} clients=${s.clients} keys=${s.keys.length} preVote=${o.preVote} checkQuorum=${o.checkQuorum} ` +
     `election=${o.electionTicks} requestTicks=${o.requestTicks} inFlightMax=${o.inFlightMax} drop=${o.net.dropP} ` +
     `dup=${o.net.dupP} delay<=${o.net.delayMax} disk<=${o.diskDelayMax} survive=${o.unsyncedSurviveP} ` +
-    `crashP=${s.crashP} partitionP=${s.partitionP} chaosTicks=${s.chaosTicks}`
+    `snapshotEntries=${o.snapshotEntries} retain=${o.snapshotRetainEntries} crashP=${s.crashP} partitionP=${s.partitionP} chaosTicks=${s.chaosTicks}`
   );
 }
 
@@ -145,6 +148,7 @@ export function runReplicaSeed(seed: number, mutate?: (s: ReplicaSchedule) => vo
       linearizable,
       summary:
         `${desc} | elections=${st.elections} crashes=${st.crashes} torn=${st.tornWrites} lost=${st.lostWrites} ` +
+        `snapshots=${st.snapshots} installs=${st.installs} compactions=${st.compactions} ` +
         `ops=${cl.stats.ok}ok/${cl.stats.fail}fail/${cl.stats.unknown}unknown msgs=${c.net.delivered}`,
     };
   } catch (err) {

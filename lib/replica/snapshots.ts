@@ -1,0 +1,356 @@
+// Snapshots above the core (Raft dissertation ch. 5): taking one when the log has
+// grown, compacting after it is durable, streaming the newest one to a follower the
+// core says needs it (InstallSnapshot, one chunk in flight per follower, resumable),
+// and installing one received from a leader. Pure: it asks the log writer for what it
+// needs (effects) and is told the answers (inputs).
+//
+// The state machine's chunks are framed (4-byte length each) in the snapshot's
+// content, so content read back in byte ranges of any size splits into them again.
+import type { KvStateMachine } from '../kv/state-machine.js';
+import type { RaftCore } from '../raft/core.js';
+import type { NodeId, SnapshotMeta } from '../raft/types.js';
+import { assert } from '../util/assert.js';
+import type { SnapAck, SnapChunk } from './messages.js';
+import type { LogWriterSnapshotIn, LogWriterSnapshotOut } from './storage-messages.js';
+
+export interface SnapshotLimits {
+  /** Take a snapshot once this many entries were applied past the last one. */
+  snapshotEntries: number;
+  /** Entries kept in the log behind a snapshot, so a briefly lagging follower catches up from the log. */
+  retainEntries: number;
+  /** Bytes of one InstallSnapshot chunk (and of one content read). */
+  chunkBytes: number;
+  /** A chunk not acknowledged within this many ticks is sent again; after `attemptsMax` tries the transfer ends. */
+  chunkTimeoutTicks: number;
+  attemptsMax: number;
+}
+
+/** A transfer to one follower: one chunk in flight. */
+interface Outgoing {
+  index: number;
+  term: number;
+  offset: number;
+  /** 'read': waiting for the log writer's bytes; 'ack': waiting for the follower. */
+  stage: 'read' | 'ack';
+  reqId: number;
+  deadlineTick: number;
+  attempts: number;
+}
+
+/** A snapshot from a leader being received, then loaded into the state machine. */
+interface Incoming {
+  from: NodeId;
+  leaderTerm: number;
+  index: number;
+  term: number;
+  /** Set once installed: content read back for the state machine. */
+  restore: { reqId: number; offset: number; frames: FrameReader } | null;
+}
+
+const FRAME_HEADER_BYTES = 4;
+
+export class Snapshots {
+  /** The newest durable snapshot on this node. */
+  latest: SnapshotMeta | null;
+  /** Index of the snapshot being written (0: none). */
+  private taking = 0;
+  private readonly outgoing = new Map<NodeId, Outgoing>();
+  private incoming: Incoming | null = null;
+  private nextReqId = 0;
+  private tickNow = 0;
+  /** Effects, collected until the replica hands them out. */
+  storage: LogWriterSnapshotIn[] = [];
+  messages: (SnapChunk | SnapAck)[] = [];
+  /** The snapshot sizes, for status. */
+  lastBytes = 0;
+
+  constructor(
+    private readonly id: NodeId,
+    private readonly core: RaftCore,
+    private readonly sm: KvStateMachine,
+    private readonly limits: SnapshotLimits,
+    latest: SnapshotMeta | null,
+  ) {
+    assert(limits.snapshotEntries >= 1 && limits.chunkBytes >= 1024 && limits.chunkTimeoutTicks >= 1 && limits.attemptsMax >= 1, 'snapshot limits');
+    this.latest = latest;
+  }
+
+  // ------------------------------------------------------------------ taking
+
+  /** After entries were applied: snapshot the state machine if the log has grown enough since the last one. */
+  maybeTake(applied: number): void {
+    if (this.taking !== 0 || this.incoming !== null) return;
+    if (applied - (this.latest?.index ?? 0) < this.limits.snapshotEntries) return;
+    const term = this.core.termAt(applied);
+    assert(term !== undefined, `no term for applied index ${applied}`);
+    this.taking = applied;
+    this.storage.push({ type: 'snapshotBegin', index: applied, term, config: null });
+    // The state must not change while its chunks are taken (lib/kv/snapshot.ts): they are
+    // all taken now, in this turn. Serializing from a copy-on-write view would let it spread.
+    let bytes = 0;
+    for (const chunk of this.sm.snapshot()) {
+      const framed = frame(chunk);
+      bytes += framed.length;
+      this.storage.push({ type: 'snapshotChunk', index: applied, data: framed });
+    }
+    this.storage.push({ type: 'snapshotEnd', index: applied });
+    this.lastBytes = bytes;
+  }
+
+  // ------------------------------------------------------------------ log writer answers
+
+  onStorage(m: LogWriterSnapshotOut): void {
+    switch (m.type) {
+      case 'snapshotWritten': {
+        if (m.snapshot.index !== this.taking) return;
+        this.taking = 0;
+        if (this.latest === null || m.snapshot.index > this.latest.index) this.latest = { index: m.snapshot.index, term: m.snapshot.term };
+        this.lastBytes = m.snapshot.fileBytes;
+        const through = m.snapshot.index - this.limits.retainEntries;
+        if (through > 0) {
+          this.core.compact(through);
+          this.storage.push({ type: 'compact', throughIndex: through });
+        }
+        return;
+      }
+      case 'compacted':
+        return;
+      case 'snapshotData':
+        this.onData(m);
+        return;
+      case 'snapshotRecvAck':
+        this.onRecvAck(m);
+        return;
+    }
+  }
+
+  // ------------------------------------------------------------------ sending (leader)
+
+  /** The core says `peer` needs entries that are compacted away. */
+  send(peer: NodeId): void {
+    if (this.outgoing.has(peer)) return;
+    const snap = this.latest;
+    if (snap === null) {
+      this.core.reportSnapshot(peer, false); // cannot happen: the log is compacted only behind a snapshot
+      return;
+    }
+    const o: Outgoing = { index: snap.index, term: snap.term, offset: 0, stage: 'read', reqId: 0, deadlineTick: 0, attempts: 0 };
+    this.outgoing.set(peer, o);
+    this.readNext(o);
+  }
+
+  private readNext(o: Outgoing): void {
+    o.stage = 'read';
+    o.reqId = ++this.nextReqId;
+    this.storage.push({ type: 'snapshotRead', reqId: o.reqId, index: o.index, term: o.term, part: 'file', offset: o.offset, bytesMax: this.limits.chunkBytes });
+  }
+
+  private onData(m: Extract<LogWriterSnapshotOut, { type: 'snapshotData' }>): void {
+    if (this.incoming?.restore && this.incoming.restore.reqId === m.reqId) {
+      this.onRestoreData(m);
+      return;
+    }
+    for (const [peer, o] of this.outgoing) {
+      if (o.reqId !== m.reqId || o.stage !== 'read') continue;
+      if (!m.found) {
+        // Pruned by a newer snapshot: start again with the newest.
+        this.outgoing.delete(peer);
+        this.send(peer);
+        return;
+      }
+      o.stage = 'ack';
+      o.attempts++;
+      o.deadlineTick = this.tickNow + this.limits.chunkTimeoutTicks;
+      const st = this.core.status();
+      this.messages.push({ type: 'snapChunk', term: st.term, from: this.id, to: peer, index: o.index, snapTerm: o.term, offset: m.offset, data: m.data, done: m.done });
+      return;
+    }
+  }
+
+  /** A follower answered a chunk. */
+  onAck(m: SnapAck): void {
+    const o = this.outgoing.get(m.from);
+    if (o === undefined || o.index !== m.index || o.term !== m.snapTerm || o.stage !== 'ack') return;
+    switch (m.status) {
+      case 'installed':
+        this.outgoing.delete(m.from);
+        this.core.reportSnapshot(m.from, true, o.index);
+        return;
+      case 'appended':
+      case 'ignored':
+      case 'gap':
+      case 'invalid':
+        o.offset = m.nextOffset;
+        o.attempts = 0;
+        this.readNext(o);
+        return;
+      case 'refused':
+        this.end(m.from, false);
+        return;
+    }
+  }
+
+  /** The connection to a peer dropped: its transfer starts over when the core asks again. */
+  onUnreachable(peer: NodeId): void {
+    if (this.outgoing.has(peer)) this.end(peer, false);
+  }
+
+  private end(peer: NodeId, ok: boolean): void {
+    this.outgoing.delete(peer);
+    this.core.reportSnapshot(peer, ok);
+  }
+
+  tick(isLeader: boolean): void {
+    this.tickNow++;
+    if (!isLeader) {
+      this.outgoing.clear();
+      return;
+    }
+    for (const [peer, o] of this.outgoing) {
+      if (o.stage !== 'ack' || o.deadlineTick > this.tickNow) continue;
+      if (o.attempts >= this.limits.attemptsMax) this.end(peer, false);
+      else this.readNext(o); // lost chunk or answer: send it again from the same offset
+    }
+  }
+
+  // ------------------------------------------------------------------ receiving (follower)
+
+  onChunk(m: SnapChunk): void {
+    const st = this.core.status();
+    if (m.term < st.term) {
+      this.messages.push(ack(this.id, st.term, m, 'refused', 0));
+      return;
+    }
+    const cur = this.incoming;
+    if (cur !== null && cur.restore !== null) return; // loading one already: the leader resends
+    if (cur === null || cur.index !== m.index || cur.term !== m.snapTerm) {
+      this.incoming = { from: m.from, leaderTerm: m.term, index: m.index, term: m.snapTerm, restore: null };
+    } else {
+      cur.from = m.from;
+      cur.leaderTerm = m.term;
+    }
+    this.storage.push({ type: 'snapshotRecv', index: m.index, term: m.snapTerm, offset: m.offset, data: m.data, done: m.done });
+  }
+
+  private onRecvAck(m: Extract<LogWriterSnapshotOut, { type: 'snapshotRecvAck' }>): void {
+    const inc = this.incoming;
+    if (inc === null || inc.index !== m.index || inc.term !== m.term) return;
+    const status = m.status;
+    if (status !== 'installed') {
+      this.messages.push({ type: 'snapAck', term: inc.leaderTerm, from: this.id, to: inc.from, index: m.index, snapTerm: m.term, status, nextOffset: m.nextOffset });
+      return;
+    }
+    // Durable now. Load it unless this node's state is already past it.
+    if (this.latest === null || m.index > this.latest.index) this.latest = { index: m.index, term: m.term };
+    if (m.index <= this.sm.appliedIndex) {
+      this.finishIncoming(false);
+      return;
+    }
+    inc.restore = { reqId: ++this.nextReqId, offset: 0, frames: new FrameReader() };
+    this.readContent(inc);
+  }
+
+  private readContent(inc: Incoming): void {
+    const r = inc.restore!;
+    this.storage.push({ type: 'snapshotRead', reqId: r.reqId, index: inc.index, term: inc.term, part: 'content', offset: r.offset, bytesMax: this.limits.chunkBytes });
+  }
+
+  private onRestoreData(m: Extract<LogWriterSnapshotOut, { type: 'snapshotData' }>): void {
+    const inc = this.incoming!;
+    const r = inc.restore!;
+    assert(m.found, `installed snapshot ${inc.index} not found`);
+    r.frames.push(m.data);
+    r.offset += m.data.length;
+    if (!m.done) {
+      r.reqId = ++this.nextReqId;
+      this.readContent(inc);
+      return;
+    }
+    this.finishIncoming(true);
+  }
+
+  /** The snapshot is durable (and loaded, when `load`): tell the core and the leader. */
+  private finishIncoming(load: boolean): void {
+    const inc = this.incoming!;
+    this.incoming = null;
+    const meta = { index: inc.index, term: inc.term };
+    if (load && inc.index > this.sm.appliedIndex) {
+      this.sm.restore(inc.restore!.frames.finish());
+      this.core.installSnapshot(meta);
+    }
+    this.core.snapshotAck(inc.from, inc.leaderTerm);
+    this.messages.push({ type: 'snapAck', term: inc.leaderTerm, from: this.id, to: inc.from, index: inc.index, snapTerm: inc.term, status: 'installed', nextOffset: 0 });
+  }
+
+  // ------------------------------------------------------------------ status
+
+  get sending(): number {
+    return this.outgoing.size;
+  }
+
+  get busy(): boolean {
+    return this.taking !== 0 || this.incoming !== null;
+  }
+}
+
+function ack(from: NodeId, term: number, m: SnapChunk, status: SnapAck['status'], nextOffset: number): SnapAck {
+  return { type: 'snapAck', term, from, to: m.from, index: m.index, snapTerm: m.snapTerm, status, nextOffset };
+}
+
+/** One state-machine chunk with its length in front. */
+export function frame(chunk: Uint8Array): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_BYTES + chunk.length);
+  new DataView(out.buffer).setUint32(0, chunk.length);
+  out.set(chunk, FRAME_HEADER_BYTES);
+  return out;
+}
+
+/** Splits content read back in arbitrary byte ranges into the framed chunks. */
+export class FrameReader {
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private readonly chunks: Uint8Array[] = [];
+
+  push(data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.pending.push(data);
+    this.pendingBytes += data.length;
+    for (;;) {
+      if (this.pendingBytes < FRAME_HEADER_BYTES) return;
+      const head = this.peek(FRAME_HEADER_BYTES);
+      const len = new DataView(head.buffer, head.byteOffset, FRAME_HEADER_BYTES).getUint32(0);
+      if (this.pendingBytes < FRAME_HEADER_BYTES + len) return;
+      const all = this.take(FRAME_HEADER_BYTES + len);
+      this.chunks.push(all.subarray(FRAME_HEADER_BYTES));
+    }
+  }
+
+  finish(): Uint8Array[] {
+    assert(this.pendingBytes === 0, `snapshot content ends inside a frame (${this.pendingBytes} bytes left)`);
+    return this.chunks;
+  }
+
+  private peek(n: number): Uint8Array {
+    const first = this.pending[0]!;
+    if (first.length >= n) return first.subarray(0, n);
+    return concat(this.pending, this.pendingBytes).subarray(0, n);
+  }
+
+  private take(n: number): Uint8Array {
+    const all = concat(this.pending, this.pendingBytes);
+    this.pending = all.length > n ? [all.subarray(n)] : [];
+    this.pendingBytes = all.length - n;
+    return all.subarray(0, n);
+  }
+}
+
+function concat(parts: Uint8Array[], bytes: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
