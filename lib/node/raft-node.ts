@@ -10,7 +10,7 @@ import { createNanoEvents, type Emitter } from 'nanoevents';
 import { spawnActor, type ActorHandle } from '../actor/spawn.js';
 import { Logger } from '../log/logger.js';
 import type { RaftActorEvent } from '../raft/events.js';
-import type { CoreConfig, Entry, HardState, NodeId, Role } from '../raft/types.js';
+import type { CoreConfig, Entry, NodeId, Restored, Role } from '../raft/types.js';
 import type { NodeOptions } from '../config/options.js';
 import type { HostEntry } from '../config/hosts.js';
 import { assert, assertNever } from '../util/assert.js';
@@ -60,6 +60,8 @@ const STATUS_PROGRESS_INTERVAL_MS = 50;
 const STOP_ACTOR_TIMEOUT_MS = 2000;
 const STATUS_LOG_INTERVAL_MS = 10_000;
 const READY_PER_TURN_MAX = 1;
+/** Bytes of one read of a snapshot's content while loading it at start. */
+const SNAPSHOT_LOAD_READ_BYTES = 4 * 1024 * 1024;
 /** InstallSnapshot: one chunk in flight per follower, resent after this long, given up after that many tries. */
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 const SNAPSHOT_CHUNK_TIMEOUT_MS = 5000;
@@ -72,6 +74,8 @@ export class RaftNode {
   readonly self: HostEntry;
   private readonly log: Logger<RaftActorEvent>;
   private replica!: Replica;
+  /** Until the replica exists, snapshot reads answer load(). */
+  private loading = true;
   private logWriter!: ActorHandle<LogWriterIn>;
   private timer!: ActorHandle<TimerIn>;
   private peerServer!: ActorHandle<PeerServerIn>;
@@ -128,7 +132,7 @@ export class RaftNode {
       onMessage: (m) => this.onLogWriter(m),
       onFatal: this.onFatal,
     });
-    const restored = await this.load();
+    const { restored, content } = await this.load();
     await this.logWriter.ready;
 
     const coreConfig: CoreConfig = {
@@ -160,9 +164,11 @@ export class RaftNode {
       },
       restored,
       seededRandom(randomBytes(4).readUInt32LE(0)),
+      content,
     );
+    this.loading = false;
     this.log.term = restored.hardState.term;
-    this.log.info('restored', { vote: restored.hardState.vote, entries: restored.entries.length });
+    this.log.info('restored', { vote: restored.hardState.vote, snapshotIndex: restored.snapshot?.index ?? 0, entries: restored.entries.length });
 
     const limits: TransportLimits = {
       frameBytesMax: o.frameBytesMax,
@@ -242,16 +248,37 @@ export class RaftNode {
   }
 
   private loadChunks: Entry[][] = [];
-  private loadDone: ((v: { hardState: HardState; firstIndex: number; lastIndex: number }) => void) | null = null;
+  private loadDone: ((v: Extract<LogWriterOut, { type: 'loaded' }>) => void) | null = null;
+  /** Snapshot reads made while loading, before the replica exists. */
+  private readonly loadReads = new Map<number, (m: Extract<LogWriterOut, { type: 'snapshotData' }>) => void>();
 
-  private async load(): Promise<{ hardState: HardState; entries: Entry[] }> {
-    const done = new Promise<{ hardState: HardState; firstIndex: number; lastIndex: number }>((res) => (this.loadDone = res));
+  /** The durable state: hard state, the newest valid snapshot's content, and the log after it. */
+  private async load(): Promise<{ restored: Restored; content: Uint8Array[] }> {
+    const done = new Promise<Extract<LogWriterOut, { type: 'loaded' }>>((res) => (this.loadDone = res));
     this.logWriter.post({ type: 'load' });
     const loaded = await done;
-    const entries = this.loadChunks.flat();
+    let entries = this.loadChunks.flat();
     this.loadChunks = [];
     assert(entries.length === (loaded.lastIndex === 0 ? 0 : loaded.lastIndex - loaded.firstIndex + 1), 'loaded entry count matches the stored range');
-    return { hardState: loaded.hardState, entries };
+    const snap = loaded.snapshot;
+    const content: Uint8Array[] = [];
+    if (snap !== null) {
+      // The log keeps a tail behind the snapshot for lagging followers; the state starts after it.
+      entries = entries.filter((e) => e.index > snap.index);
+      let offset = 0;
+      for (let reqId = 1; ; reqId++) {
+        const data = await new Promise<Extract<LogWriterOut, { type: 'snapshotData' }>>((res) => {
+          this.loadReads.set(reqId, res);
+          this.logWriter.post({ type: 'snapshotRead', reqId, index: snap.index, term: snap.term, part: 'content', offset, bytesMax: SNAPSHOT_LOAD_READ_BYTES });
+        });
+        assert(data.found, `snapshot ${snap.index} vanished while loading`);
+        content.push(data.data);
+        offset += data.data.length;
+        if (data.done) break;
+      }
+      this.log.info('snapshot-loaded', { index: snap.index, snapTerm: snap.term, bytes: offset, logEntriesAfter: entries.length });
+    }
+    return { restored: { hardState: loaded.hardState, snapshot: snap === null ? null : { index: snap.index, term: snap.term }, entries }, content };
   }
 
   // ------------------------------------------------------------------ inputs
@@ -270,12 +297,23 @@ export class RaftNode {
         this.replica.written(m.seq);
         this.schedule();
         return;
+      case 'snapshotData': {
+        const waiting = this.loadReads.get(m.reqId);
+        if (waiting !== undefined && this.loading) {
+          this.loadReads.delete(m.reqId);
+          waiting(m);
+          return;
+        }
+        this.replica.storage(m);
+        this.schedule();
+        return;
+      }
       case 'compacted':
       case 'snapshotWritten':
-      case 'snapshotData':
       case 'snapshotRecvAck':
-        // Snapshots (issue 9): the replica does not ask for these yet.
-        this.log.debug('log-writer-snapshot', { type: m.type });
+        this.log.info('log-writer-snapshot', { ...m, ...('snapshot' in m ? { snapshot: { index: m.snapshot.index, term: m.snapshot.term, fileBytes: m.snapshot.fileBytes } } : {}) });
+        this.replica.storage(m);
+        this.schedule();
         return;
       case 'metrics':
         this.metrics.onActorMetrics(m);
@@ -386,6 +424,7 @@ export class RaftNode {
       this.log.log(level, event, fields);
     }
     for (const w of fx.writes) this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries });
+    for (const c of fx.storage) this.logWriter.post(c);
     this.send(fx.messages);
     if (fx.applied.length > 0) this.events.emit('applied', fx.applied);
     this.metrics.onApplied(fx.applied.length);
@@ -414,6 +453,7 @@ export class RaftNode {
 
   status(): NodeStatus {
     const s = this.replica.coreStatus();
+    const snap = this.replica.snapshotStatus();
     const leader = s.leader ? this.opts.hosts.find((h) => h.id === s.leader) : undefined;
     return {
       id: s.id,
@@ -426,7 +466,8 @@ export class RaftNode {
       lastIndex: s.lastIndex,
       msgsSent: this.msgsSent,
       keys: this.replica.sm.keyCount,
-      peers: Object.entries(s.progress).map(([id, p]) => ({ id, match: p.match, lag: s.lastIndex - p.match, connected: this.connected.get(id) ?? false })),
+      peers: Object.entries(s.progress).map(([id, p]) => ({ id, match: p.match, lag: s.lastIndex - p.match, connected: this.connected.get(id) ?? false, state: p.state })),
+      snapshot: { ...snap, firstLogIndex: s.firstIndex },
     };
   }
 

@@ -42,6 +42,7 @@ export const NODE_EVENTS = [
   'peer-inbound-down',
   'log-writer-snapshot',
   'metrics-listening',
+  'snapshot-loaded',
 ] as const;
 export type NodeEventName = (typeof NODE_EVENTS)[number];
 

@@ -86,5 +86,7 @@ export interface NodeStatus {
   /** Peer messages this node handed to its replicators since it started (idle clusters should send few). */
   msgsSent: number;
   keys: number;
-  peers: { id: NodeId; match: number; lag: number; connected: boolean }[];
+  peers: { id: NodeId; match: number; lag: number; connected: boolean; state?: 'probe' | 'replicate' | 'snapshot' }[];
+  /** The newest durable snapshot, the size of the last one taken or received, transfers under way, and where the log starts. */
+  snapshot?: { index: number; term: number; bytes: number; sending: number; firstLogIndex: number };
 }

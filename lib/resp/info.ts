@@ -65,10 +65,15 @@ function section(s: Section, facts: ServerFacts, status: NodeStatus | null): str
         ['last_log_index', status ? status.lastIndex : 0],
         ['peer_msgs_sent', status ? status.msgsSent : 0],
         ['db_keys', status ? status.keys : 0],
+        ['snapshot_index', status?.snapshot?.index ?? 0],
+        ['snapshot_term', status?.snapshot?.term ?? 0],
+        ['snapshot_last_bytes', status?.snapshot?.bytes ?? 0],
+        ['snapshots_sending', status?.snapshot?.sending ?? 0],
+        ['first_log_index', status?.snapshot?.firstLogIndex ?? 1],
       ];
       if (status?.role === 'leader') {
         for (const p of status.peers) {
-          fields.push([`peer_${p.id}`, `match=${p.match},lag=${p.lag},connected=${p.connected ? 1 : 0}`]);
+          fields.push([`peer_${p.id}`, `match=${p.match},lag=${p.lag},connected=${p.connected ? 1 : 0}${p.state === 'snapshot' ? ',state=snapshot' : ''}`]);
         }
       }
       return lines('Raft', fields);
