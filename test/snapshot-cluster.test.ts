@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { TestCluster } from './helpers/cluster.js';
+import { ROOT, TestCluster } from './helpers/cluster.js';
 import { waitFor } from './helpers/wait.js';
 
 const SNAPSHOT_ENTRIES = 50;
@@ -68,4 +68,10 @@ t.test('snapshots, compaction, InstallSnapshot and restart from a snapshot', asy
   }
   const raftLog = fs.readFileSync(path.join(c.node(leader).dataDir, 'logs', 'raft.log'), 'utf8');
   t.match(raftLog, /snapshot-loaded/, 'the restart loaded a snapshot');
+
+  // raft-logs --summary tells the snapshots taken, sent and installed.
+  const { execFileSync } = await import('node:child_process');
+  const summary = execFileSync(process.execPath, [path.join(ROOT, 'bin/raft-logs.js'), '--dir', c.dir, '--summary'], { encoding: 'utf8' });
+  t.match(summary, /Snapshots/, 'the summary has a Snapshots section');
+  t.match(summary, new RegExp(`${f}: \\d+ taken, \\d+ sent to followers, [1-9]\\d* installed from a leader`), `the summary shows ${f} installing a snapshot`);
 });

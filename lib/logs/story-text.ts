@@ -74,6 +74,10 @@ export function storyText(s: Story): string[] {
   }
   if (s.leaderlessTerms.length > 0) out.push(`  no leader in term ${s.leaderlessTerms.join(', ')}`);
 
+  if (s.snapshots.length > 0) {
+    out.push('', 'Snapshots');
+    for (const c of s.snapshots) out.push(`  ${c.node}: ${c.taken} taken, ${c.sent} sent to followers, ${c.installed} installed from a leader; newest through index ${c.lastIndex}`);
+  }
   if (s.stepDowns.length > 0) {
     out.push('', 'Step-downs');
     for (const d of s.stepDowns) out.push(`  ${clock(d.at)} ${d.node} stepped down in term ${d.term}${d.newTerm !== undefined && d.newTerm !== d.term ? ` for term ${d.newTerm}` : ''}: ${d.reason}`);

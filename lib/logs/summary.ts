@@ -54,6 +54,15 @@ export interface TermLeader {
   leaderlessMs?: number;
 }
 
+export interface SnapshotCounts {
+  node: string;
+  taken: number;
+  sent: number;
+  installed: number;
+  /** The newest snapshot index seen for the node. */
+  lastIndex: number;
+}
+
 export interface StepDown {
   node: string;
   term: number;
@@ -129,6 +138,8 @@ export interface Story {
   /** Terms someone campaigned for that never had a leader in these logs. */
   leaderlessTerms: number[];
   stepDowns: StepDown[];
+  /** Snapshots: taken (durable), sent (a follower needed compacted entries), installed from a leader; per node. */
+  snapshots: SnapshotCounts[];
   links: PeerLink[];
   restarts: Restart[];
   problems: Problem[];
@@ -164,6 +175,7 @@ export class StoryBuilder {
   private currentLeader: (TermLeader & { electedAtMs: number }) | null = null;
   private lastLostMs: number | null = null;
   private readonly stepDowns: StepDown[] = [];
+  private readonly snapshots = new Map<string, SnapshotCounts>();
   /** Per source kind, so raft's peer-connected is used only for nodes without replicator logs. */
   private readonly links = { replicator: new Map<string, LinkState>(), raft: new Map<string, LinkState>() };
   private readonly restarts: Restart[] = [];
@@ -359,6 +371,22 @@ export class StoryBuilder {
         if (peer !== null) this.linkUp('raft', r.node, peer, r);
         break;
       }
+      case 'log-writer-snapshot':
+      case 'snapshotNeeded':
+      case 'snapshotRestored': {
+        let c = this.snapshots.get(r.node);
+        if (!c) this.snapshots.set(r.node, (c = { node: r.node, taken: 0, sent: 0, installed: 0, lastIndex: 0 }));
+        const snap = f.snapshot as { index?: unknown } | undefined;
+        if (r.event === 'log-writer-snapshot' && f.type === 'snapshotWritten') {
+          c.taken++;
+          if (typeof snap?.index === 'number') c.lastIndex = Math.max(c.lastIndex, snap.index);
+        } else if (r.event === 'snapshotNeeded' && f.retry !== true) c.sent++;
+        else if (r.event === 'snapshotRestored') {
+          c.installed++;
+          if (typeof f.index === 'number') c.lastIndex = Math.max(c.lastIndex, f.index);
+        }
+        break;
+      }
       case 'stopping':
       case 'stopped':
         if (r.event === 'stopped') this.nodeGone(r.node, r.timeMs, r.time, 'stopped');
@@ -498,6 +526,7 @@ export class StoryBuilder {
       leaders,
       leaderlessTerms,
       stepDowns: this.stepDowns,
+      snapshots: [...this.snapshots.values()].sort((a, b) => a.node.localeCompare(b.node)),
       links,
       restarts: this.restarts,
       problems: [...this.problems.values()].sort((a, b) => rank[a.level] - rank[b.level] || b.count - a.count || a.first.localeCompare(b.first)),

@@ -41,6 +41,14 @@ export interface RunOptions {
   readonly faultMs: readonly [number, number];
   /** How often to sample every node's committed log during the run; 0: only at the end. */
   readonly logSampleEveryMs: number;
+  /**
+   * --snapshot-entries and --snapshot-retain-entries of every node (null: the node's
+   * defaults). Small values make snapshots, compaction and InstallSnapshot happen many
+   * times a run; the log samples must then come often enough to see every committed
+   * entry before compaction drops it (the lost-write check reads request ids from them).
+   */
+  readonly snapshotEntries: number | null;
+  readonly snapshotRetainEntries: number;
   /** Pause between a client's operations: [min, max] ms. */
   readonly thinkMs: readonly [number, number];
   readonly checkBudgetMs: number;
@@ -67,6 +75,8 @@ export const RUN_DEFAULTS: RunOptions = {
   quietMs: [1000, 3000],
   faultMs: [2000, 6000],
   logSampleEveryMs: 5000,
+  snapshotEntries: null,
+  snapshotRetainEntries: 5000,
   thinkMs: [0, 10],
   checkBudgetMs: 120_000,
   outDir: null,
@@ -115,7 +125,11 @@ export async function runJepsen(partial: Partial<RunOptions>): Promise<RunResult
     size: o.nodes,
     electionTimeoutMs: o.electionTimeoutMs,
     heartbeatMs: o.heartbeatMs,
-    extraArgs: ['--request-timeout-ms', String(o.requestTimeoutMs)],
+    extraArgs: [
+      '--request-timeout-ms',
+      String(o.requestTimeoutMs),
+      ...(o.snapshotEntries === null ? [] : ['--snapshot-entries', String(o.snapshotEntries), '--snapshot-retain-entries', String(o.snapshotRetainEntries)]),
+    ],
   });
   const nodes = new Nodes(cluster, o.keepCluster || !!process.env.RAFTD_KEEP_TEST_DIRS);
   const block = cluster.nodes[0]!.host.replace(/\.\d+$/, '.0/24');

@@ -25,6 +25,9 @@ const argv = yargs(hideBin(process.argv))
   .option('fault-ms', { type: 'string', default: RUN_DEFAULTS.faultMs.join('-'), describe: 'fault duration range, min-max ms' })
   .option('quiet-ms', { type: 'string', default: RUN_DEFAULTS.quietMs.join('-'), describe: 'quiet time between faults, min-max ms' })
   .option('check-budget-ms', { type: 'number', default: RUN_DEFAULTS.checkBudgetMs })
+  .option('snapshot-entries', { type: 'number', describe: "every node's --snapshot-entries (small: snapshots and InstallSnapshot all the time)" })
+  .option('snapshot-retain-entries', { type: 'number', default: RUN_DEFAULTS.snapshotRetainEntries })
+  .option('log-sample-ms', { type: 'number', default: RUN_DEFAULTS.logSampleEveryMs, describe: 'how often every node\'s committed log is sampled' })
   .option('keep', { type: 'boolean', default: false, describe: 'keep the cluster folder (data and node logs)' })
   .strict()
   .help()
@@ -53,6 +56,9 @@ const result = await runJepsen({
   faultMs: range(argv['fault-ms'], 'fault-ms'),
   quietMs: range(argv['quiet-ms'], 'quiet-ms'),
   checkBudgetMs: argv['check-budget-ms'],
+  snapshotEntries: argv['snapshot-entries'] ?? null,
+  snapshotRetainEntries: argv['snapshot-retain-entries'],
+  logSampleEveryMs: argv['log-sample-ms'],
   outDir,
   keepCluster: argv.keep,
 });
