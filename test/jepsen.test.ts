@@ -38,9 +38,9 @@ RUNS.forEach((run, i) => {
       quietMs: [500, 2000],
       faultMs: [1500, 4000],
       checkBudgetMs: 60_000,
-      // Snapshots every 200 entries: taken, compacted behind, sent to restarted nodes many times a run.
-      snapshotEntries: 200,
-      snapshotRetainEntries: 500,
+      // Snapshots every 100 entries: taken, compacted behind, sent to restarted nodes many times a run.
+      snapshotEntries: 100,
+      snapshotRetainEntries: 100,
       logSampleEveryMs: 500,
       outDir: out,
       log: (line) => t.comment(line),
