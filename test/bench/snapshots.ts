@@ -1,0 +1,164 @@
+// npm run bench:snapshots: what snapshots buy (issue 9's targets), measured on real
+// processes with redis-benchmark as the load:
+//   - the data directory under steady writes over few keys stays bounded;
+//   - each node's RSS follows the live keys, not the number of writes;
+//   - a follower stopped while the writes go by catches up by snapshot and then holds
+//     the leader's keys and values;
+//   - a restarted node serves reads soon, however long its history.
+// Results go to bench/results/snapshots.{json,md}. --smoke runs a few thousand writes.
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ROOT, TestCluster } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/wait.js';
+
+const argv = yargs(hideBin(process.argv))
+  .option('smoke', { type: 'boolean', default: false, describe: 'a few thousand writes: checks the bench still runs' })
+  .option('writes', { type: 'number', describe: 'SETs of 200 B over 1,000 keys (default 200,000; smoke 4,000)' })
+  .option('live-keys', { type: 'number', describe: 'keys of 100 B for the memory run (default 100,000; smoke 2,000)' })
+  .option('memory-writes', { type: 'number', describe: 'writes over those keys (default 300,000; smoke 6,000)' })
+  .option('out', { type: 'string', default: path.join(ROOT, 'bench', 'results'), describe: 'where snapshots.json and snapshots.md go' })
+  .strict()
+  .parseSync();
+
+const smoke = argv.smoke;
+const WRITES = argv.writes ?? (smoke ? 4_000 : 200_000);
+const LIVE_KEYS = argv['live-keys'] ?? (smoke ? 2_000 : 100_000);
+const MEMORY_WRITES = argv['memory-writes'] ?? (smoke ? 6_000 : 300_000);
+const SNAP_ARGS = smoke ? ['--snapshot-entries', '500', '--snapshot-retain-entries', '100'] : [];
+
+function log(line: string): void {
+  process.stderr.write(`[bench:snapshots] ${line}\n`);
+}
+
+function duBytes(dir: string): number {
+  let total = 0;
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== 'logs') walk(p); // per-actor logs are not data
+      } else total += fs.statSync(p).size;
+    }
+  };
+  walk(dir);
+  return total;
+}
+
+function rssBytes(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function load(host: string, port: number, n: number, keys: number, bytes: number): number {
+  const t0 = performance.now();
+  const r = spawnSync('redis-benchmark', ['-h', host, '-p', String(port), '-t', 'set', '-n', String(n), '-r', String(keys), '-d', String(bytes), '-c', '32', '-P', '16', '-q'], { encoding: 'utf8', timeout: 3_600_000 });
+  if (r.status !== 0) throw new Error(`redis-benchmark failed: ${r.stderr || r.stdout}`);
+  return n / ((performance.now() - t0) / 1000);
+}
+
+const mb = (b: number): number => Math.round((b / 1e6) * 10) / 10;
+
+async function leaderOf(c: TestCluster): Promise<string> {
+  return (await c.waitForLeader(60_000)).id;
+}
+
+async function num(c: TestCluster, id: string, k: string): Promise<number> {
+  return Number((await c.info(id))[k]);
+}
+
+const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, smoke };
+
+// ---------------------------------------------------------------- 1: disk, catch-up, restart
+{
+  const c = await TestCluster.create({ size: 3, extraArgs: SNAP_ARGS });
+  try {
+    c.startAll();
+    let leader = await leaderOf(c);
+    const f = c.nodes.find((n) => n.id !== leader)!.id;
+    await c.kill(f);
+    log(`${WRITES} SETs of 200 B over 1,000 keys with ${f} stopped`);
+    const rate = load(c.node(leader).host, c.node(leader).clientPort, WRITES, 1000, 200);
+    const disk = Object.fromEntries(c.nodes.map((n) => [n.id, mb(duBytes(n.dataDir))]));
+    const leaderCommit = await num(c, leader, 'commit_index');
+    const t0 = performance.now();
+    c.start(f);
+    await waitFor(`${f} to catch up`, async () => (await num(c, f, 'last_applied')) >= leaderCommit, 600_000, 50);
+    const catchUpMs = performance.now() - t0;
+    const installed = /snapshotRestored/.test(fs.readFileSync(path.join(c.node(f).dataDir, 'logs', 'raft.log'), 'utf8'));
+    let mismatches = 0;
+    for (let k = 0; k < 1000; k++) {
+      const key = `key:${String(k).padStart(12, '0')}`;
+      if ((await c.command(leader, 'GET', key)) !== (await c.command(f, 'GET', key))) mismatches++;
+    }
+    // Restart the leader's process: time until that node answers a read.
+    leader = await leaderOf(c);
+    const history = await num(c, leader, 'commit_index');
+    await c.kill(leader);
+    const t1 = performance.now();
+    c.start(leader);
+    await waitFor(`${leader} to serve a read`, async () => {
+      const r = await c.command(leader, 'GET', 'key:000000000001');
+      return typeof r === 'string' ? r : undefined;
+    }, 120_000, 10);
+    const restartMs = performance.now() - t1;
+    results['steady'] = { writes: WRITES, writesPerSec: Math.round(rate), dataDirMB: disk, follower: f, catchUpMs: Math.round(catchUpMs), caughtUpBySnapshot: installed, keyMismatches: mismatches, restartHistoryEntries: history, restartUntilReadMs: Math.round(restartMs) };
+    log(JSON.stringify(results['steady']));
+  } finally {
+    await c.stop();
+  }
+}
+
+// ---------------------------------------------------------------- 2: memory follows the live keys
+{
+  const c = await TestCluster.create({ size: 3, extraArgs: SNAP_ARGS });
+  try {
+    c.startAll();
+    const leader = await leaderOf(c);
+    const rss = (): Record<string, number> => Object.fromEntries(c.nodes.map((n) => [n.id, mb(rssBytes(n.proc?.pid))]));
+    const idle = rss();
+    log(`${MEMORY_WRITES} SETs of 100 B over ${LIVE_KEYS} keys`);
+    load(c.node(leader).host, c.node(leader).clientPort, MEMORY_WRITES, LIVE_KEYS, 100);
+    const after = rss();
+    log(`${MEMORY_WRITES} more`);
+    load(c.node(leader).host, c.node(leader).clientPort, MEMORY_WRITES, LIVE_KEYS, 100);
+    const after2 = rss();
+    results['memory'] = { liveKeys: LIVE_KEYS, idleRssMB: idle, [`rssMBAfter${MEMORY_WRITES}`]: after, [`rssMBAfter${2 * MEMORY_WRITES}`]: after2 };
+    log(JSON.stringify(results['memory']));
+  } finally {
+    await c.stop();
+  }
+}
+
+fs.mkdirSync(argv.out, { recursive: true });
+const name = smoke ? 'snapshots-smoke' : 'snapshots';
+fs.writeFileSync(path.join(argv.out, `${name}.json`), JSON.stringify(results, null, 2) + '\n');
+const s = results['steady'] as Record<string, unknown>;
+const m = results['memory'] as Record<string, unknown>;
+const md = [
+  `# Snapshots (${smoke ? 'smoke' : 'full'} run, ${new Date().toISOString().slice(0, 10)})`,
+  '',
+  `Command: \`npm run bench:snapshots${smoke ? ' -- --smoke' : ''}\`; ${(results['machine'] as { cpus: number }).cpus} cores, Node ${process.version}.`,
+  '',
+  '| measure | value |',
+  '| --- | --- |',
+  `| ${s['writes']} SETs of 200 B over 1,000 keys | ${s['writesPerSec']} writes/s |`,
+  `| data directory per node after them (MB, actor logs excluded) | ${JSON.stringify(s['dataDirMB'])} |`,
+  `| follower stopped during them: catch-up time | ${s['catchUpMs']} ms, by snapshot: ${s['caughtUpBySnapshot']}, keys differing from the leader: ${s['keyMismatches']} |`,
+  `| restart of a node with ${s['restartHistoryEntries']} entries of history until it serves a read | ${s['restartUntilReadMs']} ms |`,
+  `| RSS per node idle (MB) | ${JSON.stringify(m['idleRssMB'])} |`,
+  ...Object.entries(m)
+    .filter(([k]) => k.startsWith('rssMBAfter'))
+    .map(([k, v]) => `| RSS per node after ${k.slice('rssMBAfter'.length)} writes over ${m['liveKeys']} keys of 100 B (MB) | ${JSON.stringify(v)} |`),
+  '',
+].join('\n');
+fs.writeFileSync(path.join(argv.out, `${name}.md`), md);
+process.stdout.write(md + '\n');
+execFileSync('true');
