@@ -4,7 +4,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { RAFTD, TestCluster } from './helpers/cluster.js';
-import { describeElections, electionsSince, markRaftLogs } from './helpers/election-log.js';
+import { describeElections, electionsSince, loggedSince, markRaftLogs } from './helpers/election-log.js';
 import { waitFor } from './helpers/wait.js';
 
 async function addEntries(c: TestCluster, leader: string, prefix: string, n: number): Promise<number[]> {
@@ -75,6 +75,7 @@ for (const size of [3, 5]) {
     const after = await c.waitForLeader(60_000);
     const since = electionsSince(c, mark);
     const campaigns = since.filter((e) => e.event === 'electionStarted');
+    t.ok(loggedSince(c, mark, first.id, 'started'), `the returning ${first.id}'s own log of this run is read`);
     t.same(campaigns.filter((e) => e.node === first.id), [], `the returning ${first.id} started no election`);
     if (after.id === before.id && after.term === before.term) {
       t.pass(`${before.id} still leads term ${before.term} after ${first.id} returned`);

@@ -40,6 +40,16 @@ export function markRaftLogs(c: TestCluster): LogMark {
   return m;
 }
 
+/** Whether `id` logged `event` since `mark`: shows its log is being read at all, so an empty answer means something. */
+export function loggedSince(c: TestCluster, mark: LogMark, id: string, event: string): boolean {
+  try {
+    const buf = fs.readFileSync(raftLog(c, id));
+    return buf.subarray(Math.min(mark.get(id) ?? 0, buf.length)).toString('utf8').includes(`"event":"${event}"`);
+  } catch {
+    return false;
+  }
+}
+
 /** Real elections started and leaders that stepped down since `mark`, oldest first per node. */
 export function electionsSince(c: TestCluster, mark: LogMark): ElectionEvent[] {
   const out: ElectionEvent[] = [];
