@@ -7,15 +7,24 @@ import { RAFTD, TestCluster } from './helpers/cluster.js';
 import { describeElections, electionsSince, loggedSince, markRaftLogs } from './helpers/election-log.js';
 import { waitFor } from './helpers/wait.js';
 
+/**
+ * ADDENTRY until it returns an index. An election on a loaded machine can answer TRYAGAIN
+ * or TIMEOUT; the same tid again is exactly-once (same index), so retrying is safe.
+ */
+async function addEntry(c: TestCluster, via: string, tid: string, data: string): Promise<number> {
+  let last: unknown;
+  await waitFor(`ADDENTRY ${tid} via ${via}`, async () => {
+    last = await c.command(via, 'ADDENTRY', tid, data);
+    return typeof last === 'number';
+  }, 60_000, 200).catch((err: Error) => {
+    throw new Error(`${err.message}; last reply ${JSON.stringify(last)}`);
+  });
+  return last as number;
+}
+
 async function addEntries(c: TestCluster, leader: string, prefix: string, n: number): Promise<number[]> {
-  const idx: number[] = [];
   // Sent concurrently so the gateway batches them into few proposals.
-  const replies = await Promise.all(Array.from({ length: n }, (_, i) => c.command(leader, 'ADDENTRY', `${prefix}-${i}`, `data ${prefix} ${i}`)));
-  for (const r of replies) {
-    if (typeof r !== 'number') throw new Error(`ADDENTRY gave ${JSON.stringify(r)}`);
-    idx.push(r);
-  }
-  return idx;
+  return Promise.all(Array.from({ length: n }, (_, i) => addEntry(c, leader, `${prefix}-${i}`, `data ${prefix} ${i}`)));
 }
 
 async function waitApplied(c: TestCluster, ids: string[], index: number): Promise<void> {
@@ -36,7 +45,7 @@ for (const size of [3, 5]) {
     t.teardown(() => c.stop());
     c.startAll();
 
-    const first = await c.waitForLeader();
+    const first = await c.waitForLeader(60_000);
     t.pass(`${first.id} leads term ${first.term}`);
     const all = c.nodes.map((n) => n.id);
 
@@ -58,7 +67,7 @@ for (const size of [3, 5]) {
 
     // kill -9 the leader: a new one takes over and replicates.
     await c.kill(first.id);
-    const second = await c.waitForLeader(30_000, [first.id]);
+    const second = await c.waitForLeader(60_000, [first.id]);
     t.not(second.id, first.id, `${second.id} took over`);
     t.ok(second.term > first.term, 'in a later term');
     const idx2 = await addEntries(c, second.id, 'b', 20);
