@@ -94,7 +94,11 @@ function parseUser(words: string[], where: string): AclUser {
       u.right = 'admin';
     } else if (lw === '&*' || lw === 'allchannels' || lw === 'resetchannels') {
       // Pub/sub channels: raftd has none.
-    } else bad(`unsupported rule ${JSON.stringify(w.slice(0, 32))} (supported: on off nopass >pw #sha256 ~* +@read +@write +@all)`);
+    } else {
+      // A mistyped password rule must not end up in a log: only command rules are quoted.
+      const shown = /^[+-]/.test(w) ? JSON.stringify(w.slice(0, 32)) : `word ${words.indexOf(w) + 1}`;
+      bad(`unsupported rule ${shown} (supported: on off nopass >password #sha256 ~* +@read +@write +@all)`);
+    }
   }
   if (!keys) bad(`user ${name} needs ~* (allkeys)`);
   if (!rights) bad(`user ${name} needs +@read, +@write or +@all`);
