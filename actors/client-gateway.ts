@@ -178,7 +178,7 @@ class Gateway {
   /** One warn line per source and interval; the node keeps serving everyone else. */
   private refused(socket: net.Socket, reason: string): void {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    const n = this.guard_.noteRefusal(remote, Date.now());
+    const n = this.guard_.noteRefusal('refused', remote, Date.now());
     if (n.log) this.log.warn('connection refused', { remote, reason, ...(n.suppressed > 0 ? { refusedSinceLastLine: n.suppressed } : {}) });
     socket.destroy();
   }
@@ -273,8 +273,8 @@ class Gateway {
       socket.end(MAX_CLIENTS_REACHED);
       setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
       const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-      const n = this.guard_.noteRefusal(remote, Date.now());
-      if (n.log) this.log.warn('connection refused', { remote, reason: `max clients (${this.guard_.maxClients}) reached` });
+      const n = this.guard_.noteRefusal('refused', remote, Date.now());
+      if (n.log) this.log.warn('connection refused', { remote, reason: `max clients (${this.guard_.maxClients}) reached`, ...(n.suppressed > 0 ? { refusedSinceLastLine: n.suppressed } : {}) });
       return;
     }
     const conn = new Conn(++this.nextConnId, socket, new RespParser(parserLimits(this.ctx.data.requestBytesMax)));
@@ -360,7 +360,9 @@ class Gateway {
         args = conn.parser.next();
       } catch (err) {
         if (!(err instanceof RespProtocolError)) throw err;
-        this.log.warn('protocol error', { conn: conn.id, remote: conn.remote, err: err.message });
+        // Once per source and interval: a fuzzer or a confused client must not flood the log.
+        const n = this.guard_.noteRefusal('protocol', conn.remote, Date.now());
+        if (n.log) this.log.warn('protocol error', { conn: conn.id, remote: conn.remote, err: err.message, ...(n.suppressed > 0 ? { errorsSinceLastLine: n.suppressed } : {}) });
         this.enqueue(conn, w.error(`ERR ${err.message}`), true);
         return 'closing';
       }

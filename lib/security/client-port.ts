@@ -49,9 +49,9 @@ export class ClientGuard {
     this.idleMs = s?.idleFrameTimeoutMs ?? 30_000;
   }
 
-  /** Whether to log a refusal of `remote` now, and how many went unlogged before it. */
-  noteRefusal(remote: string, nowMs: number): { log: boolean; suppressed: number } {
-    return this.refusals.note(sourceOf(remote), nowMs);
+  /** Whether to log a refusal of `remote` for this kind of reason now, and how many went unlogged before it. */
+  noteRefusal(kind: 'refused' | 'protocol', remote: string, nowMs: number): { log: boolean; suppressed: number } {
+    return this.refusals.note(`${kind} ${sourceOf(remote)}`, nowMs);
   }
 
   /**
