@@ -196,6 +196,8 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
       refuseQuietly(`${socket.remoteAddress}:${socket.remotePort}`, { reason: `TLS: ${err.code ?? ''} ${err.message}`.trim() });
       socket.destroy();
     });
+    // Connections still in their TLS handshake are not counted in `pending` yet: bound them too.
+    tlsServer.maxConnections = 4 * pendingMax + known.size;
     server = tlsServer;
   } else {
     server = net.createServer({ noDelay: true }, onConnection);

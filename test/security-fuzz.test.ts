@@ -19,7 +19,7 @@ import t from 'tap';
 import { RespClient } from '../lib/client/resp-client.js';
 import { readHosts } from '../lib/config/hosts.js';
 import { defaultClusterId } from '../lib/config/options.js';
-import { encodeFrame } from '../lib/wire/frame-codec.js';
+import { encodeFrame, WIRE_VERSION } from '../lib/wire/frame-codec.js';
 import type { PeerMessage } from '../actors/protocol.js';
 import { TestCluster, type TestNode } from './helpers/cluster.js';
 import { dialPeer } from './helpers/peer-dial.js';
@@ -146,7 +146,7 @@ t.test(`fuzzing live peer and client ports (seed ${SEED})`, async (t) => {
     const others = c.nodes.filter((o) => o.id !== n.id).map((o) => o.id);
     await pool(PEER_CONNS, async () => {
       const as = pick(others);
-      const hello = encodeFrame({ t: 'hello', cluster, from: as, to: n.id, version: 1, auth: true, nonce: randomBytes(32) });
+      const hello = encodeFrame({ t: 'hello', cluster, from: as, to: n.id, version: WIRE_VERSION, auth: true, nonce: randomBytes(32) });
       const templates = sampleMessages(as, n.id).map((m) => encodeFrame({ t: 'msgs', m: [m] }));
       const frames: Buffer[] = [];
       for (let k = 1 + int(6); k > 0; k--) {

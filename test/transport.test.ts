@@ -11,7 +11,7 @@ import { spawnActor, type ActorHandle } from '../lib/actor/spawn.js';
 import type { Entry, Message } from '../lib/raft/types.js';
 import type { RaftdError } from '../lib/util/errors.js';
 import { randomBytes } from 'node:crypto';
-import { encodeFrame, FrameDecoder } from '../lib/wire/frame-codec.js';
+import { encodeFrame, FrameDecoder, WIRE_VERSION } from '../lib/wire/frame-codec.js';
 import { ListenerHandshake } from '../lib/wire/handshake.js';
 import { dialPeer } from './helpers/peer-dial.js';
 import type {
@@ -163,7 +163,7 @@ function rawClient(target: PeerAddr, local: string, chunks: Buffer[], opts: { en
 }
 
 function hello(from: string, to: string, over: Partial<Extract<Frame, { t: 'hello' }>> = {}): Buffer {
-  return encodeFrame({ t: 'hello', cluster: CLUSTER, from, to, version: 1, auth: false, nonce: new Uint8Array(32), ...over });
+  return encodeFrame({ t: 'hello', cluster: CLUSTER, from, to, version: WIRE_VERSION, auth: false, nonce: new Uint8Array(32), ...over });
 }
 
 /** A connection that finished the handshake as `as`, then writes the chunks; resolves once the server closed it. */
@@ -249,7 +249,7 @@ t.test('hostile and broken connections are closed; the real peer keeps being ser
     ['wrong cluster id', [hello('n3', 'n2', { cluster: 'other-cluster' })]],
     ['unknown node', [hello('n9', 'n2')]],
     ['hello for another node', [hello('n3', 'n1')]],
-    ['wrong version', [hello('n3', 'n2', { version: 2 })]],
+    ['wrong version', [hello('n3', 'n2', { version: 1 })]],
     ['messages before hello', [encodeFrame({ t: 'msgs', m: [readIndex('n3', 'n2', 1)] })]],
     ['garbage bytes', [Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')]],
     ['garbage body', [Buffer.from([0, 0, 0, 6, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1])]],
@@ -378,7 +378,7 @@ t.test('a peer that stops reading is detected and dialed again', async (t) => {
   const hung = net.createServer((sock) => {
     sock.on('error', () => undefined);
     held.push(sock);
-    const hs = new ListenerHandshake({ cluster: CLUSTER, version: 1, secret: null }, 'n2', new Set(['n1']), randomBytes(32));
+    const hs = new ListenerHandshake({ cluster: CLUSTER, version: WIRE_VERSION, secret: null }, 'n2', new Set(['n1']), randomBytes(32));
     const decoder = new FrameDecoder(1 << 20);
     sock.on('data', (chunk: Buffer) => {
       for (const f of decoder.push(chunk)) {

@@ -33,7 +33,10 @@ export function clientListeners(s: ClientSecurity | undefined, clientPort: numbe
   if (!s?.tls) return [{ server: plain(), port: clientPort, tls: false }];
   const opts: tls.TlsOptions = { ...serverTlsOptions(readTlsFiles(s.tls)), allowHalfOpen: true, noDelay: true };
   if (s.idleFrameTimeoutMs > 0) opts.handshakeTimeout = s.idleFrameTimeoutMs;
-  const out: ClientListener[] = [{ server: tls.createServer(opts, onSocket), port: clientPort, tls: true }];
+  const server = tls.createServer(opts, onSocket);
+  // Connections still in their TLS handshake are not clients yet: bound them here (Node drops the excess at accept).
+  server.maxConnections = 2 * s.maxClients + 64;
+  const out: ClientListener[] = [{ server, port: clientPort, tls: true }];
   if (s.plainClientPort !== 0) out.push({ server: plain(), port: s.plainClientPort, tls: false });
   return out;
 }

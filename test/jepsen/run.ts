@@ -26,6 +26,7 @@ const argv = yargs(hideBin(process.argv))
   .option('quiet-ms', { type: 'string', default: RUN_DEFAULTS.quietMs.join('-'), describe: 'quiet time between faults, min-max ms' })
   .option('check-budget-ms', { type: 'number', default: RUN_DEFAULTS.checkBudgetMs })
   .option('keep', { type: 'boolean', default: false, describe: 'keep the cluster folder (data and node logs)' })
+  .option('auth', { type: 'boolean', default: RUN_DEFAULTS.auth, describe: 'cluster secret and client password on (--no-auth: off)' })
   .strict()
   .help()
   .parseSync();
@@ -55,6 +56,7 @@ const result = await runJepsen({
   checkBudgetMs: argv['check-budget-ms'],
   outDir,
   keepCluster: argv.keep,
+  auth: argv.auth,
 });
 process.stdout.write('\n' + result.summary + '\n');
 process.stdout.write(`report: ${result.reportPath}\n`);
