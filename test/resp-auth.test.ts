@@ -37,9 +37,12 @@ t.test('no password, no users: everything runs, AUTH says no password is set', a
 
 t.test('requirepass: NOAUTH before AUTH, except AUTH, HELLO AUTH and QUIT', async (t) => {
   const s = new AuthSession(buildAcl(null, Buffer.from('s3cret')));
-  for (const cmd of [['PING'], ['GET', 'k'], ['SET', 'k', 'v'], ['INFO'], ['ECHO', 'x'], ['CLIENT', 'ID'], ['REQ', 'r1', 'SET', 'k', 'v'], ['NOSUCHCMD']]) {
+  for (const cmd of [['PING'], ['GET', 'k'], ['SET', 'k', 'v'], ['INFO'], ['ECHO', 'x'], ['CLIENT', 'ID'], ['REQ', 'r1', 'SET', 'k', 'v'], ['FLUSHDB']]) {
     t.equal(run(s, 0, ...cmd), `-${NOAUTH}`, `${cmd[0]} refused`);
   }
+  // As in Redis, an unknown command or a wrong arity is reported before authentication.
+  t.match(run(s, 0, 'NOSUCHCMD'), /^-ERR unknown command 'NOSUCHCMD'/);
+  t.equal(run(s, 0, 'GET'), "-ERR wrong number of arguments for 'get' command");
   t.match(run(s, 0, 'HELLO', '2'), /^-NOAUTH HELLO must be called/);
   t.equal(run(s, 0, 'AUTH', 'wrong'), `-${WRONGPASS}`);
   t.equal(run(s, 0, 'AUTH'), "-ERR wrong number of arguments for 'auth' command");

@@ -6,7 +6,7 @@
 // delay without being checked, and past a bound the connection is closed. Pure apart
 // from the clock it is given; the gateway calls gate() before dispatching a command and
 // permit() on what the command turned out to be.
-import type { CommandOutcome } from './commands.js';
+import { arityOk, COMMANDS, type CommandOutcome } from './commands.js';
 import { atLeast, DEFAULT_USER, passwordMatches, type Acl, type AclUser, type Right } from './acl.js';
 import * as w from './writer.js';
 
@@ -75,7 +75,8 @@ export class AuthSession {
       }
       return null;
     }
-    if (this.user === null) return NO_AUTH.has(name) ? null : reply(w.error(NOAUTH));
+    // Redis checks that the command exists and its arity before authentication.
+    if (this.user === null) return NO_AUTH.has(name) || !knownWithArity(name, args.length) ? null : reply(w.error(NOAUTH));
     const eff = effectiveName(args);
     if (ADMIN.has(eff) && !atLeast(this.user.right, 'admin')) return this.noperm(eff);
     return null;
@@ -132,6 +133,11 @@ function helloCreds(args: Buffer[]): { user: string; pass: Buffer } | null {
     if (opt === 'setname') i++;
   }
   return null;
+}
+
+function knownWithArity(name: string, argc: number): boolean {
+  const spec = COMMANDS.get(name);
+  return spec !== undefined && arityOk(spec.arity, argc);
 }
 
 function reply(buf: Buffer): CommandOutcome {
