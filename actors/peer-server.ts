@@ -185,7 +185,13 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
     socket.on('error', (err: NodeJS.ErrnoException) => {
       lastError = err.code ? `${err.code}: ${err.message}` : err.message;
     });
-    socket.on('close', () => close(c, lastError ?? 'closed by peer'));
+    socket.on('close', () => {
+      // A dialer that got our challenge and hung up found that we do not share its secret.
+      if (!c.closed && c.peer === null && c.hs.claimed !== null) {
+        refuseQuietly(c.remote, { claimed: c.hs.claimed, reason: 'closed by the dialer after our challenge (it does not share our cluster secret)' });
+      }
+      close(c, lastError ?? 'closed by peer');
+    });
   };
 
   let server: net.Server;

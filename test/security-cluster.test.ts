@@ -87,6 +87,12 @@ t.test('a cluster with a secret, a password and users', async (t) => {
       const attempts = logLines(c.node(id).dataDir, 'replicator-n3').filter((l) => l.event === 'handshake-failed').length;
       t.ok(attempts >= 1, `${id} tried ${attempts} times`);
     }
+    // The listeners saw n3 hang up after their challenge: once per source address and minute.
+    for (const id of ['n1', 'n2']) {
+      const lines = logLines(c.node(id).dataDir, 'peer-server').filter((l) => l.event === 'connection-refused' && String(l.remote).startsWith(`${n3.host}:`));
+      t.equal(lines.length, 1, `${id}'s peer server logged n3 once`);
+      t.match(lines[0]?.reason, /does not share our cluster secret/);
+    }
     const info3 = await c.info('n3');
     t.not(info3.leader_id, leader.id, 'n3 does not follow the leader');
     t.equal(Number(info3.commit_index ?? 0), 0, 'n3 committed nothing');
