@@ -222,6 +222,12 @@ t.test('a cluster with a secret, a password and users', async (t) => {
     t.equal(denied.code, 1);
     const noAuth = await rc('--retry-ms', '500', 'GET', 'rc');
     t.match(noAuth.out + noAuth.err, /NOAUTH/);
+    // A wrong password fails at once with the server's reply, not after --retry-ms of retries.
+    const started = Date.now();
+    const wrong = await rc('--retry-ms', '20000', '--password-file', secretFile(c.dir, 'wrong.pw', 'not-it'), 'GET', 'rc');
+    t.match(wrong.out, /WRONGPASS invalid username-password pair or user is disabled\./);
+    t.equal(wrong.code, 1);
+    t.ok(Date.now() - started < 15_000, `gave up in ${Date.now() - started} ms`);
   });
 
   await t.test('raft-cluster status with --password-file', async (t) => {

@@ -7,6 +7,7 @@
 import { RespClient, RespError, type Arg, type RespValue } from './resp-client.js';
 import type { Conn } from './retrying-client.js';
 import type { ClientAccess } from './access.js';
+import { RaftdError } from '../util/errors.js';
 
 /** A node to ask: its id when the hosts file names it. */
 export interface Seed {
@@ -122,7 +123,12 @@ export async function findNode(seeds: readonly Seed[], opts: FindOptions): Promi
   });
   const pick = await choose(live, opts);
   for (const p of live) if (p.client !== pick?.client) p.client.destroy();
-  if (!pick) throw new Error(reasons.join('; ') || 'no node answered');
+  if (!pick) {
+    // A refused password is not fixed by asking again: say so, with the server's words.
+    const auth = settled.find((r) => r.status === 'rejected' && r.reason instanceof RaftdError && r.reason.code === 'RAFTD_AUTH_FAILED');
+    if (auth) throw (auth as PromiseRejectedResult).reason;
+    throw new Error(reasons.join('; ') || 'no node answered');
+  }
   return new RespConn(pick.client, pick.name, opts.replyTimeoutMs);
 }
 

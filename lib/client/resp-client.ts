@@ -48,7 +48,8 @@ export class RespClient {
     const r = await client.command('AUTH', ...(auth.user !== null ? [auth.user] : []), auth.password).catch((err: unknown) => err as Error);
     if (r === 'OK') return client;
     client.destroy();
-    if (r instanceof RespError) throw new RaftdError('RAFTD_AUTH_FAILED', `AUTH at ${host}:${port}: ${r.reply}`);
+    // The server's own words first: they are what a user needs to see.
+    if (r instanceof RespError) throw new RaftdError('RAFTD_AUTH_FAILED', `${r.reply} (AUTH at ${host}:${port})`);
     throw r instanceof Error ? r : new RaftdError('RAFTD_AUTH_FAILED', `AUTH at ${host}:${port}: unexpected reply`);
   }
 
