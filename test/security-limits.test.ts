@@ -59,20 +59,26 @@ t.test('client and peer connection limits', async (t) => {
     // 200 connections at once: MAX_CLIENTS - 1 more fit beside `served`, the rest are refused.
     const flood = await Promise.all(
       Array.from({ length: 200 }, () =>
-        new Promise<{ sock: net.Socket; refused: boolean }>((resolve) => {
+        new Promise<{ sock: net.Socket; outcome: 'refused' | 'served' | 'no answer' }>((resolve) => {
           const s = net.connect({ host: n.host, port: n.clientPort });
           held.push(s);
           let data = '';
+          const timer = setTimeout(() => resolve({ sock: s, outcome: 'no answer' }), 20_000);
           s.on('error', () => undefined);
-          s.on('data', (d) => (data += d.toString()));
-          s.on('close', () => resolve({ sock: s, refused: data.includes('max number of clients reached') }));
-          // Accepted ones complete one command so the idle sweep leaves them alone.
+          // Every connection sends PING: an accepted one gets PONG (and is kept), a refused one the error.
+          s.on('data', (d) => {
+            data += d.toString();
+            const outcome = data.includes('max number of clients reached') ? 'refused' : data.includes('+PONG') ? 'served' : null;
+            if (outcome === null) return;
+            clearTimeout(timer);
+            resolve({ sock: s, outcome });
+          });
           s.on('connect', () => s.write('*1\r\n$4\r\nPING\r\n'));
-          setTimeout(() => resolve({ sock: s, refused: data.includes('max number of clients reached') }), 3000);
         }),
       ),
     );
-    const refused = flood.filter((f) => f.refused).length;
+    const refused = flood.filter((f) => f.outcome === 'refused').length;
+    t.equal(flood.filter((f) => f.outcome === 'no answer').length, 0, 'every connection got an answer');
     t.equal(refused, 200 - (MAX_CLIENTS - 1), `${refused} refused with -ERR max number of clients reached`);
     t.equal(String(await served.command('GET', 'k')), 'before', 'the connected client is still served');
     t.equal(await served.command('SET', 'k', 'during'), 'OK', 'and can still write');

@@ -10,7 +10,11 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { Redis } from 'ioredis';
 import t from 'tap';
+import { randomBytes } from 'node:crypto';
 import { RespClient } from '../lib/client/resp-client.js';
+import { readHosts } from '../lib/config/hosts.js';
+import { defaultClusterId } from '../lib/config/options.js';
+import { encodeFrame, WIRE_VERSION } from '../lib/wire/frame-codec.js';
 import { makeCa, makeCert, opensslAvailable } from './helpers/certs.js';
 import { TestCluster, ROOT } from './helpers/cluster.js';
 import { freePort } from './helpers/ports.js';
@@ -114,17 +118,20 @@ t.test('mutual TLS between peers, TLS on client ports', async (t) => {
 
   await t.test('peer port: only certificates of the cluster CA get to the handshake', async (t) => {
     const target = c.nodes.find((n) => n.id !== leader.id)!;
+    const cluster = defaultClusterId(readHosts(c.hostsFile));
+    const other = c.nodes.find((n) => n.id !== target.id)!.id;
+    // 'open' when the server answers a hello with its challenge, i.e. accepted the certificate.
     const peerTry = (opts: tls.ConnectionOptions) =>
       new Promise<string>((resolve) => {
         const s = tls.connect({ host: target.host, port: target.peerPort, ca: caPem, checkServerIdentity: () => undefined, ...opts });
-        const timer = setTimeout(() => resolve('timeout'), 5000);
-        const done = (r: string) => {
+        const timer = setTimeout(() => done('timeout'), 10_000);
+        function done(r: string) {
           clearTimeout(timer);
           s.destroy();
           resolve(r);
-        };
-        // The server sends nothing until a hello: a refused certificate shows as an error or close.
-        s.on('secureConnect', () => setTimeout(() => done(s.destroyed ? 'closed' : 'open'), 300));
+        }
+        s.on('secureConnect', () => s.write(encodeFrame({ t: 'hello', cluster, from: other, to: target.id, version: WIRE_VERSION, auth: false, nonce: randomBytes(32) })));
+        s.on('data', (d: Buffer) => done(d.length > 4 ? 'open' : 'short reply'));
         s.on('error', (err: NodeJS.ErrnoException) => done(`error ${err.code ?? err.message}`));
         s.on('close', () => done('closed'));
       });
