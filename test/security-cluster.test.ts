@@ -173,6 +173,9 @@ t.test('a cluster with a secret, a password and users', async (t) => {
     t.equal(text(await raw.command('PING')), 'NOAUTH Authentication required.');
     t.equal(text(await raw.command('SET', 'k', 'v')), 'NOAUTH Authentication required.');
     t.equal(text(await raw.command('AUTH', 'nope')), 'WRONGPASS invalid username-password pair or user is disabled.');
+    t.match(text(await raw.command('HELLO', '2')), /^NOAUTH HELLO must be called/);
+    const hello = (await raw.command('HELLO', '2', 'AUTH', 'report', 'reportpw')) as Buffer[];
+    t.equal(String(hello[1]), 'raftd', 'HELLO 2 AUTH user pass logs in and answers');
     t.equal(text(await raw.command('AUTH', 'report', 'reportpw')), 'OK');
     t.equal(text(await raw.command('GET', 'k')), null);
     t.equal(text(await raw.command('SET', 'k', 'v')), "NOPERM User report has no permissions to run the 'set' command");
