@@ -113,7 +113,7 @@ class Gateway {
   private readonly log: Logger;
   private readonly listeners: ClientListener[];
   private readonly acl: Acl;
-  private readonly guard_: ClientGuard;
+  private readonly bounds: ClientGuard;
   private sweeper: NodeJS.Timeout | null = null;
   private readonly conns = new Set<Conn>();
   private status: NodeStatus | null = null;
@@ -146,14 +146,14 @@ class Gateway {
       fileBytesMax: d.logFileBytesMax,
     });
     this.acl = clientAcl(d.security);
-    this.guard_ = new ClientGuard(d.security);
+    this.bounds = new ClientGuard(d.security);
     this.listeners = clientListeners(d.security, d.clientPort, (socket) => this.accept(socket));
   }
 
   async listen(): Promise<void> {
     for (const l of this.listeners) await this.listenOne(l);
     this.port = (this.listeners[0]!.server.address() as net.AddressInfo).port;
-    if (this.guard_.idleMs > 0) this.sweeper = setInterval(() => this.sweepIdle(), Math.max(10, this.guard_.idleMs / 4)).unref();
+    if (this.bounds.idleMs > 0) this.sweeper = setInterval(() => this.sweepIdle(), Math.max(10, this.bounds.idleMs / 4)).unref();
   }
 
   private listenOne({ server, port, tls }: ClientListener): Promise<void> {
@@ -178,7 +178,7 @@ class Gateway {
   /** One warn line per source and interval; the node keeps serving everyone else. */
   private refused(socket: net.Socket, reason: string): void {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    const n = this.guard_.noteRefusal('refused', remote, Date.now());
+    const n = this.bounds.noteRefusal('refused', remote, Date.now());
     if (n.log) this.log.warn('connection refused', { remote, reason, ...(n.suppressed > 0 ? { refusedSinceLastLine: n.suppressed } : {}) });
     socket.destroy();
   }
@@ -187,9 +187,9 @@ class Gateway {
   private sweepIdle(): void {
     const now = Date.now();
     for (const c of this.conns) {
-      if (c.closing || !this.guard_.stuck({ lastInputMs: c.lastInputMs, commandsRun: c.commandsRun, bufferedBytes: c.parser.bufferedBytes }, now)) continue;
+      if (c.closing || !this.bounds.stuck({ lastInputMs: c.lastInputMs, commandsRun: c.commandsRun, bufferedBytes: c.parser.bufferedBytes }, now)) continue;
       c.closing = true;
-      this.refused(c.socket, `no complete command within ${this.guard_.idleMs} ms`);
+      this.refused(c.socket, `no complete command within ${this.bounds.idleMs} ms`);
     }
   }
 
@@ -268,13 +268,13 @@ class Gateway {
       socket.destroy();
       return;
     }
-    if (this.conns.size >= this.guard_.maxClients) {
+    if (this.conns.size >= this.bounds.maxClients) {
       socket.on('error', () => undefined);
       socket.end(MAX_CLIENTS_REACHED);
       setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
       const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-      const n = this.guard_.noteRefusal('refused', remote, Date.now());
-      if (n.log) this.log.warn('connection refused', { remote, reason: `max clients (${this.guard_.maxClients}) reached`, ...(n.suppressed > 0 ? { refusedSinceLastLine: n.suppressed } : {}) });
+      const n = this.bounds.noteRefusal('refused', remote, Date.now());
+      if (n.log) this.log.warn('connection refused', { remote, reason: `max clients (${this.bounds.maxClients}) reached`, ...(n.suppressed > 0 ? { refusedSinceLastLine: n.suppressed } : {}) });
       return;
     }
     const conn = new Conn(++this.nextConnId, socket, new RespParser(parserLimits(this.ctx.data.requestBytesMax)));
@@ -361,7 +361,7 @@ class Gateway {
       } catch (err) {
         if (!(err instanceof RespProtocolError)) throw err;
         // Once per source and interval: a fuzzer or a confused client must not flood the log.
-        const n = this.guard_.noteRefusal('protocol', conn.remote, Date.now());
+        const n = this.bounds.noteRefusal('protocol', conn.remote, Date.now());
         if (n.log) this.log.warn('protocol error', { conn: conn.id, remote: conn.remote, err: err.message, ...(n.suppressed > 0 ? { errorsSinceLastLine: n.suppressed } : {}) });
         this.enqueue(conn, w.error(`ERR ${err.message}`), true);
         return 'closing';
