@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { fileFlagArgs, shipSecretFiles } from '../lib/ops/secrets.js';
+import { fileFlagArgs, fileFlagValue, shipSecretFiles } from '../lib/ops/secrets.js';
 import { targetsFor, type ClusterConfig } from '../lib/ops/target.js';
 
 t.test('security file flags are made absolute and listed', async (t) => {
@@ -13,6 +13,8 @@ t.test('security file flags are made absolute and listed', async (t) => {
   t.same(r.args, ['--election-timeout-ms', '150', '--cluster-secret-file=/home/op/sec/cluster', '--tls-cert-file=/etc/raftd/n.pem', '--acl-file=/home/op/sec/cluster2', '--cluster-secret-file=/home/op/sec/cluster']);
   t.same(r.files, ['/home/op/sec/cluster', '/etc/raftd/n.pem', '/home/op/sec/cluster2']);
   t.throws(() => fileFlagArgs(['--requirepass-file'], '/'), { code: 'OPS_CONFIG' });
+  t.equal(fileFlagValue(r.args, '--cluster-secret-file'), '/home/op/sec/cluster');
+  t.equal(fileFlagValue(r.args, '--requirepass-file'), undefined);
 });
 
 t.test('the files reach the remote machine through the exec template, mode 600, never on a command line', async (t) => {

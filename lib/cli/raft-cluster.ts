@@ -16,7 +16,7 @@ import { report, type Io } from '../ops/report.js';
 import { renderStatus, statusJson } from '../ops/status-table.js';
 import { DEFAULT_EXEC, parseNsMap, targetsFor, type ClusterConfig } from '../ops/target.js';
 import { up } from '../ops/up.js';
-import { fileFlagArgs } from '../ops/secrets.js';
+import { fileFlagArgs, fileFlagValue } from '../ops/secrets.js';
 
 const COMMANDS = ['up', 'down', 'restart', 'kill', 'pause', 'resume', 'status', 'logs'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -67,11 +67,12 @@ export async function main(argv: string[]): Promise<void> {
 
   const command = String(args._[0]) as Command;
   if (!COMMANDS.includes(command)) throw new OpsError('OPS_CONFIG', `unknown command "${command}" (known: ${COMMANDS.join(', ')})`);
-  setProbeAccess(accessFromArgs(args));
   const passthrough = ((args['--'] as (string | number)[] | undefined) ?? []).map(String);
   const hostsFile = path.resolve(args.hosts);
   // Security files (secret, passwords, certificates) by absolute path: `up` ships them to remote machines there.
   const fileFlags = fileFlagArgs([...splitWords(args['raftd-args'] ?? ''), ...passthrough], process.cwd());
+  // Probes AUTH with --password-file, or else with the password the nodes are started with.
+  setProbeAccess(accessFromArgs({ ...args, 'password-file': args['password-file'] ?? fileFlagValue(fileFlags.args, '--requirepass-file') }));
   const cluster: ClusterConfig = {
     hostsFile,
     hosts: readHosts(hostsFile),

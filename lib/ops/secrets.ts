@@ -44,6 +44,13 @@ export function fileFlagArgs(args: readonly string[], cwd: string): { args: stri
   return { args: out, files: [...new Set(files)] };
 }
 
+/** The value of `--flag=value` in args made by fileFlagArgs (the last one wins), or undefined. */
+export function fileFlagValue(args: readonly string[], flag: (typeof FILE_FLAGS)[number]): string | undefined {
+  let v: string | undefined;
+  for (const a of args) if (a.startsWith(`${flag}=`)) v = a.slice(flag.length + 1);
+  return v;
+}
+
 /** Writes each file to the same path on every remote node's machine, mode 0600. */
 export async function shipSecretFiles(targets: readonly NodeTarget[], files: readonly string[]): Promise<void> {
   if (files.length === 0) return;
