@@ -140,3 +140,18 @@ t.test('ACL file errors name the line, never a password', async (t) => {
   t.equal(run(s, 0, 'GET', 'k'), 'read');
   t.equal(run(s, 0, 'SET', 'k', 'v'), "-NOPERM User default has no permissions to run the 'set' command");
 });
+
+t.test('client bounds: which connections count as stuck', async (t) => {
+  const { ClientGuard } = await import('../lib/security/client-port.js');
+  const g = new ClientGuard({ requirepassFile: null, aclFile: null, tls: null, plainClientPort: 0, maxClients: 5, idleFrameTimeoutMs: 1000 });
+  t.equal(g.maxClients, 5);
+  t.ok(g.stuck({ lastInputMs: 0, commandsRun: 0, bufferedBytes: 0 }, 1000), 'silent since it connected');
+  t.ok(g.stuck({ lastInputMs: 0, commandsRun: 3, bufferedBytes: 10 }, 1000), 'holding part of a command');
+  t.notOk(g.stuck({ lastInputMs: 0, commandsRun: 3, bufferedBytes: 0 }, 5000), 'idle between commands');
+  t.notOk(g.stuck({ lastInputMs: 500, commandsRun: 0, bufferedBytes: 10 }, 1000), 'not yet');
+  const never = new ClientGuard({ requirepassFile: null, aclFile: null, tls: null, plainClientPort: 0, maxClients: 5, idleFrameTimeoutMs: 0 });
+  t.notOk(never.stuck({ lastInputMs: 0, commandsRun: 0, bufferedBytes: 10 }, 1e9), '0 turns the sweep off');
+  t.same(g.noteRefusal('refused', '10.0.0.1:5', 0), { log: true, suppressed: 0 });
+  t.same(g.noteRefusal('protocol', '10.0.0.1:6', 1), { log: true, suppressed: 0 }, 'kinds are counted apart');
+  t.same(g.noteRefusal('refused', '10.0.0.1:7', 2), { log: false, suppressed: 0 });
+});
