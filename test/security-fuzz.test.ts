@@ -106,11 +106,13 @@ async function pool(n: number, work: (i: number) => Promise<void>): Promise<void
 /** Raft messages that cannot carry a client write, as templates for mutation. */
 function sampleMessages(from: string, to: string): PeerMessage[] {
   return [
-    { type: 'preVote', term: 5, from, to, lastLogIndex: 3, lastLogTerm: 2 },
-    { type: 'vote', term: 5, from, to, lastLogIndex: 3, lastLogTerm: 2 },
+    { type: 'vote', term: 5, from, to, pre: true, lastLogIndex: 3, lastLogTerm: 2 },
+    { type: 'vote', term: 5, from, to, pre: false, lastLogIndex: 3, lastLogTerm: 2 },
+    { type: 'voteResp', term: 5, from, to, pre: false, granted: true },
     { type: 'readIndex', term: 1, from, to, ctx: 7 },
+    { type: 'appendResp', term: 1, from, to, success: true, matchIndex: 1, rejectIndex: 0, conflictTerm: 0, conflictIndex: 0, ctx: 0 },
     { type: 'append', term: 1, from, to, prevLogIndex: 1, prevLogTerm: 1, entries: [], leaderCommit: 1, ctx: 0 },
-  ] as unknown as PeerMessage[];
+  ];
 }
 
 async function snapshot(client: RespClient): Promise<Record<string, string>> {
