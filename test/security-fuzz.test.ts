@@ -16,7 +16,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { encode } from 'msgpackr';
 import t from 'tap';
-import { RespClient } from '../lib/client/resp-client.js';
+import { RespClient, RespError, type RespValue } from '../lib/client/resp-client.js';
 import { readHosts } from '../lib/config/hosts.js';
 import { defaultClusterId } from '../lib/config/options.js';
 import { encodeFrame, WIRE_VERSION } from '../lib/wire/frame-codec.js';
@@ -115,10 +115,20 @@ function sampleMessages(from: string, to: string): PeerMessage[] {
   ];
 }
 
+/** A command's answer, retried (bounded) while the cluster says to retry: a leader change is no failure here. */
+async function settled(client: RespClient, ...args: string[]): Promise<RespValue> {
+  let last: RespValue = null;
+  await waitFor(`${args[0]} answered`, async () => {
+    last = await client.command(...args);
+    return !(last instanceof RespError && /^(TRYAGAIN|TIMEOUT|NOTLEADER|BUSY)/.test(last.reply));
+  }, 20_000, 100);
+  return last;
+}
+
 async function snapshot(client: RespClient): Promise<Record<string, string>> {
-  const keys = ((await client.command('KEYS', '*')) as Buffer[]).map(String).sort();
+  const keys = ((await settled(client, 'KEYS', '*')) as Buffer[]).map(String).sort();
   const out: Record<string, string> = {};
-  for (const k of keys) out[k] = String(await client.command('GET', k));
+  for (const k of keys) out[k] = String(await settled(client, 'GET', k));
   return out;
 }
 
@@ -137,7 +147,7 @@ t.test(`fuzzing live peer and client ports (seed ${SEED})`, async (t) => {
   const L = c.node(leader.id);
   const admin = await RespClient.connect(L.host, L.clientPort, { access: c.opts.access });
   t.teardown(() => admin.destroy());
-  for (let i = 0; i < 50; i++) await admin.command('SET', `key:${i}`, `value ${i}`);
+  for (let i = 0; i < 50; i++) t.equal(await settled(admin, 'SET', `key:${i}`, `value ${i}`), 'OK', `key:${i} set`);
   const before = await snapshot(admin);
   t.equal(Object.keys(before).length, 50);
   const cluster = defaultClusterId(readHosts(c.hostsFile));
