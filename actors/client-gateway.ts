@@ -16,6 +16,9 @@ import { COMMANDS, dispatch, RAFTD_VERSION, type ClientState, type CommandEnv, t
 import { RespProtocolError } from '../lib/resp/errors.js';
 import type { ServerFacts } from '../lib/resp/info.js';
 import { RespParser, parserLimits } from '../lib/resp/parser.js';
+import { AuthSession } from '../lib/resp/auth.js';
+import type { Acl } from '../lib/resp/acl.js';
+import { ClientGuard, clientAcl, clientListeners, MAX_CLIENTS_REACHED, type ClientListener } from '../lib/security/client-port.js';
 import * as w from '../lib/resp/writer.js';
 import { assert, assertNever } from '../lib/util/assert.js';
 import { RaftdError } from '../lib/util/errors.js';
@@ -89,6 +92,10 @@ class Conn {
   closed = false;
   inputPaused = false;
   servicing = false;
+  /** Security hooks (lib/resp/auth.ts, lib/security/client-port.ts). */
+  auth: AuthSession | null = null;
+  lastInputMs = Date.now();
+  commandsRun = 0;
 
   constructor(
     id: number,
@@ -113,7 +120,10 @@ type DrainStop = 'needInput' | 'full' | 'closing';
 
 class Gateway {
   private readonly log: Logger;
-  private readonly server: net.Server;
+  private readonly listeners: ClientListener[];
+  private readonly acl: Acl;
+  private readonly bounds: ClientGuard;
+  private sweeper: NodeJS.Timeout | null = null;
   private readonly conns = new Set<Conn>();
   private status: NodeStatus | null = null;
   private nextConnId = 0;
@@ -146,26 +156,52 @@ class Gateway {
       level: d.logLevel,
       fileBytesMax: d.logFileBytesMax,
     });
-    // Half-open: `printf 'ADDENTRY t x\r\n' | nc -N host port` still gets its reply.
-    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.acl = clientAcl(d.security);
+    this.bounds = new ClientGuard(d.security);
+    this.listeners = clientListeners(d.security, d.clientPort, (socket) => this.accept(socket));
   }
 
-  listen(): Promise<void> {
-    const { host, clientPort } = this.ctx.data;
+  async listen(): Promise<void> {
+    for (const l of this.listeners) await this.listenOne(l);
+    this.port = (this.listeners[0]!.server.address() as net.AddressInfo).port;
+    if (this.bounds.idleMs > 0) this.sweeper = setInterval(() => this.sweepIdle(), Math.max(10, this.bounds.idleMs / 4)).unref();
+  }
+
+  private listenOne({ server, port, tls }: ClientListener): Promise<void> {
+    const { host } = this.ctx.data;
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
-        this.log.error('listen failed', { host, port: clientPort, err });
-        reject(new RaftdError('RAFTD_IO', `client gateway cannot listen on ${host}:${clientPort}: ${err.code ?? ''} ${err.message}`.trim()));
+        this.log.error('listen failed', { host, port, err });
+        reject(new RaftdError('RAFTD_IO', `client gateway cannot listen on ${host}:${port}: ${err.code ?? ''} ${err.message}`.trim()));
       };
-      this.server.once('error', onError);
-      this.server.listen(clientPort, host, () => {
-        this.server.off('error', onError);
-        this.server.on('error', (err) => this.log.warn('server error', { err }));
-        this.port = (this.server.address() as net.AddressInfo).port;
-        this.log.info('listening', { host, port: this.port });
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        server.on('error', (err) => this.log.warn('server error', { err }));
+        // A TLS client that fails its handshake (bad certificate, plain text) never becomes a connection.
+        server.on('tlsClientError', (err: Error, socket: net.Socket) => this.refused(socket, `TLS: ${err.message}`));
+        this.log.info('listening', { host, port: (server.address() as net.AddressInfo).port, tls, authRequired: this.acl.authRequired });
         resolve();
       });
     });
+  }
+
+  /** One warn line per source and interval; the node keeps serving everyone else. */
+  private refused(socket: net.Socket, reason: string): void {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const n = this.bounds.noteRefusal('refused', remote, Date.now());
+    if (n.log) this.log.warn('connection refused', { remote, reason, ...(n.suppressed > 0 ? { refusedSinceLastLine: n.suppressed } : {}) });
+    socket.destroy();
+  }
+
+  /** Closes connections stuck in a partial command (or silent since they connected). */
+  private sweepIdle(): void {
+    const now = Date.now();
+    for (const c of this.conns) {
+      if (c.closing || !this.bounds.stuck({ lastInputMs: c.lastInputMs, commandsRun: c.commandsRun, bufferedBytes: c.parser.bufferedBytes }, now)) continue;
+      c.closing = true;
+      this.refused(c.socket, `no complete command within ${this.bounds.idleMs} ms`);
+    }
   }
 
   // ---------------------------------------------------------------- messages from main
@@ -218,8 +254,9 @@ class Gateway {
   private stop(): void {
     this.stopped = true;
     this.log.info('stopping', { connections: this.conns.size, inFlight: this.inFlight.size });
+    if (this.sweeper) clearInterval(this.sweeper);
     if (this.batchImmediate) clearImmediate(this.batchImmediate);
-    this.server.close();
+    for (const l of this.listeners) l.server.close();
     for (const c of this.conns) {
       // Nothing may log once the logger is closed (its fd number could be reused).
       c.socket.removeAllListeners();
@@ -240,12 +277,23 @@ class Gateway {
       socket.destroy();
       return;
     }
+    if (this.conns.size >= this.bounds.maxClients) {
+      socket.on('error', () => undefined);
+      socket.end(MAX_CLIENTS_REACHED);
+      setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+      const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+      const n = this.bounds.noteRefusal('refused', remote, Date.now());
+      if (n.log) this.log.warn('connection refused', { remote, reason: `max clients (${this.bounds.maxClients}) reached`, ...(n.suppressed > 0 ? { refusedSinceLastLine: n.suppressed } : {}) });
+      return;
+    }
     const conn = new Conn(++this.nextConnId, socket, new RespParser(parserLimits(this.ctx.data.requestBytesMax)));
+    conn.auth = new AuthSession(this.acl);
     this.conns.add(conn);
     this.metrics.onAccept();
     this.log.debug('connection opened', { conn: conn.id, remote: conn.remote });
     socket.on('data', (chunk: Buffer) => {
       if (conn.closing) return; // nothing more is run: the input is dropped
+      conn.lastInputMs = Date.now();
       this.guard(conn, () => {
         conn.parser.feed(chunk);
         this.service(conn);
@@ -320,7 +368,9 @@ class Gateway {
         args = conn.parser.next();
       } catch (err) {
         if (!(err instanceof RespProtocolError)) throw err;
-        this.log.warn('protocol error', { conn: conn.id, remote: conn.remote, err: err.message });
+        // Once per source and interval: a fuzzer or a confused client must not flood the log.
+        const n = this.bounds.noteRefusal('protocol', conn.remote, Date.now());
+        if (n.log) this.log.warn('protocol error', { conn: conn.id, remote: conn.remote, err: err.message, ...(n.suppressed > 0 ? { errorsSinceLastLine: n.suppressed } : {}) });
         this.enqueue(conn, w.error(`ERR ${err.message}`), true);
         return 'closing';
       }
@@ -330,8 +380,12 @@ class Gateway {
   }
 
   private execute(conn: Conn, args: Buffer[]): void {
-    const outcome: CommandOutcome = conn.tx.handle(args, (a) => dispatch(COMMANDS, this.env(conn), a));
+    conn.commandsRun++;
     const cmd = args[0]!.toString('latin1').toLowerCase();
+    const gate = conn.auth!.gate(args, Date.now());
+    if (conn.auth!.lastEvent?.type === 'auth-failed') this.log.info('auth failed', { conn: conn.id, remote: conn.remote, ...conn.auth!.lastEvent });
+    // Authentication first; then MULTI queues what the user may run (each command checked as it arrives).
+    const outcome: CommandOutcome = gate ?? conn.tx.handle(args, (a) => conn.auth!.permit(a, dispatch(COMMANDS, this.env(conn), a)));
     switch (outcome.kind) {
       case 'reply':
         this.metrics.onReply(cmd, outcome.reply);

@@ -1,11 +1,15 @@
 // Peer server: accepts every peer's inbound connection (each peer's replicator for
 // this node dials it) and hands the decoded messages to the main thread, one post per
 // frame. Bytes from the network are untrusted: a connection must open with a hello
-// naming this cluster, a known peer, this node and the wire version, within a few
-// seconds; every later frame is validated, and every message must be from that peer
-// and to this node. A connection that breaks any of that is closed with a warn line;
-// the node keeps serving the others.
+// naming this cluster, a known peer, this node and the wire version, and the peer must
+// prove it holds the cluster secret (lib/wire/handshake.ts), all within the handshake
+// timeout, before any Raft message is read; every later frame is validated, and every
+// message must be from that peer and to this node. A connection that breaks any of that
+// is closed, with a warn line once per source and interval; the node keeps serving the
+// others. With --peer-tls-* the port speaks mutual TLS underneath.
+import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import * as path from 'node:path';
 import { runActor } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
@@ -13,11 +17,18 @@ import { ReceiveMetrics } from '../lib/metrics/transport-metrics.js';
 import type { NodeId } from '../lib/raft/types.js';
 import { assert, assertNever } from '../lib/util/assert.js';
 import { RaftdError } from '../lib/util/errors.js';
-import { FrameDecoder, transferListOf, WIRE_VERSION } from '../lib/wire/frame-codec.js';
+import { readClusterSecret } from '../lib/security/secret-file.js';
+import { RefusalLog, sourceOf } from '../lib/security/refusal-log.js';
+import { readTlsFiles, serverTlsOptions } from '../lib/security/tls-files.js';
+import { encodeFrame, FrameDecoder, transferListOf, WIRE_VERSION } from '../lib/wire/frame-codec.js';
+import { ListenerHandshake, NONCE_BYTES } from '../lib/wire/handshake.js';
 import type { Frame, PeerServerData, PeerServerIn, PeerServerOut } from './protocol.js';
 
-/** A connection must send its hello within this long. */
+/** A connection must finish its handshake within this long (unless the node says otherwise). */
 const HANDSHAKE_TIMEOUT_MS = 3_000;
+/** Refusals from one source address are logged at most once per this interval. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
+const REFUSAL_SOURCES_MAX = 4096;
 /** Bound on connections that have not yet sent a hello: this many per known peer (and at least the floor). */
 const PENDING_PER_PEER_MAX = 4;
 const PENDING_FLOOR = 8;
@@ -29,7 +40,8 @@ interface Conn {
   socket: net.Socket;
   remote: string;
   decoder: FrameDecoder;
-  /** Set once the hello is accepted. */
+  hs: ListenerHandshake;
+  /** Set once the handshake is complete (the peer proved the secret). */
   peer: NodeId | null;
   handshakeTimer: NodeJS.Timeout | null;
   closed: boolean;
@@ -41,8 +53,14 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
   const log = new Logger({ dir: path.join(dataDir, 'logs'), node: nodeId, actor: 'peer-server', level: logLevel, fileBytesMax: logFileBytesMax });
   const known = new Set(peers.map((p) => p.id).filter((id) => id !== self.id));
   const pendingMax = Math.max(PENDING_FLOOR, PENDING_PER_PEER_MAX * known.size);
+  const security = ctx.data.security;
+  const secret = security?.clusterSecretFile ? readClusterSecret(security.clusterSecretFile) : null;
+  const handshakeTimeoutMs = security?.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+  const hsConfig = { cluster: clusterId, version: WIRE_VERSION, secret };
+  const tlsMaterial = security?.tls ? readTlsFiles(security.tls) : null;
+  const refusals = new RefusalLog({ intervalMs: REFUSAL_LOG_INTERVAL_MS, sourcesMax: REFUSAL_SOURCES_MAX });
 
-  /** Connections without an accepted hello. */
+  /** Connections without a finished handshake. */
   const pending = new Set<Conn>();
   /** The one live connection of each peer (a newer one replaces it). */
   const active = new Map<NodeId, Conn>();
@@ -80,30 +98,41 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
     }
   };
 
+  /** A refusal is logged once per source address and interval (a retrying peer or a scanner would flood the log). */
+  const refuseQuietly = (remote: string, fields: Record<string, unknown>) => {
+    const n = refusals.note(sourceOf(remote), Date.now());
+    if (n.log) warn('connection-refused', n.suppressed > 0 ? { remote, ...fields, refusedSinceLastLine: n.suppressed } : { remote, ...fields });
+  };
+
   const refuse = (c: Conn, reason: string) => {
     metrics.onRefused();
-    warn('connection-refused', { remote: c.remote, peer: c.peer, reason });
+    refuseQuietly(c.remote, { peer: c.peer, claimed: c.hs.claimed, reason });
     close(c, `refused: ${reason}`);
   };
 
   const onHello = (c: Conn, f: Extract<Frame, { t: 'hello' }>) => {
-    if (f.cluster !== clusterId) return refuse(c, `wrong cluster id "${f.cluster}" (this node is in "${clusterId}")`);
-    if (f.version !== WIRE_VERSION) return refuse(c, `wire version ${f.version} (this node speaks ${WIRE_VERSION})`);
-    if (!known.has(f.from)) return refuse(c, `unknown node "${f.from}"`);
-    if (f.to !== self.id) return refuse(c, `hello meant for "${f.to}", this is "${self.id}"`);
+    const v = c.hs.onHello(f);
+    if (!v.ok) return refuse(c, v.reason);
+    c.socket.write(encodeFrame(v.value));
+  };
+
+  const onProof = (c: Conn, f: Extract<Frame, { t: 'proof' }>) => {
+    const v = c.hs.onProof(f);
+    if (!v.ok) return refuse(c, v.reason);
+    const from = v.value;
     clearTimeout(c.handshakeTimer!);
     c.handshakeTimer = null;
     pending.delete(c);
-    c.peer = f.from;
-    const old = active.get(f.from);
-    active.set(f.from, c);
+    c.peer = from;
+    const old = active.get(from);
+    active.set(from, c);
     if (old) {
       // The peer reconnected (its old connection may be half-dead): keep the new one.
-      log.info('peer-reconnected', { peer: f.from, remote: c.remote, oldRemote: old.remote });
+      log.info('peer-reconnected', { peer: from, remote: c.remote, oldRemote: old.remote, authenticated: secret !== null });
       close(old, null);
     } else {
-      log.info('peer-up', { peer: f.from, remote: c.remote });
-      ctx.send({ type: 'peerUp', peer: f.from, remote: c.remote });
+      log.info('peer-up', { peer: from, remote: c.remote, authenticated: secret !== null });
+      ctx.send({ type: 'peerUp', peer: from, remote: c.remote });
     }
   };
 
@@ -121,10 +150,16 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
         if (c.closed) return;
         if (c.peer !== null) metrics.onFrame(c.peer);
         if (c.peer === null) {
-          if (f.t !== 'hello') return refuse(c, `first frame is ${f.t}, not hello`);
-          onHello(c, f);
-        } else if (f.t === 'hello') {
-          return refuse(c, 'second hello');
+          // Nothing but the handshake is read from a connection that has not finished it.
+          if (c.hs.claimed === null) {
+            if (f.t !== 'hello') return refuse(c, `first frame is ${f.t}, not hello`);
+            onHello(c, f);
+          } else {
+            if (f.t !== 'proof') return refuse(c, `frame ${f.t} before the handshake proof`);
+            onProof(c, f);
+          }
+        } else if (f.t !== 'msgs') {
+          return refuse(c, `${f.t} frame after the handshake`);
         } else {
           onMessages(c, f);
         }
@@ -141,13 +176,14 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
   const onConnection = (socket: net.Socket) => {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     if (pending.size >= pendingMax) {
-      warn('connection-refused', { remote, reason: `${pending.size} connections await their hello` });
+      refuseQuietly(remote, { reason: `${pending.size} connections are in their handshake` });
       socket.destroy();
       return;
     }
-    const c: Conn = { socket, remote, decoder: new FrameDecoder(limits.frameBytesMax), peer: null, handshakeTimer: null, closed: false };
+    const hs = new ListenerHandshake(hsConfig, self.id, known, randomBytes(NONCE_BYTES));
+    const c: Conn = { socket, remote, decoder: new FrameDecoder(limits.frameBytesMax), hs, peer: null, handshakeTimer: null, closed: false };
     pending.add(c);
-    c.handshakeTimer = setTimeout(() => refuse(c, `no hello within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
+    c.handshakeTimer = setTimeout(() => refuse(c, `handshake not done within ${handshakeTimeoutMs} ms`), handshakeTimeoutMs);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
     log.debug('connection', { remote });
@@ -156,10 +192,29 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
     socket.on('error', (err: NodeJS.ErrnoException) => {
       lastError = err.code ? `${err.code}: ${err.message}` : err.message;
     });
-    socket.on('close', () => close(c, lastError ?? 'closed by peer'));
+    socket.on('close', () => {
+      // A dialer that got our challenge and hung up found that we do not share its secret.
+      if (!c.closed && c.peer === null && c.hs.claimed !== null) {
+        refuseQuietly(c.remote, { claimed: c.hs.claimed, reason: 'closed by the dialer after our challenge (it does not share our cluster secret)' });
+      }
+      close(c, lastError ?? 'closed by peer');
+    });
   };
 
-  const server = net.createServer({ noDelay: true }, onConnection);
+  let server: net.Server;
+  if (tlsMaterial) {
+    const tlsServer = tls.createServer({ ...serverTlsOptions(tlsMaterial), noDelay: true, handshakeTimeout: handshakeTimeoutMs }, onConnection);
+    // A bad or missing certificate never reaches onConnection: log it like any refusal.
+    tlsServer.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+      refuseQuietly(`${socket.remoteAddress}:${socket.remotePort}`, { reason: `TLS: ${err.code ?? ''} ${err.message}`.trim() });
+      socket.destroy();
+    });
+    // Connections still in their TLS handshake are not counted in `pending` yet: bound them too.
+    tlsServer.maxConnections = 4 * pendingMax + known.size;
+    server = tlsServer;
+  } else {
+    server = net.createServer({ noDelay: true }, onConnection);
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: self.host, port: self.peerPort }, () => {
@@ -172,7 +227,10 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
     throw new RaftdError('RAFTD_CONFIG', message);
   });
   server.on('error', (err) => log.error('server-error', { err }));
-  log.info('listening', { host: self.host, port: self.peerPort, peers: [...known] });
+  log.info('listening', { host: self.host, port: self.peerPort, peers: [...known], tls: tlsMaterial !== null, authenticated: secret !== null });
+  if (secret === null) {
+    log.warn('peer-port-open', { message: `no --cluster-secret-file: anything that reaches ${self.host}:${self.peerPort} can act as a cluster member` });
+  }
   ctx.ready();
 
   const stop = () => {

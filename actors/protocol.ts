@@ -79,6 +79,8 @@ export interface ReplicatorData extends ActorBase {
   self: PeerAddr;
   peer: PeerAddr;
   limits: TransportLimits;
+  /** Absent: no secret, no TLS. */
+  security?: PeerSecurity;
 }
 export type ReplicatorIn =
   /** Everything this node sends to the peer in one Ready, sent as one frame. */
@@ -99,6 +101,8 @@ export interface PeerServerData extends ActorBase {
   self: PeerAddr;
   peers: PeerAddr[];
   limits: TransportLimits;
+  /** Absent: no secret, no TLS. */
+  security?: PeerSecurity;
 }
 export type PeerServerIn = { type: 'term'; term: number } | { type: 'stop' } | MetricsRequest;
 export type PeerServerOut =
@@ -108,10 +112,50 @@ export type PeerServerOut =
   | { type: 'peerDown'; peer: NodeId; reason: string }
   | MetricsReply;
 
-/** The wire: length-prefixed msgpack frames. The first frame on a connection is a Hello. */
+/**
+ * The wire: length-prefixed msgpack frames. A connection opens with the handshake of
+ * lib/wire/handshake.ts: hello (dialer), challenge (listener), proof (dialer); only
+ * then msgs. `auth`: the sender has a cluster secret; MACs are empty without one.
+ */
 export type Frame =
-  | { t: 'hello'; cluster: string; from: NodeId; to: NodeId; version: number }
+  | { t: 'hello'; cluster: string; from: NodeId; to: NodeId; version: number; auth: boolean; nonce: Uint8Array }
+  | { t: 'challenge'; nonce: Uint8Array; mac: Uint8Array }
+  | { t: 'proof'; mac: Uint8Array }
   | { t: 'msgs'; m: PeerMessage[] };
+
+// ---------------------------------------------------------------- security (peer auth, TLS, limits)
+/** PEM files for a TLS endpoint; `caFile` set: the other end must show a certificate it signed. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  caFile: string | null;
+}
+
+/** Peer port and outbound peer connections. Secrets travel as file names, read by the actor. */
+export interface PeerSecurity {
+  /** The cluster secret (see lib/wire/handshake.ts); null: no peer authentication. */
+  clusterSecretFile: string | null;
+  /** Mutual TLS between peers (caFile required). */
+  tls: TlsFiles | null;
+  /** A connection that has not finished its handshake within this long is closed. */
+  handshakeTimeoutMs: number;
+}
+
+/** Client port: passwords, users, TLS, connection bounds. */
+export interface ClientSecurity {
+  /** `requirepass`: the default user's password; null: no password. */
+  requirepassFile: string | null;
+  /** ACL users (lib/resp/acl.ts); null: none. */
+  aclFile: string | null;
+  /** TLS on the client port; null: plain. */
+  tls: TlsFiles | null;
+  /** With tls: also a plain port (0: none). */
+  plainClientPort: number;
+  /** Bound on open client connections (Redis' maxclients). */
+  maxClients: number;
+  /** A connection that holds a partial command this long with nothing new arriving is closed (0: never). */
+  idleFrameTimeoutMs: number;
+}
 
 // ---------------------------------------------------------------- client gateway
 export interface GatewayData extends ActorBase {
@@ -124,6 +168,8 @@ export interface GatewayData extends ActorBase {
   requestBytesMax: number;
   /** A command waiting for consensus gets an error after this long. */
   requestTimeoutMs: number;
+  /** Absent: no passwords, no TLS, default connection bounds. */
+  security?: ClientSecurity;
 }
 
 export type GatewayIn =

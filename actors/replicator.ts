@@ -6,7 +6,13 @@
 //
 // The contract is weak on purpose: while the connection is down or congested,
 // messages wait in a bounded queue that drops its oldest; Raft retries.
+//
+// A connection carries messages only after the handshake (lib/wire/handshake.ts): the
+// peer must prove it knows the cluster secret before this node sends it anything. With
+// --peer-tls-* it runs over mutual TLS.
+import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import * as path from 'node:path';
 import { runActor } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
@@ -14,7 +20,11 @@ import { SendMetrics } from '../lib/metrics/transport-metrics.js';
 import { assert, assertNever } from '../lib/util/assert.js';
 import { encodeBatch, messageBytesEst } from '../lib/wire/batch.js';
 import { BoundedQueue } from '../lib/wire/bounded-queue.js';
-import { encodeFrame, WIRE_VERSION } from '../lib/wire/frame-codec.js';
+import { readClusterSecret } from '../lib/security/secret-file.js';
+import { peerClientTlsOptions, readTlsFiles } from '../lib/security/tls-files.js';
+import { RaftdError } from '../lib/util/errors.js';
+import { encodeFrame, FrameDecoder, WIRE_VERSION } from '../lib/wire/frame-codec.js';
+import { DialerHandshake, NONCE_BYTES } from '../lib/wire/handshake.js';
 import type { PeerMessage, ReplicatorData, ReplicatorIn, ReplicatorOut } from './protocol.js';
 
 /** Above this many bytes waiting in the socket, new messages wait in the queue instead. */
@@ -32,8 +42,14 @@ const STABLE_CONNECTION_MS = 1_000;
 /** Drops are reported to main at most this often (summed). */
 const DROP_REPORT_INTERVAL_MS = 1_000;
 const BACKOFF_EXPONENT_MAX = 30;
+/** The handshake must be done this long after the TCP connect (unless the node says otherwise). */
+const HANDSHAKE_TIMEOUT_MS = 3_000;
+/** The listener sends only its challenge: a small bound on what is read. */
+const HANDSHAKE_FRAME_BYTES_MAX = 1024;
+/** A failing handshake is logged at warn at most once per this interval (the rest at debug). */
+const HANDSHAKE_WARN_INTERVAL_MS = 60_000;
 
-type State = 'backoff' | 'connecting' | 'connected' | 'stopped';
+type State = 'backoff' | 'connecting' | 'handshaking' | 'connected' | 'stopped';
 
 runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
   const { nodeId, dataDir, logLevel, logFileBytesMax, clusterId, self, peer, limits } = ctx.data;
@@ -43,7 +59,14 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
   const log = new Logger({ dir: path.join(dataDir, 'logs'), node: nodeId, actor: `replicator-${peer.id}`, level: logLevel, fileBytesMax: logFileBytesMax });
 
   const queue = new BoundedQueue<PeerMessage>(limits.queueMessagesMax, QUEUE_BYTES_MAX, messageBytesEst);
-  const hello = { t: 'hello', cluster: clusterId, from: self.id, to: peer.id, version: WIRE_VERSION } as const;
+  const security = ctx.data.security;
+  const secret = security?.clusterSecretFile ? readClusterSecret(security.clusterSecretFile) : null;
+  const hsConfig = { cluster: clusterId, version: WIRE_VERSION, secret };
+  const handshakeTimeoutMs = security?.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+  const tlsOptions = security?.tls ? peerClientTlsOptions(readTlsFiles(security.tls)) : null;
+  let handshake: DialerHandshake | null = null;
+  let decoder: FrameDecoder | null = null;
+  let handshakeWarnedAt = -Infinity;
   // Dial from our own address when it is one (a hostname is left to the OS).
   const localAddress = net.isIP(self.host) !== 0 && net.isIP(self.host) === net.isIP(peer.host) ? self.host : undefined;
   const target = `${peer.host}:${peer.peerPort}`;
@@ -84,33 +107,81 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
     reconnectTimer = null;
     state = 'connecting';
     lastError = null;
-    const sock = net.connect({ host: peer.host, port: peer.peerPort, localAddress, noDelay: true });
+    const tcp = net.connect({ host: peer.host, port: peer.peerPort, localAddress, noDelay: true });
+    // TLS over our own TCP socket: tls.connect has no localAddress of its own.
+    const sock = tlsOptions ? tls.connect({ ...tlsOptions, socket: tcp }) : tcp;
     socket = sock;
     connectTimer = setTimeout(() => sock.destroy(new Error(`connect timeout after ${limits.connectTimeoutMs} ms`)), limits.connectTimeoutMs);
-    sock.once('connect', () => onConnect(sock));
+    sock.once(tlsOptions ? 'secureConnect' : 'connect', () => onConnect(sock));
     sock.on('error', (err: NodeJS.ErrnoException) => {
       lastError = err.code ? `${err.code}: ${err.message}` : err.message;
+      if (state === 'connecting' && tlsOptions && /CERT|SSL|TLS/.test(lastError)) handshakeFailed(`TLS: ${lastError}`);
     });
     sock.on('close', () => onClose(sock));
     sock.on('drain', () => flush());
-    // The peer never writes on this connection; read (and discard) so 'end' is seen.
-    sock.on('data', () => undefined);
+    // After the handshake the peer never writes on this connection; read (and discard) so 'end' is seen.
+    sock.on('data', (chunk: Buffer) => onData(sock, chunk));
+  };
+
+  /** Logged at warn once per interval: a peer with a wrong secret is retried every backoff. */
+  const handshakeFailed = (reason: string) => {
+    const now = Date.now();
+    const fields = { peer: peer.id, target, reason };
+    if (now - handshakeWarnedAt >= HANDSHAKE_WARN_INTERVAL_MS) {
+      handshakeWarnedAt = now;
+      log.warn('handshake-failed', fields);
+    } else {
+      log.debug('handshake-failed', fields);
+    }
   };
 
   const onConnect = (sock: net.Socket) => {
     if (sock !== socket) return;
     clearTimeout(connectTimer!);
-    connectTimer = null;
-    state = 'connected';
-    connectedAt = Date.now();
+    state = 'handshaking';
+    connectTimer = setTimeout(() => {
+      lastError = `handshake not done within ${handshakeTimeoutMs} ms`;
+      handshakeFailed(lastError);
+      sock.destroy();
+    }, handshakeTimeoutMs);
     sock.setNoDelay(true);
     sock.setKeepAlive(true, KEEPALIVE_DELAY_MS);
     bytesQueued = 0;
     bytesDoneSeen = 0;
+    handshake = new DialerHandshake(hsConfig, self.id, peer.id, randomBytes(NONCE_BYTES));
+    decoder = new FrameDecoder(HANDSHAKE_FRAME_BYTES_MAX);
+    write(encodeFrame(handshake.hello()));
+  };
+
+  const onData = (sock: net.Socket, chunk: Buffer) => {
+    if (sock !== socket || state !== 'handshaking') return;
+    try {
+      for (const f of decoder!.push(chunk)) {
+        if (state !== 'handshaking') return;
+        if (f.t !== 'challenge') throw new RaftdError('RAFTD_HANDSHAKE_REFUSED', `peer sent ${f.t} instead of its challenge`);
+        const v = handshake!.onChallenge(f);
+        if (!v.ok) throw new RaftdError('RAFTD_HANDSHAKE_REFUSED', v.reason);
+        write(encodeFrame(v.value));
+        onAuthenticated(sock);
+      }
+    } catch (err) {
+      if (!(err instanceof RaftdError)) throw err;
+      lastError = `${err.code}: ${err.message}`;
+      handshakeFailed(lastError);
+      sock.destroy();
+    }
+  };
+
+  const onAuthenticated = (sock: net.Socket) => {
+    clearTimeout(connectTimer!);
+    connectTimer = null;
+    handshake = null;
+    decoder = null;
+    state = 'connected';
+    connectedAt = Date.now();
     progressAt = connectedAt;
     watchdog = setInterval(checkStall, WATCHDOG_INTERVAL_MS);
     metrics.connects.inc();
-    write(encodeFrame(hello));
     if (!reportedUp) {
       reportedUp = true;
       log.info('connected', { peer: peer.id, target, local: `${sock.localAddress}:${sock.localPort}`, queued: queue.length });
@@ -127,7 +198,10 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
     connectTimer = watchdog = null;
     if (state === 'stopped') return;
     const wasConnected = state === 'connected';
-    const reason = lastError ?? (wasConnected ? 'closed by peer' : 'closed before connecting');
+    const reason = lastError ?? (wasConnected ? 'closed by peer' : state === 'handshaking' ? 'closed by peer during the handshake' : 'closed before connecting');
+    if (state === 'handshaking' && lastError === null) handshakeFailed(reason);
+    handshake = null;
+    decoder = null;
     if (wasConnected && Date.now() - connectedAt >= Math.max(STABLE_CONNECTION_MS, limits.backoffMaxMs)) attempt = 0;
     if (reportedUp) {
       reportedUp = false;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian tools the tests drive (redis-cli, nc, ip, iptables, tc) when
+# Installs the Debian tools the tests drive (redis-cli, nc, ip, iptables, tc, openssl) when
 # they are missing. Runs before `npm test`; a no-op on a machine that has them.
 set -euo pipefail
 need=()
@@ -9,6 +9,7 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v iptables >/dev/null || need+=(iptables)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
+command -v openssl >/dev/null || need+=(openssl)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "test/install-deps.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2

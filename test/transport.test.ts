@@ -10,7 +10,10 @@ import t from 'tap';
 import { spawnActor, type ActorHandle } from '../lib/actor/spawn.js';
 import type { Entry, Message } from '../lib/raft/types.js';
 import type { RaftdError } from '../lib/util/errors.js';
-import { encodeFrame } from '../lib/wire/frame-codec.js';
+import { randomBytes } from 'node:crypto';
+import { encodeFrame, FrameDecoder, WIRE_VERSION } from '../lib/wire/frame-codec.js';
+import { ListenerHandshake } from '../lib/wire/handshake.js';
+import { dialPeer } from './helpers/peer-dial.js';
 import type {
   Frame,
   PeerAddr,
@@ -154,7 +157,29 @@ function rawClient(target: PeerAddr, local: string, chunks: Buffer[], opts: { en
 }
 
 function hello(from: string, to: string, over: Partial<Extract<Frame, { t: 'hello' }>> = {}): Buffer {
-  return encodeFrame({ t: 'hello', cluster: CLUSTER, from, to, version: 1, ...over });
+  return encodeFrame({ t: 'hello', cluster: CLUSTER, from, to, version: WIRE_VERSION, auth: false, nonce: new Uint8Array(32), ...over });
+}
+
+/** A connection that finished the handshake as `as`, then writes the chunks; resolves once the server closed it. */
+async function authedClient(target: PeerAddr, local: string, as: string, chunks: Buffer[], opts: { end?: boolean } = {}): Promise<{ localPort: number; closedMs: number }> {
+  const started = Date.now();
+  const r = await dialPeer({ host: target.host, port: target.peerPort, localAddress: local, cluster: CLUSTER, as, to: target.id, secret: null });
+  if (!r.ok) throw new Error(`handshake failed: ${r.reason}`);
+  const sock = r.socket;
+  const localPort = sock.localPort ?? 0;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error('server did not close the connection within 8000 ms'));
+    }, 8000);
+    sock.on('data', () => undefined);
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve({ localPort, closedMs: Date.now() - started });
+    });
+    for (const c of chunks) sock.write(c);
+    if (opts.end) sock.end();
+  });
 }
 
 function logLines(nodeId: string, actor: string): Record<string, unknown>[] {
@@ -213,23 +238,27 @@ t.test('hostile and broken connections are closed; the real peer keeps being ser
   })();
   const oversized = Buffer.alloc(8);
   oversized.writeUInt32BE(FRAME_BYTES_MAX + 1);
-  const cases: [string, Buffer[], { end?: boolean }?][] = [
+  // [name, chunks, options, the node to finish the handshake as before writing them]
+  const cases: [string, Buffer[], { end?: boolean }?, string?][] = [
     ['wrong cluster id', [hello('n3', 'n2', { cluster: 'other-cluster' })]],
     ['unknown node', [hello('n9', 'n2')]],
     ['hello for another node', [hello('n3', 'n1')]],
-    ['wrong version', [hello('n3', 'n2', { version: 2 })]],
+    ['wrong version', [hello('n3', 'n2', { version: 1 })]],
     ['messages before hello', [encodeFrame({ t: 'msgs', m: [readIndex('n3', 'n2', 1)] })]],
     ['garbage bytes', [Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')]],
     ['garbage body', [Buffer.from([0, 0, 0, 6, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1])]],
     ['oversized length', [oversized]],
-    ['truncated frame body', [hello('n3', 'n2'), truncatedBody]],
-    ['frame cut by end of stream', [hello('n3', 'n2'), encodeFrame({ t: 'msgs', m: [readIndex('n3', 'n2', 1)] }).subarray(0, 9)], { end: true }],
-    ['spoofed sender', [hello('n3', 'n2'), encodeFrame({ t: 'msgs', m: [readIndex('n1', 'n2', 66)] })]],
-    ['second hello', [hello('n3', 'n2'), hello('n3', 'n2')]],
+    ['messages before the proof', [hello('n3', 'n2'), encodeFrame({ t: 'msgs', m: [readIndex('n3', 'n2', 1)] })]],
+    ['truncated frame body', [truncatedBody], {}, 'n3'],
+    ['frame cut by end of stream', [encodeFrame({ t: 'msgs', m: [readIndex('n3', 'n2', 1)] }).subarray(0, 9)], { end: true }, 'n3'],
+    ['spoofed sender', [encodeFrame({ t: 'msgs', m: [readIndex('n1', 'n2', 66)] })], {}, 'n3'],
+    ['second hello', [hello('n3', 'n2')], {}, 'n3'],
   ];
   const refusedPorts: number[] = [];
-  for (const [name, chunks, opts] of cases) {
-    const r = await rawClient(n2, stranger, chunks, opts ?? {});
+  // Refusals are logged once per source address and minute: each case dials from its own.
+  const strangerOf = (i: number) => host(100 + i);
+  for (const [i, [name, chunks, opts, as]] of cases.entries()) {
+    const r = as ? await authedClient(n2, strangerOf(i), as, chunks, opts ?? {}) : await rawClient(n2, strangerOf(i), chunks, opts ?? {});
     refusedPorts.push(r.localPort);
     t.pass(`${name}: closed after ${r.closedMs} ms`);
     // The real peer is still served after each.
@@ -238,6 +267,8 @@ t.test('hostile and broken connections are closed; the real peer keeps being ser
     await waitFor(`message after ${name}`, () => server.received.length === n + 1);
   }
   const silent = await rawClient(n2, stranger, [], { timeoutMs: 8000 });
+  // The same source again within the minute: refused, but not logged again.
+  await rawClient(n2, stranger, [], { timeoutMs: 8000 });
   t.ok(silent.closedMs >= 2000, `no hello: closed after ${silent.closedMs} ms (handshake timeout)`);
   refusedPorts.push(silent.localPort);
 
@@ -249,12 +280,15 @@ t.test('hostile and broken connections are closed; the real peer keeps being ser
   const warnsWanted = cases.length - 1 + 1;
   await waitFor('warn lines', () => count(logLines('n2', 'peer-server'), (l) => l.event === 'connection-refused') >= warnsWanted);
   const warns = logLines('n2', 'peer-server').filter((l) => l.event === 'connection-refused');
-  for (const p of refusedPorts.filter((_, i) => cases[i]?.[0] !== 'frame cut by end of stream')) {
+  refusedPorts.forEach((p, i) => {
+    if (cases[i]?.[0] === 'frame cut by end of stream') return;
+    const from = i < cases.length ? strangerOf(i) : stranger;
     t.ok(
-      warns.some((w) => w.level === 'warn' && w.remote === `${stranger}:${p}`),
-      `warn line names ${stranger}:${p}`,
+      warns.some((w) => w.level === 'warn' && w.remote === `${from}:${p}`),
+      `warn line names ${from}:${p}`,
     );
-  }
+  });
+  t.equal(count(warns, (w) => String(w.remote).startsWith(`${stranger}:`)), 1, 'a source refused twice within the interval is logged once');
   t.ok(warns.some((w) => String(w.reason).includes('other-cluster')), 'wrong cluster is named');
   t.ok(warns.some((w) => String(w.reason).includes('RAFTD_FRAME_TOO_LARGE')), 'oversized frame is named');
   t.same(fatals, []);
@@ -264,15 +298,16 @@ t.test('a second connection from the same peer replaces the first', async (t) =>
   const n2: PeerAddr = { id: 'n2', host: host(22), peerPort: await freePort(host(22)) };
   const n3: PeerAddr = { id: 'n3', host: host(23), peerPort: 1 };
   const server = await startServer(n2, [n2, n3]);
-  const first = net.connect({ host: n2.host, port: n2.peerPort, localAddress: n3.host });
+  const dial = async () => {
+    const r = await dialPeer({ host: n2.host, port: n2.peerPort, localAddress: n3.host, cluster: CLUSTER, as: 'n3', to: 'n2', secret: null });
+    if (!r.ok) throw new Error(r.reason);
+    return r.socket;
+  };
+  const first = await dial();
   const firstClosed = new Promise<void>((r) => first.on('close', () => r()));
-  first.on('error', () => undefined);
-  first.write(hello('n3', 'n2'));
   first.write(encodeFrame({ t: 'msgs', m: [readIndex('n3', 'n2', 1)] }));
   await waitFor('first message', () => server.received.length === 1);
-  const second = net.connect({ host: n2.host, port: n2.peerPort, localAddress: n3.host });
-  second.on('error', () => undefined);
-  second.write(hello('n3', 'n2'));
+  const second = await dial();
   second.write(encodeFrame({ t: 'msgs', m: [readIndex('n3', 'n2', 2)] }));
   await waitFor('second message', () => server.received.length === 2);
   await firstClosed;
@@ -332,12 +367,25 @@ t.test('while the peer is down the queue is bounded and drops the oldest', async
 t.test('a peer that stops reading is detected and dialed again', async (t) => {
   const n1: PeerAddr = { id: 'n1', host: host(61), peerPort: await freePort(host(61)) };
   const n2: PeerAddr = { id: 'n2', host: host(62), peerPort: await freePort(host(62)) };
-  // A stand-in for a hung peer: accepts, then never reads.
+  // A stand-in for a hung peer: accepts, runs the handshake, then never reads again.
   const held: net.Socket[] = [];
   const hung = net.createServer((sock) => {
-    sock.pause();
     sock.on('error', () => undefined);
     held.push(sock);
+    const hs = new ListenerHandshake({ cluster: CLUSTER, version: WIRE_VERSION, secret: null }, 'n2', new Set(['n1']), randomBytes(32));
+    const decoder = new FrameDecoder(1 << 20);
+    sock.on('data', (chunk: Buffer) => {
+      for (const f of decoder.push(chunk)) {
+        if (f.t === 'hello') {
+          const v = hs.onHello(f);
+          if (v.ok) sock.write(encodeFrame(v.value));
+        } else if (f.t === 'proof') {
+          sock.removeAllListeners('data');
+          sock.pause();
+          return;
+        }
+      }
+    });
   });
   await new Promise<void>((r) => hung.listen(n2.peerPort, n2.host, () => r()));
   t.teardown(() => {

@@ -51,7 +51,7 @@ const ALL: Message[] = [
   { type: 'readIndexResp', term: 4, from: 'n1', to: 'n2', ctx: 99, index: 1234, ok: true },
   { type: 'readIndexResp', term: 4, from: 'n1', to: 'n2', ctx: 98, index: 0, ok: false },
 ];
-const HELLO: Frame = { t: 'hello', cluster: 'raftd-abc', from: 'n1', to: 'n2', version: 1 };
+const HELLO: Frame = { t: 'hello', cluster: 'raftd-abc', from: 'n1', to: 'n2', version: 1, auth: true, nonce: new Uint8Array(32).fill(7) };
 
 /** Entry data comes back as Buffer; compare bytes, not classes. */
 function plain(v: unknown): unknown {
@@ -187,6 +187,10 @@ t.test('well-formed msgpack of the wrong shape is refused as malformed', async (
     null, 0, -1, 'hello', true, [], {}, new Map([['t', 'hello']]), new Set([1]), new Date(0), /re/g, new Error('x'), 2n ** 70n,
     { t: 'hello', cluster: 'c', from: 'a', to: 'b' },
     { t: 'hello', cluster: 'c', from: 'a', to: 'b', version: -1 },
+    { t: 'hello', cluster: 'c', from: 'a', to: 'b', version: 1, auth: true },
+    { t: 'hello', cluster: 'c', from: 'a', to: 'b', version: 1, auth: true, nonce: new Uint8Array(65) },
+    { t: 'challenge', nonce: new Uint8Array(32) },
+    { t: 'proof', mac: 'not binary' },
     { t: 'msgs' },
     { t: 'msgs', m: {} },
     { t: 'msgs', m: [null] },

@@ -10,6 +10,7 @@ import { hideBin } from 'yargs/helpers';
 import { readHosts } from '../config/hosts.js';
 import { commandKind, RequestIds, toWire } from '../client/command-kind.js';
 import { findNode, type Seed } from '../client/leader-finder.js';
+import { ACCESS_FLAGS, accessFromArgs } from '../client/access.js';
 import { formatReply } from '../client/resp-client.js';
 import { RetryingClient, type ClientEvent, type Result } from '../client/retrying-client.js';
 import { splitArgs } from '../resp/split-args.js';
@@ -46,6 +47,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('reply-timeout-ms', { type: 'number', default: 15_000, describe: 'drop a connection silent this long and retry' })
     .option('pipeline', { type: 'number', default: 256, describe: 'most commands in flight (piped stdin)' })
     .option('raw', { type: 'boolean', describe: 'raw replies (default when stdout is no terminal); --no-raw: (integer) 5' })
+    // TLS and AUTH (lib/client/access.ts).
+    .options(ACCESS_FLAGS)
     .check((a) => {
       for (const k of ['retry-ms', 'probe-timeout-ms', 'reply-timeout-ms'] as const) {
         if (!(Number.isFinite(a[k]) && a[k] >= 0)) throw new Error(`--${k} must be a number >= 0`);
@@ -72,9 +75,10 @@ export async function main(argv: string[]): Promise<number> {
   const words = args._.map(String);
   const interactive = words.length === 0 && process.stdin.isTTY === true;
   const retryMs = args['retry-ms'];
+  const access = accessFromArgs(args);
 
   const client = new RetryingClient({
-    connect: () => findNode(seeds, { probeTimeoutMs: args['probe-timeout-ms'], replyTimeoutMs: args['reply-timeout-ms'], pinned }),
+    connect: () => findNode(seeds, { probeTimeoutMs: args['probe-timeout-ms'], replyTimeoutMs: args['reply-timeout-ms'], pinned, access }),
     retryMs,
     pipelineMax: args.pipeline,
     giveUpFast: !interactive,

@@ -10,12 +10,14 @@ import { OpsError } from '../ops/errors.js';
 import { signalNode, stopAll } from '../ops/lifecycle.js';
 import { fetchLogs } from '../ops/logs.js';
 import { clusterMetrics, renderMetrics } from '../ops/metrics-table.js';
-import { probeCluster, PROBE_TIMEOUT_MS, type ClusterStatus } from '../ops/probe.js';
+import { probeCluster, PROBE_TIMEOUT_MS, setProbeAccess, type ClusterStatus } from '../ops/probe.js';
+import { ACCESS_FLAGS, accessFromArgs } from '../client/access.js';
 import type { Signal } from '../ops/scripts.js';
 import { report, type Io } from '../ops/report.js';
 import { renderStatus, statusJson } from '../ops/status-table.js';
 import { DEFAULT_EXEC, parseNsMap, targetsFor, type ClusterConfig } from '../ops/target.js';
 import { up } from '../ops/up.js';
+import { fileFlagArgs, fileFlagValue } from '../ops/secrets.js';
 
 const COMMANDS = ['up', 'down', 'restart', 'kill', 'pause', 'resume', 'status', 'metrics', 'logs'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -45,6 +47,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('hosts', { type: 'string', coerce: lastString, default: 'hosts.txt', describe: 'cluster file: `id host peer-port client-port [metrics-port]` a line' })
     .option('exec', { type: 'string', coerce: lastString, describe: `reach every node through this command template: {host} {id} {ns} (default for remote hosts: "${DEFAULT_EXEC}"; e.g. "ip netns exec raftd-{id}")` })
     .option('ns-map', { type: 'string', coerce: lastString, describe: 'the {ns} of each node: id=namespace,id=namespace...' })
+    // TLS and AUTH for probing client ports (lib/client/access.ts).
+    .options(ACCESS_FLAGS)
     .option('remote-dir', { type: 'string', coerce: lastString, describe: 'the project directory on the nodes (default: the same path as here)' })
     .option('data-root', { type: 'string', coerce: lastString, default: 'data', describe: 'node X keeps its data, pid file and raftd.out in <data-root>/X' })
     .option('upload', { type: 'boolean', default: true, describe: 'copy the build to remote machines on up (--no-upload: it is there already)' })
@@ -68,6 +72,10 @@ export async function main(argv: string[]): Promise<void> {
   if (!COMMANDS.includes(command)) throw new OpsError('OPS_CONFIG', `unknown command "${command}" (known: ${COMMANDS.join(', ')})`);
   const passthrough = ((args['--'] as (string | number)[] | undefined) ?? []).map(String);
   const hostsFile = path.resolve(args.hosts);
+  // Security files (secret, passwords, certificates) by absolute path: `up` ships them to remote machines there.
+  const fileFlags = fileFlagArgs([...splitWords(args['raftd-args'] ?? ''), ...passthrough], process.cwd());
+  // Probes AUTH with --password-file, or else with the password the nodes are started with.
+  setProbeAccess(accessFromArgs({ ...args, 'password-file': args['password-file'] ?? fileFlagValue(fileFlags.args, '--requirepass-file') }));
   const cluster: ClusterConfig = {
     hostsFile,
     hosts: readHosts(hostsFile),
@@ -76,7 +84,8 @@ export async function main(argv: string[]): Promise<void> {
     remoteDir: args['remote-dir'] ?? null,
     dataRoot: args['data-root'],
     upload: args.upload,
-    raftdArgs: [...splitWords(args['raftd-args'] ?? ''), ...passthrough],
+    raftdArgs: fileFlags.args,
+    secretFiles: fileFlags.files,
     nodeBin: args.node ?? null,
   };
   // `status --watch | head` closing the pipe is the reader's choice, not a failure.

@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { readHosts, type HostEntry } from '../config/hosts.js';
 import { checkOptions, defaultClusterId, DEFAULTS, type NodeOptions } from '../config/options.js';
+import { SECURITY_FLAGS, securityOptions } from '../config/security-options.js';
 import type { LogLevel } from '../log/logger.js';
 import { RaftNode } from '../node/raft-node.js';
 import { RaftdError } from '../util/errors.js';
@@ -41,6 +42,10 @@ export async function main(argv: string[]): Promise<void> {
     .option('clock-offset-ms', { type: 'number', default: DEFAULTS.clockOffsetMs, describe: "added to this node's clock (for testing expiry under clock skew)" })
     .option('snapshot-entries', { type: 'number', default: DEFAULTS.snapshotEntries, describe: 'take a snapshot once the log holds this many entries past the last one' })
     .option('snapshot-retain-entries', { type: 'number', default: DEFAULTS.snapshotRetainEntries, describe: 'entries kept behind a snapshot so a briefly lagging follower catches up from the log' })
+    // Security (lib/config/security-options.ts), and the client request bounds.
+    .options(SECURITY_FLAGS)
+    .option('request-bytes-max', { type: 'number', default: DEFAULTS.requestBytesMax, describe: "largest client bulk string or inline command (Redis' proto-max-bulk-len)" })
+    .option('pending-per-conn-max', { type: 'number', default: DEFAULTS.pendingPerConnMax, describe: 'commands one client connection may have waiting (more get BUSY)' })
     .strict()
     .help()
     .parse();
@@ -86,6 +91,9 @@ export async function main(argv: string[]): Promise<void> {
     clockOffsetMs: args['clock-offset-ms'],
     snapshotEntries: args['snapshot-entries'],
     snapshotRetainEntries: args['snapshot-retain-entries'],
+    requestBytesMax: args['request-bytes-max'],
+    pendingPerConnMax: args['pending-per-conn-max'],
+    ...securityOptions(args),
   };
   checkOptions(opts);
   await runNode(opts);
@@ -145,6 +153,9 @@ async function runNode(opts: NodeOptions): Promise<void> {
   process.on('disconnect', () => shutdown('disconnect'));
   await node.start();
   const self = node.self;
+  if (opts.peerSecurity.clusterSecretFile === null) {
+    process.stderr.write(`raftd ${self.id}: warning: no --cluster-secret-file: anything that reaches ${self.host}:${self.peerPort} can act as a cluster member\n`);
+  }
   report({ type: 'listening', id: self.id, host: self.host, peerPort: self.peerPort, clientPort: self.clientPort });
   if (!process.send) process.stdout.write(`raftd ${self.id}: peers on ${self.host}:${self.peerPort}, clients on ${self.host}:${self.clientPort}, data in ${opts.dataDir}\n`);
 }

@@ -6,6 +6,8 @@
 // connection instead of hanging the session.
 import { RespClient, RespError, type Arg, type RespValue } from './resp-client.js';
 import type { Conn } from './retrying-client.js';
+import type { ClientAccess } from './access.js';
+import { RaftdError } from '../util/errors.js';
 
 /** A node to ask: its id when the hosts file names it. */
 export interface Seed {
@@ -21,6 +23,8 @@ export interface FindOptions {
   replyTimeoutMs: number;
   /** Only the seeds, never a leader address they report (`-h/-p`: this one node). */
   pinned?: boolean;
+  /** TLS and AUTH for every connection (lib/client/access.ts). */
+  access?: ClientAccess;
 }
 
 /** What INFO's raft section says, the fields the finder needs. */
@@ -88,8 +92,8 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string, onLate: (v: T) 
   });
 }
 
-async function probe(seed: Seed, timeoutMs: number): Promise<Probe> {
-  const client = await RespClient.connect(seed.host, seed.port, { connectTimeoutMs: timeoutMs });
+async function probe(seed: Seed, timeoutMs: number, access: ClientAccess | undefined): Promise<Probe> {
+  const client = await withTimeout(RespClient.connect(seed.host, seed.port, { connectTimeoutMs: timeoutMs, access }), timeoutMs, `connecting to ${seed.host}:${seed.port}`, (c) => c.destroy());
   try {
     const reply = await withTimeout(client.command('INFO', 'raft'), timeoutMs, `INFO from ${seed.host}:${seed.port}`, () => {});
     if (!Buffer.isBuffer(reply) && typeof reply !== 'string') throw new Error(`INFO gave ${reply instanceof RespError ? reply.reply : typeof reply}`);
@@ -110,7 +114,7 @@ function label(seed: Seed): string {
  */
 export async function findNode(seeds: readonly Seed[], opts: FindOptions): Promise<Conn> {
   if (seeds.length === 0) throw new Error('no nodes to ask');
-  const settled = await Promise.allSettled(seeds.map((s) => probe(s, opts.probeTimeoutMs)));
+  const settled = await Promise.allSettled(seeds.map((s) => probe(s, opts.probeTimeoutMs, opts.access)));
   const live: Probe[] = [];
   const reasons: string[] = [];
   settled.forEach((r, i) => {
@@ -119,7 +123,12 @@ export async function findNode(seeds: readonly Seed[], opts: FindOptions): Promi
   });
   const pick = await choose(live, opts);
   for (const p of live) if (p.client !== pick?.client) p.client.destroy();
-  if (!pick) throw new Error(reasons.join('; ') || 'no node answered');
+  if (!pick) {
+    // A refused password is not fixed by asking again: say so, with the server's words.
+    const auth = settled.find((r) => r.status === 'rejected' && r.reason instanceof RaftdError && r.reason.code === 'RAFTD_AUTH_FAILED');
+    if (auth) throw (auth as PromiseRejectedResult).reason;
+    throw new Error(reasons.join('; ') || 'no node answered');
+  }
   return new RespConn(pick.client, pick.name, opts.replyTimeoutMs);
 }
 
@@ -135,7 +144,7 @@ async function choose(live: Probe[], opts: FindOptions): Promise<{ client: RespC
       const addr = p.view.leaderClientAddr ? parseAddr(p.view.leaderClientAddr) : null;
       if (!addr || seen.has(`${addr.host}:${addr.port}`)) continue;
       try {
-        const client = await RespClient.connect(addr.host, addr.port, { connectTimeoutMs: opts.probeTimeoutMs });
+        const client = await RespClient.connect(addr.host, addr.port, { connectTimeoutMs: opts.probeTimeoutMs, access: opts.access });
         return { client, name: p.view.leaderId ?? `${addr.host}:${addr.port}` };
       } catch {
         seen.add(`${addr.host}:${addr.port}`);

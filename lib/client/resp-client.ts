@@ -1,4 +1,6 @@
 import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { ClientAccess } from './access.js';
 import { ReplyParser, RespError, type RespValue } from '../resp/reply-parser.js';
 import { request } from '../resp/writer.js';
 import { quote } from '../kv/describe.js';
@@ -10,6 +12,8 @@ export type Arg = string | number | Uint8Array;
 
 export interface ConnectOptions {
   connectTimeoutMs?: number;
+  /** TLS and AUTH (lib/client/access.ts); AUTH is sent first and must answer OK. */
+  access?: ClientAccess;
 }
 
 interface Waiter {
@@ -37,10 +41,23 @@ export class RespClient {
     socket.on('close', () => this.fail(new RaftdError('RAFTD_IO', 'connection closed')));
   }
 
-  static connect(host: string, port: number, opts: ConnectOptions = {}): Promise<RespClient> {
+  static async connect(host: string, port: number, opts: ConnectOptions = {}): Promise<RespClient> {
+    const client = await RespClient.open(host, port, opts);
+    const auth = opts.access?.auth;
+    if (!auth) return client;
+    const r = await client.command('AUTH', ...(auth.user !== null ? [auth.user] : []), auth.password).catch((err: unknown) => err as Error);
+    if (r === 'OK') return client;
+    client.destroy();
+    // The server's own words first: they are what a user needs to see.
+    if (r instanceof RespError) throw new RaftdError('RAFTD_AUTH_FAILED', `${r.reply} (AUTH at ${host}:${port})`);
+    throw r instanceof Error ? r : new RaftdError('RAFTD_AUTH_FAILED', `AUTH at ${host}:${port}: unexpected reply`);
+  }
+
+  private static open(host: string, port: number, opts: ConnectOptions): Promise<RespClient> {
     const timeoutMs = opts.connectTimeoutMs ?? 5000;
+    const tlsOpts = opts.access?.tls ?? null;
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
+      const socket = tlsOpts ? tls.connect({ ...tlsOpts, host, port, ...(net.isIP(host) === 0 ? { servername: host } : {}) }) : net.connect({ host, port });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new RaftdError('RAFTD_IO', `connect to ${host}:${port} timed out after ${timeoutMs} ms`));
@@ -49,7 +66,7 @@ export class RespClient {
         clearTimeout(timer);
         reject(new RaftdError('RAFTD_IO', `connect to ${host}:${port} failed: ${err.message}`));
       });
-      socket.once('connect', () => {
+      socket.once(tlsOpts ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
         resolve(new RespClient(socket));

@@ -11,6 +11,7 @@
 // reply, so a recovering session probes with a single command.
 import { RespError, type Arg, type RespValue } from './resp-client.js';
 import { backoffMs, isRetryReply } from './retry-policy.js';
+import { RaftdError } from '../util/errors.js';
 
 /** One connection to a node, as the session needs it. */
 export interface Conn {
@@ -293,11 +294,13 @@ export class RetryingClient {
     this.connectStreak++;
     this.emit({ type: 'connect-failed', reason, streak: this.connectStreak });
     const now = this.clock.now();
-    const why = new RespError(`ERR no node of the cluster answered (${reason})`);
+    // A refused AUTH fails the queued commands at once, with the server's reply.
+    const authRefused = err instanceof RaftdError && err.code === 'RAFTD_AUTH_FAILED';
+    const why = new RespError(authRefused ? reason : `ERR no node of the cluster answered (${reason})`);
     for (const it of this.items) {
       if (it.state !== 'queued') continue;
       it.lastFailure = why;
-      it.deadline ??= now + this.budgetMs();
+      it.deadline = authRefused ? now : (it.deadline ?? now + this.budgetMs());
     }
     for (const w of this.connectWaiters.splice(0)) w();
     this.pump();

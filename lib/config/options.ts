@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { ClientSecurity, PeerSecurity } from '../../actors/protocol.js';
 import type { LogLevel } from '../log/logger.js';
 import { RaftdError } from '../util/errors.js';
 import type { HostEntry } from './hosts.js';
+import { CLIENT_SECURITY_DEFAULTS, PEER_SECURITY_DEFAULTS } from './security-options.js';
 
 /** Everything one node needs to run; the CLI fills it from flags and hosts.txt. */
 export interface NodeOptions {
@@ -40,6 +42,9 @@ export interface NodeOptions {
   /** Snapshots: take one once the log holds this many entries past the last, keep this many behind it for lagging followers. */
   snapshotEntries: number;
   snapshotRetainEntries: number;
+  /** Security (lib/config/security-options.ts): peer secret and TLS; client passwords, users, TLS, bounds. */
+  peerSecurity: PeerSecurity;
+  clientSecurity: ClientSecurity;
 }
 
 export const DEFAULTS = {
@@ -67,6 +72,8 @@ export const DEFAULTS = {
   clockOffsetMs: 0,
   snapshotEntries: 10_000,
   snapshotRetainEntries: 5_000,
+  peerSecurity: PEER_SECURITY_DEFAULTS,
+  clientSecurity: CLIENT_SECURITY_DEFAULTS,
 };
 
 /** Two hosts files that list different nodes make different clusters, so their nodes refuse each other. */

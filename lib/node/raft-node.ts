@@ -183,7 +183,7 @@ export class RaftNode {
     this.peerServer = spawnActor<PeerServerIn, PeerServerOut>({
       name: 'peer-server',
       file: this.actorFile('peer-server'),
-      workerData: { ...this.base(), clusterId: o.clusterId, self: addr(this.self), peers: peers.map(addr), limits } satisfies PeerServerData,
+      workerData: { ...this.base(), clusterId: o.clusterId, self: addr(this.self), peers: peers.map(addr), limits, security: o.peerSecurity } satisfies PeerServerData,
       onMessage: (m) => this.onPeerServer(m),
       onFatal: this.onFatal,
     });
@@ -194,7 +194,7 @@ export class RaftNode {
         spawnActor<ReplicatorIn, ReplicatorOut>({
           name: `replicator-${p.id}`,
           file: this.actorFile('replicator'),
-          workerData: { ...this.base(), clusterId: o.clusterId, self: addr(this.self), peer: addr(p), limits } satisfies ReplicatorData,
+          workerData: { ...this.base(), clusterId: o.clusterId, self: addr(this.self), peer: addr(p), limits, security: o.peerSecurity } satisfies ReplicatorData,
           onMessage: (m) => this.onReplicator(m),
           onFatal: this.onFatal,
         }),
@@ -211,6 +211,7 @@ export class RaftNode {
         pendingNodeMax: o.pendingNodeMax,
         requestBytesMax: o.requestBytesMax,
         requestTimeoutMs: o.requestTimeoutMs,
+        security: o.clientSecurity,
       } satisfies GatewayData,
       onMessage: (m) => this.onGateway(m),
       onFatal: this.onFatal,

@@ -1,6 +1,7 @@
 // What the cluster looks like from here: INFO of every node over its client port,
 // and which node leads. A node that does not answer is a row saying why, never an
 // exception.
+import type { ClientAccess } from '../client/access.js';
 import { RespClient, RespError } from '../client/resp-client.js';
 import type { HostEntry } from '../config/hosts.js';
 import { httpGet } from './http-get.js';
@@ -58,6 +59,7 @@ export function reasonOf(err: unknown): { state: NodeState; reason: string } {
   if (/EHOSTUNREACH|ENETUNREACH/.test(msg)) return { state: 'down', reason: 'host unreachable' };
   if (/ENOTFOUND|EAI_AGAIN/.test(msg)) return { state: 'down', reason: 'unknown host' };
   if (/ECONNRESET|connection closed/.test(msg)) return { state: 'down', reason: 'connection reset' };
+  if (/NOAUTH|WRONGPASS|AUTH at/.test(msg)) return { state: 'down', reason: `auth: ${msg.replace(/^.*?(NOAUTH|WRONGPASS)/, '$1').slice(0, 60)}` };
   return { state: 'down', reason: msg.replace(/\s+/g, ' ').slice(0, 80) };
 }
 
@@ -73,6 +75,12 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** How probes reach client ports (TLS, AUTH); `raft-cluster` sets it from its flags. */
+let probeAccess: ClientAccess | undefined;
+export function setProbeAccess(a: ClientAccess): void {
+  probeAccess = a;
 }
 
 export async function probeNode(h: HostEntry, timeoutMs = PROBE_TIMEOUT_MS): Promise<NodeRow> {
@@ -94,7 +102,11 @@ export async function probeNode(h: HostEntry, timeoutMs = PROBE_TIMEOUT_MS): Pro
   const health = h.metricsPort === null ? Promise.resolve(null) : probeHealth(h.host, h.metricsPort, timeoutMs);
   let client: RespClient | null = null;
   try {
-    client = await RespClient.connect(h.host, h.clientPort, { connectTimeoutMs: timeoutMs });
+    const connecting = RespClient.connect(h.host, h.clientPort, { connectTimeoutMs: timeoutMs, access: probeAccess });
+    client = await withTimeout(connecting, timeoutMs, 'connect').catch((err: unknown) => {
+      void connecting.then((c) => c.destroy(), () => undefined);
+      throw err;
+    });
     const reply = await withTimeout(client.command('INFO'), timeoutMs, 'INFO');
     if (reply instanceof RespError) throw new Error(`INFO: ${reply.reply}`);
     if (!Buffer.isBuffer(reply)) throw new Error('INFO: not a bulk string');

@@ -38,6 +38,8 @@ export interface ClusterConfig {
   upload: boolean;
   /** Flags passed on to every raftd. */
   raftdArgs: string[];
+  /** Files named by raftd's security flags, absolute; `up` ships them to remote machines (lib/ops/secrets.ts). */
+  secretFiles?: string[];
   /** --node: the node binary on other machines (default `node`). */
   nodeBin: string | null;
 }

@@ -6,6 +6,7 @@ import { report, type Io } from './report.js';
 import { renderStatus } from './status-table.js';
 import { targetsFor, type ClusterConfig, type NodeTarget } from './target.js';
 import { shipHostsFile, uploadBuild } from './upload.js';
+import { shipSecretFiles } from './secrets.js';
 import { leaderWith, waitForStatus } from './wait.js';
 
 /** When `up` first looks for nodes that died while starting. */
@@ -24,6 +25,7 @@ export async function up(c: ClusterConfig, io: Io, o: UpOptions, targets: NodeTa
   if (remote.length > 0) {
     if (c.upload) await uploadBuild(remote);
     await shipHostsFile(remote, c.hostsFile);
+    await shipSecretFiles(remote, c.secretFiles ?? []);
   }
   const results = await startAll(c, targets, reuseSavedArgs, o.probeMs);
   const started = report(io, results);

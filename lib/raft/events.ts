@@ -19,6 +19,7 @@ export const CORE_EVENTS = [
   'peerUnreachable',
   'messageFromUnknownPeer',
   'eventsDropped',
+  'conflictingLeader',
   'snapshotNeeded',
   'snapshotRestored',
   'logCompacted',

@@ -183,7 +183,10 @@ function stepCandidate(s: CoreState, m: Message): void {
 function stepLeader(s: CoreState, m: Message): void {
   switch (m.type) {
     case 'append':
-      assert(false, `two leaders in term ${s.term}: ${s.id} and ${m.from}`);
+      // Election safety makes this impossible among correct nodes: only a faulty or forged
+      // peer (one that holds the cluster secret) can send it. Refuse it loudly rather than
+      // let one bad peer stop this node; the simulator checks election safety on its own.
+      s.emit('error', 'conflictingLeader', { from: m.from, msgTerm: m.term });
       return;
     case 'appendResp':
       onAppendResp(s, m);

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'RAFTD_FRAME_TOO_LARGE'
   | 'RAFTD_FRAME_MALFORMED'
   | 'RAFTD_HANDSHAKE_REFUSED'
+  | 'RAFTD_AUTH_FAILED'
   | 'RAFTD_ACTOR_DIED';
 
 export class RaftdError extends Error {

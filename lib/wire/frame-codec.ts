@@ -12,7 +12,8 @@ import { validateFrame } from './validate.js';
 export const FRAME_HEADER_BYTES = 4;
 /** The u32 length prefix cannot describe more. */
 export const FRAME_BODY_BYTES_LIMIT = 0xffff_ffff;
-export const WIRE_VERSION = 1;
+/** 2: the hello carries a nonce and the handshake continues with challenge and proof (lib/wire/handshake.ts). */
+export const WIRE_VERSION = 2;
 
 const packr = new Packr({ useRecords: false, structuredClone: false, moreTypes: false, bundleStrings: false });
 // Binary data decodes as views of the body (no copy per entry): a body is always

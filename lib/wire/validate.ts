@@ -56,6 +56,15 @@ function bool(r: Rec, key: string, what: string): boolean {
   return v;
 }
 
+/** Nonces and MACs are 32 bytes; anything much longer is garbage. */
+const HANDSHAKE_BYTES_MAX = 64;
+
+function bytes(r: Rec, key: string, what: string, bytesMax: number): Uint8Array {
+  const v = own(r, key);
+  if (!(v instanceof Uint8Array) || v.length > bytesMax) bad(`${what}.${key} is not binary of at most ${bytesMax} bytes`);
+  return v;
+}
+
 function validateEntry(v: unknown, what: string): Entry {
   const r = rec(v, what);
   const kind = own(r, 'kind');
@@ -208,7 +217,13 @@ export function validateFrame(v: unknown): Frame {
         from: id(r, 'from', 'hello'),
         to: id(r, 'to', 'hello'),
         version: uint(r, 'version', 'hello'),
+        auth: bool(r, 'auth', 'hello'),
+        nonce: bytes(r, 'nonce', 'hello', HANDSHAKE_BYTES_MAX),
       };
+    case 'challenge':
+      return { t, nonce: bytes(r, 'nonce', 'challenge', HANDSHAKE_BYTES_MAX), mac: bytes(r, 'mac', 'challenge', HANDSHAKE_BYTES_MAX) };
+    case 'proof':
+      return { t, mac: bytes(r, 'mac', 'proof', HANDSHAKE_BYTES_MAX) };
     case 'msgs': {
       const raw = own(r, 'm');
       if (!Array.isArray(raw)) bad('msgs.m is not an array');

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, loopbackBlock } from './ports.js';
 import { waitFor } from './wait.js';
 import { respCommand, type Reply } from './resp.js';
+import type { ClientAccess } from '../../lib/client/access.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const RAFTD = path.join(ROOT, 'bin/raftd.js');
@@ -28,6 +29,10 @@ export interface ClusterOptions {
   electionTimeoutMs?: number;
   heartbeatMs?: number;
   extraArgs?: string[];
+  /** Per node: flags used instead of extraArgs (a node with another secret, say). */
+  nodeArgs?: Record<string, string[]>;
+  /** TLS and AUTH for the helper's own commands (INFO, waitForLeader). */
+  access?: ClientAccess;
 }
 
 export class TestCluster {
@@ -72,7 +77,7 @@ export class TestCluster {
       '--data', n.dataDir,
       '--election-timeout-ms', String(this.opts.electionTimeoutMs ?? 300),
       '--heartbeat-ms', String(this.opts.heartbeatMs ?? 50),
-      ...(this.opts.extraArgs ?? []),
+      ...(this.opts.nodeArgs?.[id] ?? this.opts.extraArgs ?? []),
     ];
     n.proc = spawn(process.execPath, args, { stdio: ['ignore', out, out], cwd: this.dir });
     fs.closeSync(out);
@@ -99,7 +104,7 @@ export class TestCluster {
 
   async command(id: string, ...args: (string | Buffer | number)[]): Promise<Reply> {
     const n = this.node(id);
-    return respCommand(n.host, n.clientPort, args);
+    return respCommand(n.host, n.clientPort, args, this.opts.access);
   }
 
   /** INFO parsed into key/value pairs. */

@@ -1,3 +1,4 @@
+import type { ClientAccess } from '../../lib/client/access.js';
 import { RespClient, RespError, type Arg, type RespValue } from '../../lib/client/resp-client.js';
 
 /** A decoded reply with bulk strings as text and error replies as RespError. */
@@ -10,8 +11,8 @@ function toReply(v: RespValue): Reply {
 }
 
 /** One command on a connection of its own. */
-export async function respCommand(host: string, port: number, args: Arg[]): Promise<Reply> {
-  const c = await RespClient.connect(host, port, { connectTimeoutMs: 2000 });
+export async function respCommand(host: string, port: number, args: Arg[], access?: ClientAccess): Promise<Reply> {
+  const c = await RespClient.connect(host, port, { connectTimeoutMs: 2000, access });
   try {
     return toReply(await c.command(...args));
   } finally {

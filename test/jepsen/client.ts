@@ -5,6 +5,7 @@
 // outcome: a reply is 'ok' (or 'fail' for an error reply to a first attempt); a
 // deadline passed after a write may have reached a node is 'unknown' (it may still
 // take effect), and before that, or for a read, 'fail' (no effect).
+import type { ClientAccess } from '../../lib/client/access.js';
 import { RespClient, RespError, type Arg, type RespValue } from '../../lib/client/resp-client.js';
 import type { Prng } from '../sim/prng.js';
 
@@ -12,6 +13,8 @@ export interface Endpoint {
   readonly id: string;
   readonly host: string;
   readonly clientPort: number;
+  /** AUTH (and TLS) when the cluster runs with authentication on. */
+  readonly access?: ClientAccess;
 }
 
 export interface ClientOptions {
@@ -101,7 +104,7 @@ export class JepsenClient {
       if (this.conn === null) {
         const ep = this.endpoints[this.at]!;
         try {
-          this.conn = await RespClient.connect(ep.host, ep.clientPort, { connectTimeoutMs: Math.min(this.opts.connectTimeoutMs, left) });
+          this.conn = await RespClient.connect(ep.host, ep.clientPort, { connectTimeoutMs: Math.min(this.opts.connectTimeoutMs, left), access: ep.access });
         } catch (err) {
           lastError = `connect ${ep.id}: ${(err as Error).message}`;
           failures++;

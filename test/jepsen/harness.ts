@@ -3,6 +3,7 @@
 // seeded schedule, then the final phase: heal everything, restart every node, wait for
 // convergence, read every key on every node, compare the nodes' logs, look for lost
 // acknowledged writes, and check the history for linearizability. Writes a report.
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkHistory, type CheckResult } from '../../lib/check/index.js';
@@ -56,6 +57,8 @@ export interface RunOptions {
   readonly outDir: string | null;
   /** Keep the cluster's folder (data, logs) even when the run passes. */
   readonly keepCluster: boolean;
+  /** A cluster secret for the peers and a client password, as in production (--no-auth: neither). */
+  readonly auth: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -69,6 +72,7 @@ export const RUN_DEFAULTS: RunOptions = {
   clients: 10,
   electionTimeoutMs: 300,
   heartbeatMs: 50,
+  auth: true,
   requestTimeoutMs: 1000,
   client: { opTimeoutMs: 5000, attemptTimeoutMs: 1500, connectTimeoutMs: 500 },
   workload: WORKLOAD_DEFAULTS,
@@ -103,6 +107,17 @@ function toOutput(op: OpRecord['op'], reply: unknown): OpRecord['output'] {
   return v;
 }
 
+/** Turns on the cluster secret and requirepass for a cluster not yet started; its helpers and clients AUTH. */
+function authenticate(cluster: TestCluster): void {
+  const secret = path.join(cluster.dir, 'cluster.secret');
+  const password = path.join(cluster.dir, 'client.password');
+  fs.writeFileSync(secret, randomBytes(32).toString('base64'), { mode: 0o600 });
+  const pw = randomBytes(16).toString('hex');
+  fs.writeFileSync(password, pw, { mode: 0o600 });
+  cluster.opts.extraArgs = [...(cluster.opts.extraArgs ?? []), '--cluster-secret-file', secret, '--requirepass-file', password];
+  cluster.opts.access = { tls: null, auth: { user: null, password: Buffer.from(pw) } };
+}
+
 export async function runJepsen(partial: Partial<RunOptions>): Promise<RunResult> {
   const o: RunOptions = { ...RUN_DEFAULTS, ...partial };
   const log = o.log;
@@ -131,6 +146,7 @@ export async function runJepsen(partial: Partial<RunOptions>): Promise<RunResult
       ...(o.snapshotEntries === null ? [] : ['--snapshot-entries', String(o.snapshotEntries), '--snapshot-retain-entries', String(o.snapshotRetainEntries)]),
     ],
   });
+  if (o.auth) authenticate(cluster);
   const nodes = new Nodes(cluster, o.keepCluster || !!process.env.RAFTD_KEEP_TEST_DIRS);
   const block = cluster.nodes[0]!.host.replace(/\.\d+$/, '.0/24');
   const net = netWhy === null ? new NetFaults(block) : null;

@@ -73,7 +73,7 @@ export class Nodes {
   }
 
   get endpoints(): Endpoint[] {
-    return this.cluster.nodes.map((n) => ({ id: n.id, host: n.host, clientPort: n.clientPort }));
+    return this.cluster.nodes.map((n) => ({ id: n.id, host: n.host, clientPort: n.clientPort, access: this.cluster.opts.access }));
   }
 
   node(id: string): TestNode {
@@ -82,7 +82,7 @@ export class Nodes {
 
   endpoint(id: string): Endpoint {
     const n = this.node(id);
-    return { id: n.id, host: n.host, clientPort: n.clientPort };
+    return { id: n.id, host: n.host, clientPort: n.clientPort, access: this.cluster.opts.access };
   }
 
   running(id: string): boolean {

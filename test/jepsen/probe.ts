@@ -4,7 +4,7 @@ import { RespClient, RespError, type Arg, type RespValue } from '../../lib/clien
 import type { Endpoint } from './client.js';
 
 export async function commandWithin(ep: Endpoint, args: readonly Arg[], timeoutMs: number): Promise<RespValue> {
-  const c = await RespClient.connect(ep.host, ep.clientPort, { connectTimeoutMs: timeoutMs });
+  const c = await RespClient.connect(ep.host, ep.clientPort, { connectTimeoutMs: timeoutMs, access: ep.access });
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await Promise.race([

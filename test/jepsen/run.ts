@@ -29,6 +29,7 @@ const argv = yargs(hideBin(process.argv))
   .option('snapshot-retain-entries', { type: 'number', default: RUN_DEFAULTS.snapshotRetainEntries })
   .option('log-sample-ms', { type: 'number', default: RUN_DEFAULTS.logSampleEveryMs, describe: 'how often every node\'s committed log is sampled' })
   .option('keep', { type: 'boolean', default: false, describe: 'keep the cluster folder (data and node logs)' })
+  .option('auth', { type: 'boolean', default: RUN_DEFAULTS.auth, describe: 'cluster secret and client password on (--no-auth: off)' })
   .strict()
   .help()
   .parseSync();
@@ -61,6 +62,7 @@ const result = await runJepsen({
   logSampleEveryMs: argv['log-sample-ms'],
   outDir,
   keepCluster: argv.keep,
+  auth: argv.auth,
 });
 process.stdout.write('\n' + result.summary + '\n');
 process.stdout.write(`report: ${result.reportPath}\n`);

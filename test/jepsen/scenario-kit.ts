@@ -82,7 +82,7 @@ export async function cmd(nodes: Nodes, id: string, args: (string | number)[], t
  */
 export async function fireAndForget(nodes: Nodes, id: string, commands: (string | number)[][]): Promise<{ conn: RespClient; replies: Promise<RespValue[]> }> {
   const ep = nodes.endpoint(id);
-  const conn = await RespClient.connect(ep.host, ep.clientPort, { connectTimeoutMs: 2000 });
+  const conn = await RespClient.connect(ep.host, ep.clientPort, { connectTimeoutMs: 2000, access: ep.access });
   const replies = Promise.all(commands.map((c) => conn.command(...c))).catch(() => [] as RespValue[]);
   return { conn, replies };
 }
