@@ -19,7 +19,7 @@ import { RespParser, parserLimits } from '../lib/resp/parser.js';
 import { AuthSession } from '../lib/resp/auth.js';
 import type { Acl } from '../lib/resp/acl.js';
 import { ClientGuard, clientAcl, clientListeners, MAX_CLIENTS_REACHED, type ClientListener } from '../lib/security/client-port.js';
-import * as w from '../lib/resp/writer.js';
+import * as w from '../lib/util/resp-writer.js';
 import { assert, assertNever } from '../lib/util/assert.js';
 import { RaftdError } from '../lib/util/errors.js';
 import type { ClientReply, GatewayData, GatewayIn, GatewayOut, GatewayRequest, NodeStatus } from './protocol.js';

@@ -3,7 +3,7 @@
 // decoding replies cut at random places, large bulk strings included.
 import t from 'tap';
 import { ReplyParser } from '../lib/resp/reply-parser.js';
-import * as w from '../lib/resp/writer.js';
+import * as w from '../lib/util/resp-writer.js';
 import { ChunkList } from '../lib/util/chunk-list.js';
 
 function rng(seed: number): () => number {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import t, { type Test } from 'tap';
 import { DEFAULTS } from '../lib/config/options.js';
 import { RespClient, RespError, type RespValue } from '../lib/client/resp-client.js';
-import * as w from '../lib/resp/writer.js';
+import * as w from '../lib/util/resp-writer.js';
 import { TestCluster } from './helpers/cluster.js';
 import { waitFor } from './helpers/wait.js';
 

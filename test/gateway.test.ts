@@ -10,7 +10,7 @@ import t, { type Test } from 'tap';
 import type { GatewayData, GatewayIn, GatewayOut, NodeStatus } from '../actors/protocol.js';
 import { spawnActor, type ActorHandle } from '../lib/actor/spawn.js';
 import { RespClient, RespError, type RespValue } from '../lib/client/resp-client.js';
-import * as w from '../lib/resp/writer.js';
+import * as w from '../lib/util/resp-writer.js';
 import { freePort } from './helpers/ports.js';
 import { waitFor } from './helpers/wait.js';
 

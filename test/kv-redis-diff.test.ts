@@ -14,7 +14,7 @@ import { KV_TABLE } from '../lib/kv/registry.js';
 import { KvStateMachine } from '../lib/kv/state-machine.js';
 import { COMMANDS, dispatch, type CommandEnv } from '../lib/resp/commands.js';
 import { Transaction } from '../lib/resp/transaction.js';
-import { request } from '../lib/resp/writer.js';
+import { request } from '../lib/util/resp-writer.js';
 import { freePort } from './helpers/ports.js';
 import { waitFor } from './helpers/wait.js';
 import { Prng } from './sim/prng.js';

@@ -4,7 +4,7 @@ import { RespProtocolError } from '../lib/resp/errors.js';
 import { parseInteger, RespParser, type RespParserLimits } from '../lib/resp/parser.js';
 import { splitArgs } from '../lib/resp/split-args.js';
 import { ReplyParser, RespError } from '../lib/resp/reply-parser.js';
-import * as w from '../lib/resp/writer.js';
+import * as w from '../lib/util/resp-writer.js';
 import { formatReply } from '../lib/client/resp-client.js';
 
 const LIMITS: RespParserLimits = { bulkBytesMax: 1024, argsMax: 16, inlineBytesMax: 64, commandBytesMax: 2048 };

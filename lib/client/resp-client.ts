@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { ClientAccess } from './access.js';
 import { ReplyParser, RespError, type RespValue } from '../resp/reply-parser.js';
-import { request } from '../resp/writer.js';
+import { request } from '../util/resp-writer.js';
 import { quote } from '../kv/describe.js';
 import { RaftdError } from '../util/errors.js';
 

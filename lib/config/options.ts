@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ClientSecurity, PeerSecurity } from '../../actors/protocol.js';
+import type { ClientSecurity, PeerSecurity } from '../actor/protocol.js';
 import type { LogLevel } from '../log/logger.js';
 import { RaftdError } from '../util/errors.js';
 import type { HostEntry } from './hosts.js';

@@ -2,7 +2,7 @@
 // connection bounds) in one block: their yargs definitions, and the checked options
 // they make. Files are read once here so a bad one stops the node at start-up with a
 // message naming it; the actors read them again (secrets never travel in messages).
-import type { ClientSecurity, PeerSecurity, TlsFiles } from '../../actors/protocol.js';
+import type { ClientSecurity, PeerSecurity, TlsFiles } from '../actor/protocol.js';
 import { loadAcl } from '../resp/acl.js';
 import { readClusterSecret, readSecretFile } from '../security/secret-file.js';
 import { readTlsFiles } from '../security/tls-files.js';

@@ -2,7 +2,7 @@
 // Redis does for its compact encodings); larger ones page in the order of the members'
 // hash, with the cursor the next hash plus one, so a member present throughout is returned once
 // however the collection changes between calls (the SCAN guarantee), with no state kept.
-import * as w from '../resp/writer.js';
+import * as w from '../util/resp-writer.js';
 import { fail } from './command.js';
 import { keyMatcher } from './glob.js';
 import { SCAN_COUNT_DEFAULT } from './limits.js';

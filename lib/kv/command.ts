@@ -3,7 +3,7 @@
 // anything) and then changes the keyspace through Db. `check` is the part of the parsing
 // that needs no state: the gateway runs it to refuse a bad command without a round trip,
 // so it must give the error run() would give.
-import * as w from '../resp/writer.js';
+import * as w from '../util/resp-writer.js';
 import { CommandError, type Db } from './db.js';
 import { ERR_NOT_INTEGER, parseInt64 } from './syntax.js';
 

@@ -3,7 +3,7 @@
 // the queued commands. Applying it compares the versions first, so every replica
 // decides the same: nil if a watched key changed (or was alive when watched and is
 // gone now, expired included), else every command runs, none interleaved.
-import * as w from '../resp/writer.js';
+import * as w from '../util/resp-writer.js';
 import { runCommand, type KvCommand } from './command.js';
 import { key, type Db } from './db.js';
 import type { WatchedKey } from './entry-codec.js';

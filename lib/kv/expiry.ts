@@ -1,7 +1,7 @@
 // Expiry commands. Every deadline is compared with Db.nowMs: for a write, the entry's
 // effective time (max of the leader's stamp and the state machine's clock); for a read,
 // max of the serving node's clock and that. Never this replica's own clock.
-import * as w from '../resp/writer.js';
+import * as w from '../util/resp-writer.js';
 import { checkOf, fail, int64, lowerArg, type KvCommand } from './command.js';
 import { key, type Db } from './db.js';
 import { INT64_MAX } from './syntax.js';

@@ -1,6 +1,6 @@
 // Hash commands. A hash is a Map of field to value in insertion order (what Redis'
 // listpack encoding of a small hash shows).
-import * as w from '../resp/writer.js';
+import * as w from '../util/resp-writer.js';
 import { fail, int64, type KvCommand } from './command.js';
 import { checkCollectionScan, scanCollection } from './collection-scan.js';
 import { key, keyBuf, own, type Db } from './db.js';

@@ -1,5 +1,5 @@
 // Commands on keys whatever they hold: existence, type, renaming, copying, listing.
-import * as w from '../resp/writer.js';
+import * as w from '../util/resp-writer.js';
 import { fail, intArg, lowerArg, type KvCommand } from './command.js';
 import { key, keyBuf, type Db } from './db.js';
 import { keyMatcher } from './glob.js';

@@ -1,6 +1,6 @@
 // List commands on a ring-buffer deque: pushes and pops at either end are O(1), an
 // index is O(1), the edits in the middle (LINSERT, LREM, LTRIM, LSET) O(n) as in Redis.
-import * as w from '../resp/writer.js';
+import * as w from '../util/resp-writer.js';
 import { bulkArray, fail, indexRange, intArg, lowerArg, type KvCommand } from './command.js';
 import { key, own, type Db } from './db.js';
 import { ERR_NO_SUCH_KEY, ERR_OUT_OF_RANGE_POSITIVE, ERR_SYNTAX } from './syntax.js';

@@ -1,7 +1,7 @@
 // Set commands. Members are latin1 strings in an IndexedSet (O(1) random picks). SPOP is a
 // write: its randomness is Db.random, seeded by the proposer and carried in the entry,
 // so every replica pops the same members.
-import * as w from '../resp/writer.js';
+import * as w from '../util/resp-writer.js';
 import { fail, intArg, type KvCommand } from './command.js';
 import { checkCollectionScan, scanCollection } from './collection-scan.js';
 import { key, keyBuf, type Db } from './db.js';

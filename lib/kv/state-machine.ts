@@ -38,7 +38,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { seededRandom } from '../node/random.js';
 import type { Entry } from '../raft/types.js';
-import * as w from '../resp/writer.js';
+import * as w from '../util/resp-writer.js';
 import { assert, assertNever } from '../util/assert.js';
 import { runCommand } from './command.js';
 import { Db, Keyspace, type KvLimits } from './db.js';

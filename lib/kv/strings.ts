@@ -1,5 +1,5 @@
 // String commands: values, counters, ranges and bits, as Redis 7 replies to them.
-import * as w from '../resp/writer.js';
+import * as w from '../util/resp-writer.js';
 import { checkOf, fail, int64, intArg, lowerArg, type KvCommand } from './command.js';
 import { key, own, type Db } from './db.js';
 import { deadlineOf, expireArg, parseGetexOptions, parseSetOptions } from './expiry-args.js';

@@ -1,6 +1,6 @@
 // WATCH's read: each key's version (db.ts) and whether it is alive, read through
 // ReadIndex like GET; and the parse of its reply the gateway keeps until EXEC.
-import * as w from '../resp/writer.js';
+import * as w from '../util/resp-writer.js';
 import type { KvCommand } from './command.js';
 import { key } from './db.js';
 import type { WatchedKey } from './entry-codec.js';

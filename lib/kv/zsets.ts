@@ -1,6 +1,6 @@
 // Sorted set commands over a member->score map plus a skip list ordered by
 // (score, member) (skiplist.ts): ZADD, ZRANK and the start of any range are O(log n).
-import * as w from '../resp/writer.js';
+import * as w from '../util/resp-writer.js';
 import { checkOf, fail, indexRange, intArg, lowerArg, type KvCommand } from './command.js';
 import { checkCollectionScan, scanCollection } from './collection-scan.js';
 import { key, keyBuf, type Db } from './db.js';

@@ -36,7 +36,7 @@ import type {
   TimerIn,
   TimerOut,
   TransportLimits,
-} from '../../actors/protocol.js';
+} from '../actor/protocol.js';
 import { seededRandom } from './random.js';
 import { Replica, type Effects } from '../replica/replica.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';

@@ -8,7 +8,7 @@
 // permit() on what the command turned out to be.
 import { arityOk, COMMANDS, type CommandOutcome } from './commands.js';
 import { atLeast, DEFAULT_USER, passwordMatches, type Acl, type AclUser, type Right } from './acl.js';
-import * as w from './writer.js';
+import * as w from '../util/resp-writer.js';
 
 export const NOAUTH = 'NOAUTH Authentication required.';
 export const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';

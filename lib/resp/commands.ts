@@ -2,7 +2,7 @@ import type { NodeStatus } from '../replica/messages.js';
 import { assert } from '../util/assert.js';
 import { infoText, type ServerFacts } from './info.js';
 import { parseInteger } from './parser.js';
-import * as w from './writer.js';
+import * as w from '../util/resp-writer.js';
 import { encodeCommand } from '../kv/command-codec.js';
 import { KV_COMMANDS } from './kv-commands.js';
 

@@ -9,7 +9,7 @@ import { encodeWrite } from '../kv/entry-codec.js';
 import { VALUE_BYTES_MAX } from '../kv/limits.js';
 import { isInternal, KV_TABLE } from '../kv/registry.js';
 import type { CommandEnv, CommandOutcome, CommandSpec } from './commands.js';
-import * as w from './writer.js';
+import * as w from '../util/resp-writer.js';
 
 export const ERR_VALUE_TOO_LARGE = `ERR value exceeds the ${VALUE_BYTES_MAX / (1024 * 1024)} MiB limit`;
 

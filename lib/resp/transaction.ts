@@ -21,7 +21,7 @@ import { arityOk } from '../kv/syntax.js';
 import { parseVersionsReply, WATCH_VERSIONS } from '../kv/watch.js';
 import { COMMANDS, unknownCommand, type CommandOutcome } from './commands.js';
 import { ERR_VALUE_TOO_LARGE } from './kv-commands.js';
-import * as w from './writer.js';
+import * as w from '../util/resp-writer.js';
 
 /** Bound on the bytes of a transaction's queued commands (one log entry). */
 export const MULTI_BYTES_MAX = 4 * 1024 * 1024; // One entry: well inside a peer frame (16 MiB by default).

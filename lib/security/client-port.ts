@@ -4,7 +4,7 @@
 // stuck in a partial command or a TLS handshake. The gateway keeps its few-line hooks.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { ClientSecurity } from '../../actors/protocol.js';
+import type { ClientSecurity } from '../actor/protocol.js';
 import { loadAcl, OPEN_ACL, type Acl } from '../resp/acl.js';
 import { readSecretFile } from './secret-file.js';
 import { RefusalLog, sourceOf } from './refusal-log.js';

@@ -1,7 +1,7 @@
 // TLS material from PEM files, read once when an actor starts. Errors name the file.
 import * as fs from 'node:fs';
 import type * as tls from 'node:tls';
-import type { TlsFiles } from '../../actors/protocol.js';
+import type { TlsFiles } from '../actor/protocol.js';
 import { RaftdError } from '../util/errors.js';
 
 function read(file: string, what: string): Buffer {

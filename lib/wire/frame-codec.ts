@@ -3,7 +3,7 @@
 // (no msgpackr records, no structured-clone extensions), so any msgpack reader can
 // decode them. Bytes from peers are untrusted: every decoded frame is validated.
 import { Packr, Unpackr, RESERVE_START_SPACE } from 'msgpackr';
-import type { Frame } from '../../actors/protocol.js';
+import type { Frame } from '../actor/protocol.js';
 import { assert } from '../util/assert.js';
 import { ChunkList } from '../util/chunk-list.js';
 import { RaftdError } from '../util/errors.js';

@@ -14,7 +14,7 @@
 // one code path, and a node with a secret refuses one without (and the other way round)
 // with a reason that says so, instead of a confusing MAC mismatch.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Frame } from '../../actors/protocol.js';
+import type { Frame } from '../actor/protocol.js';
 import type { NodeId } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 

@@ -4,7 +4,7 @@
 // strings, entry data bytes), and an append's entries must be the consecutive run
 // that a correct leader sends. The result is a fresh object holding only the known
 // fields, so stray keys in the input never travel further.
-import type { Frame } from '../../actors/protocol.js';
+import type { Frame } from '../actor/protocol.js';
 import type { ForwardMessage, PeerMessage, SnapAck, SnapshotMessage } from '../replica/messages.js';
 import type { Entry, Message } from '../raft/types.js';
 import { RaftdError } from '../util/errors.js';
