@@ -159,6 +159,7 @@ t.test('one gateway: commands that need no consensus, errors, redis-cli', async 
       info,
       '\r\n\r\n# Raft\r\nnode_id:n1\r\nrole:leader\r\nterm:3\r\nleader_id:n1\r\nleader_client_addr:127.0.0.1:6101\r\n' +
         'commit_index:10\r\nlast_applied:9\r\nlast_log_index:12\r\npeer_msgs_sent:0\r\ndb_keys:0\r\n' +
+        'snapshot_index:0\r\nsnapshot_term:0\r\nsnapshot_last_bytes:0\r\nsnapshots_sending:0\r\nfirst_log_index:1\r\n' +
         'peer_n2:match=12,lag=0,connected=1\r\npeer_n3:match=7,lag=5,connected=0\r\n',
     );
     t.ok(info.endsWith('\r\n'));
