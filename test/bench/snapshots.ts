@@ -94,10 +94,21 @@ const results: Record<string, unknown> = { machine: { cpus: (await import('node:
     const catchUpMs = performance.now() - t0;
     const installed = /snapshotRestored/.test(fs.readFileSync(path.join(c.node(f).dataDir, 'logs', 'raft.log'), 'utf8'));
     let mismatches = 0;
+    const examples: string[] = [];
+    const get = async (id: string, key: string): Promise<unknown> =>
+      waitFor(`GET ${key} on ${id}`, async () => {
+        const r = await c.command(id, 'GET', key);
+        return typeof r === 'string' || r === null ? { r } : undefined; // an error reply (no leader yet) is asked again
+      }, 30_000);
     for (let k = 0; k < 1000; k++) {
       const key = `key:${String(k).padStart(12, '0')}`;
-      if ((await c.command(leader, 'GET', key)) !== (await c.command(f, 'GET', key))) mismatches++;
+      const [a, b] = [await get(leader, key), await get(f, key)];
+      if (JSON.stringify(a) !== JSON.stringify(b)) {
+        mismatches++;
+        if (examples.length < 5) examples.push(`${key}: ${leader} ${JSON.stringify(a)}, ${f} ${JSON.stringify(b)}`);
+      }
     }
+    if (examples.length > 0) log(`mismatches: ${examples.join('; ')}`);
     // Restart the leader's process: time until that node answers a read.
     leader = await leaderOf(c);
     const history = await num(c, leader, 'commit_index');
