@@ -5,9 +5,15 @@ import { startRaftd } from './raftd-system.js';
 import type { BenchSystem, SystemName } from './system.js';
 
 const live = new Set<BenchSystem>();
+let raftdArgs: string[] = [];
+
+/** Extra flags for every raftd member started from now on. */
+export function setRaftdArgs(args: string[]): void {
+  raftdArgs = args;
+}
 
 export async function launch(name: SystemName, size: number): Promise<BenchSystem> {
-  const sys = name === 'raftd' ? await startRaftd(size) : await startEtcd(size);
+  const sys = name === 'raftd' ? await startRaftd(size, raftdArgs) : await startEtcd(size);
   live.add(sys);
   return sys;
 }

@@ -26,6 +26,8 @@ export interface BenchOptions {
   out: string;
   name: string;
   smoke: boolean;
+  /** Extra raftd flags for every raftd member (e.g. "--tick-ms 20"), to compare settings. */
+  raftdArgs: string[];
 }
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).filter((x) => x !== '');
@@ -53,6 +55,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     .option('idle-ms', { type: 'number', default: 10_000, describe: 'how long the idle cost is measured' })
     .option('out', { type: 'string', default: 'bench/results', describe: 'results directory' })
     .option('name', { type: 'string', describe: 'results file stem (default: latest, or smoke with --smoke)' })
+    .option('raftd-args', { type: 'string', default: '', describe: 'extra flags for every raftd member, e.g. "--tick-ms 20"' })
     .option('smoke', { type: 'boolean', default: false, describe: 'every section for ~1-2 s at one client count (CI)' })
     .strict()
     .help()
@@ -78,6 +81,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     out: a.out,
     name: a.name ?? (a.smoke ? 'smoke' : 'latest'),
     smoke: a.smoke,
+    raftdArgs: a['raftd-args'].split(/\s+/).filter((x) => x !== ''),
   };
   if (o.smoke) {
     // Every section, briefly: enough to prove the instrument works, not to measure.

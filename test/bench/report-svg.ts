@@ -47,8 +47,9 @@ function panel(ox: number, title: string, yLabel: string, clients: number[], ser
   g.push(`<text x="${W / 2}" y="${H - 10}" text-anchor="middle">clients</text>`);
   const ticks = log ? Array.from({ length: hi - lo + 1 }, (_, i) => 10 ** (lo + i)) : [0, 0.25, 0.5, 0.75, 1].map((f) => f * hi);
   for (const t of ticks) {
-    g.push(`<line x1="${PAD.l}" y1="${yOf(t)}" x2="${W - PAD.r}" y2="${yOf(t)}" stroke="#ddd"/>`);
-    g.push(`<text x="${PAD.l - 6}" y="${yOf(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
+    const y = yOf(t).toFixed(1);
+    g.push(`<line x1="${PAD.l}" y1="${y}" x2="${W - PAD.r}" y2="${y}" stroke="#ddd"/>`);
+    g.push(`<text x="${PAD.l - 6}" y="${(yOf(t) + 4).toFixed(1)}" text-anchor="end">${fmt(t)}</text>`);
   }
   g.push(`<text transform="translate(14,${(H - PAD.b + PAD.t) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
   series.forEach((s, i) => {

@@ -12,6 +12,8 @@ export interface Machine {
   memGiB: number;
   kernel: string;
   node: string;
+  /** 1-minute load average when the run started and ended: other work on the machine skews every number. */
+  loadAvg1m: { start: number; end: number };
 }
 
 export interface BenchResults {
@@ -36,5 +38,6 @@ export function machine(): Machine {
     memGiB: Math.round(os.totalmem() / 1024 ** 3),
     kernel: `${os.type()} ${os.release()}`,
     node: process.version,
+    loadAvg1m: { start: os.loadavg()[0]!, end: 0 },
   };
 }

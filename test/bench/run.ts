@@ -2,12 +2,13 @@
 // and stopped here (also on failure and on Ctrl-C, iptables rules included); the
 // results go to <out>/<name>.json, .md and .svg.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { etcdVersion } from './etcd-system.js';
 import { activePartitioner, runFailover } from './failover.js';
 import { runIdle } from './idle.js';
 import { runLargeValues } from './large-values.js';
-import { launch, shutdown, shutdownAll } from './launch.js';
+import { launch, setRaftdArgs, shutdown, shutdownAll } from './launch.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { Progress } from './progress.js';
 import { renderMarkdown } from './report-md.js';
@@ -19,6 +20,7 @@ import { iptablesAvailable } from '../helpers/partition.js';
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv);
+  setRaftdArgs(opts.raftdArgs);
   const skipped: string[] = [];
   const version = opts.etcd ? etcdVersion() : null;
   if (!opts.etcd) skipped.push('etcd (--no-etcd)');
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
   }
   progress.end();
   results.finishedAt = new Date().toISOString();
+  results.machine.loadAvg1m.end = os.loadavg()[0]!;
 
   fs.mkdirSync(opts.out, { recursive: true });
   const stem = path.join(opts.out, opts.name);
