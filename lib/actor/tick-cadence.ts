@@ -10,9 +10,13 @@
 //   it to the next multiple of the batch.
 // - candidate / precandidate: every tick, so election rounds keep their resolution.
 // - follower: in batches. Its only timed duty is the election timeout, tens of ticks
-//   long and randomized over as many again; learning of it up to a batch late
-//   postpones a campaign by at most (batch - 1) ticks, and PreVote keeps an early or
-//   late campaign from disturbing a healthy leader.
+//   long and randomized over as many again. It now runs out on a batch boundary, up
+//   to one batch before or after it would have with single ticks (a batch arrives
+//   after the messages that came during it, so ticks due before the leader's last
+//   heartbeat can be counted after it): at the defaults, at 250-650 ms instead of
+//   300-600 ms after the last heartbeat. Batches are aligned across nodes
+//   (tick-grid.ts), so followers agree on when a timeout has passed and PreVote works
+//   as with single ticks.
 import type { Role } from '../raft/types.js';
 import { assertNever } from '../util/assert.js';
 
