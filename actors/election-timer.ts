@@ -25,7 +25,9 @@ runActor<TimerIn, TimerOut, TimerData>((ctx) => {
   const log = new Logger({ dir: path.join(dataDir, 'logs'), node: nodeId, actor: 'election-timer', level: logLevel, fileBytesMax: logFileBytesMax });
   // Wall-clock time (as ms since the epoch) from the monotonic clock, so every node's
   // grid lines up (tick-grid.ts) without following clock steps.
-  const wallNow = () => performance.timeOrigin + performance.now();
+  // (timeOrigin is read once: its getter is not free, and it does not change.)
+  const origin = performance.timeOrigin;
+  const wallNow = () => origin + performance.now();
   const grid = new TickGrid(tickMs, wallNow(), TICKS_PER_MESSAGE_MAX);
   // A node starts as a follower (main reports its role only when it changes).
   let role: Role = 'follower';

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT } from './helpers/cluster.js';
 import type { BenchResults } from './bench/results.js';
+import { summarize } from './bench/profile-summary.js';
 
 const RUN = path.join(ROOT, 'build/test/bench/run.js');
 /** The smoke run takes about a minute on a quiet machine; past this it is stopped (SIGINT cleans up). */
@@ -67,4 +68,30 @@ t.test('the benchmark smoke run measures every section and writes JSON, markdown
   t.match(svg, /<polyline /, 'with plotted series');
   t.notMatch(svg, /NaN|Infinity/, 'no NaN or Infinity coordinates');
   t.ok(stdout.includes('wrote '), 'says where the results are');
+});
+
+t.test('--cpu-prof leaves a profile per thread of every raftd member, and profile-summary reads them', async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'raftd-bench-prof-'));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const prof = path.join(out, 'prof');
+  const child = spawn(process.execPath, [RUN, '--sections', 'idle', '--no-etcd', '--idle-ms', '500', '--cpu-prof', prof, '--out', out, '--name', 'prof'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const bound = setTimeout(() => child.kill('SIGINT'), RUN_BOUND_MS);
+  t.teardown(() => {
+    clearTimeout(bound);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  t.equal(code, 0, `bench exits 0\n${stderr.slice(-4000)}`);
+  const members = fs.readdirSync(path.join(prof, '01-idle'));
+  t.same(members.sort(), ['n1', 'n2', 'n3'], 'a folder per member');
+  const files = fs.readdirSync(path.join(prof, '01-idle', 'n1')).filter((f) => f.endsWith('.cpuprofile'));
+  const threads = files.map((f) => summarize(path.join(prof, '01-idle', 'n1', f), 3));
+  for (const name of ['main', 'election-timer', 'log-writer', 'peer-server', 'client-gateway', 'replicator']) {
+    t.ok(threads.some((s) => s.thread === name), `a profile of ${name}`);
+  }
+  t.ok(threads.every((s) => s.busyMs > 0 && s.top.length > 0), 'each with busy time and its top functions');
 });

@@ -23,7 +23,7 @@ export async function runIdle(opts: BenchOptions, systems: SystemName[], progres
   const rows: IdleRow[] = [];
   for (const name of systems) {
     progress.show(`${name} idle`);
-    const row = await withSystem(name, opts.nodes, async (sys) => {
+    const row = await withSystem(name, opts.nodes, 'idle', async (sys) => {
       await sys.waitForLeader(30_000);
       await new Promise((r) => setTimeout(r, opts.smoke ? 500 : SETTLE_MS));
       const watch = new ProcWatch(sys.pids(), 1000);

@@ -33,7 +33,7 @@ export async function runLargeValues(opts: BenchOptions, systems: SystemName[], 
   const rows: LargeValuesRow[] = [];
   for (const name of systems) {
     progress.show(`${name} large values`);
-    const row = await withSystem(name, opts.largeNodes, async (sys) => {
+    const row = await withSystem(name, opts.largeNodes, 'large-values', async (sys) => {
       const leader = await sys.waitForLeader(30_000);
       const conns: KvClient[] = [];
       try {

@@ -28,6 +28,8 @@ export interface BenchOptions {
   smoke: boolean;
   /** Extra raftd flags for every raftd member (e.g. "--tick-ms 20"), to compare settings. */
   raftdArgs: string[];
+  /** Run raftd members under node --cpu-prof, profiles under this directory (null: no profiling). */
+  cpuProf: string | null;
 }
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).filter((x) => x !== '');
@@ -56,6 +58,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     .option('out', { type: 'string', default: 'bench/results', describe: 'results directory' })
     .option('name', { type: 'string', describe: 'results file stem (default: latest, or smoke with --smoke)' })
     .option('raftd-args', { type: 'string', default: '', describe: 'extra flags for every raftd member, e.g. "--tick-ms 20"' })
+    .option('cpu-prof', { type: 'string', describe: 'run raftd members under node --cpu-prof; one folder of profiles per cluster here' })
     .option('smoke', { type: 'boolean', default: false, describe: 'every section for ~1-2 s at one client count (CI)' })
     .strict()
     .help()
@@ -81,6 +84,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     out: a.out,
     name: a.name ?? (a.smoke ? 'smoke' : 'latest'),
     smoke: a.smoke,
+    cpuProf: a['cpu-prof'] ?? null,
     raftdArgs: a['raftd-args'].split(/\s+/).filter((x) => x !== ''),
   };
   if (o.smoke) {

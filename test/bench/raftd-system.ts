@@ -1,11 +1,21 @@
 // A raftd cluster for the benchmark: the test helper's real processes (own loopback
 // addresses, free ports, a fresh data dir), driven over RESP.
+import * as path from 'node:path';
 import { RespClient, RespError } from '../../lib/client/resp-client.js';
 import { TestCluster } from '../helpers/cluster.js';
 import type { BenchSystem, KvClient } from './system.js';
 
-export async function startRaftd(size: number, extraArgs: string[] = []): Promise<BenchSystem> {
-  const cluster = await TestCluster.create({ size, extraArgs });
+/** Members stopped with SIGINT get this long to write their CPU profiles before SIGKILL. */
+const PROFILE_EXIT_WAIT_MS = 10_000;
+
+/**
+ * `cpuProfDir`: run every member under node --cpu-prof, each thread's profile
+ * written to <cpuProfDir>/<member id>/ when the cluster stops (members are stopped
+ * with SIGINT then, so they exit cleanly).
+ */
+export async function startRaftd(size: number, extraArgs: string[] = [], cpuProfDir: string | null = null): Promise<BenchSystem> {
+  const nodeArgs = cpuProfDir === null ? undefined : (id: string) => ['--cpu-prof', '--cpu-prof-dir', path.join(cpuProfDir, id)];
+  const cluster = await TestCluster.create({ size, extraArgs, nodeArgs });
   cluster.startAll();
   const ids = cluster.nodes.map((n) => n.id);
   const sys: BenchSystem = {
@@ -30,7 +40,10 @@ export async function startRaftd(size: number, extraArgs: string[] = []): Promis
       cluster.start(ids[member]!);
     },
     isRunning: (member) => cluster.isRunning(ids[member]!),
-    stop: () => cluster.stop(),
+    async stop() {
+      if (cpuProfDir !== null) await interruptAll(cluster);
+      await cluster.stop();
+    },
   };
   try {
     await sys.waitForLeader(30_000);
@@ -49,4 +62,14 @@ function raftdClient(c: RespClient): KvClient {
     read: async (key) => !((await c.command('GET', key)) instanceof RespError),
     close: () => c.destroy(),
   };
+}
+
+/** SIGINT to every running member, and a bounded wait for them to exit. */
+async function interruptAll(cluster: TestCluster): Promise<void> {
+  const running = cluster.nodes.filter((n) => cluster.isRunning(n.id));
+  const exited = running.map((n) => new Promise<void>((r) => n.proc!.once('exit', () => r())));
+  for (const n of running) n.proc!.kill('SIGINT');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(exited), new Promise((r) => (timer = setTimeout(r, PROFILE_EXIT_WAIT_MS)))]);
+  clearTimeout(timer);
 }

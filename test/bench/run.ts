@@ -8,7 +8,7 @@ import { etcdVersion } from './etcd-system.js';
 import { activePartitioner, runFailover } from './failover.js';
 import { runIdle } from './idle.js';
 import { runLargeValues } from './large-values.js';
-import { launch, setRaftdArgs, shutdown, shutdownAll } from './launch.js';
+import { launch, setRaftdOptions, shutdown, shutdownAll } from './launch.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { Progress } from './progress.js';
 import { renderMarkdown } from './report-md.js';
@@ -20,7 +20,8 @@ import { iptablesAvailable } from '../helpers/partition.js';
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv);
-  setRaftdArgs(opts.raftdArgs);
+  setRaftdOptions(opts.raftdArgs, opts.cpuProf === null ? null : path.resolve(opts.cpuProf));
+  if (opts.cpuProf !== null) process.stderr.write(`bench: raftd members run under --cpu-prof; profiles in ${opts.cpuProf} (node build/test/bench/profile-summary.js ${opts.cpuProf})\n`);
   const skipped: string[] = [];
   const version = opts.etcd ? etcdVersion() : null;
   if (!opts.etcd) skipped.push('etcd (--no-etcd)');
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   if (has('large')) results.large = await runLargeValues(opts, systems, progress);
   if (has('failover')) {
     for (const name of systems) {
-      const sys = await launch(name, opts.nodes);
+      const sys = await launch(name, opts.nodes, 'failover');
       try {
         results.failover.push({ system: name, result: await runFailover(sys, 'kill', opts.failoverRounds, opts, progress) });
         if (partitions(name) > 0) results.failover.push({ system: name, result: await runFailover(sys, 'partition', opts.partitionRounds, opts, progress) });

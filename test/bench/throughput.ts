@@ -39,7 +39,7 @@ export async function runThroughput(opts: BenchOptions, systems: SystemName[], p
     for (const workload of opts.workloads) {
       for (const name of systems) {
         progress.show(`${name} ${workload} ${clients} clients`);
-        const row = await withSystem(name, opts.nodes, (sys) => measureRow(sys, opts, workload, clients));
+        const row = await withSystem(name, opts.nodes, `${workload}-${clients}c`, (sys) => measureRow(sys, opts, workload, clients));
         rows.push(row);
         progress.step(`${name} ${workload} ${clients} clients: ${Math.round(row.writesPerSec + row.readsPerSec)} ops/s`);
       }

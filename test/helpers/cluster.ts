@@ -28,6 +28,8 @@ export interface ClusterOptions {
   electionTimeoutMs?: number;
   heartbeatMs?: number;
   extraArgs?: string[];
+  /** Node.js flags for a member's process (e.g. --cpu-prof), before the script. */
+  nodeArgs?: (id: string) => string[];
 }
 
 export class TestCluster {
@@ -74,7 +76,7 @@ export class TestCluster {
       '--heartbeat-ms', String(this.opts.heartbeatMs ?? 50),
       ...(this.opts.extraArgs ?? []),
     ];
-    n.proc = spawn(process.execPath, args, { stdio: ['ignore', out, out], cwd: this.dir });
+    n.proc = spawn(process.execPath, [...(this.opts.nodeArgs?.(id) ?? []), ...args], { stdio: ['ignore', out, out], cwd: this.dir });
     fs.closeSync(out);
   }
 
