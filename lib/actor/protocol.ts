@@ -24,7 +24,13 @@ export interface ActorBase {
 export interface TimerData extends ActorBase {
   tickMs: number;
 }
-export type TimerIn = { type: 'stop' } | { type: 'term'; term: number; role: Role } | MetricsRequest;
+export type TimerIn = { type: 'stop' } | { type: 'term'; term: number; role: Role } | TimerCadenceIn | MetricsRequest;
+/**
+ * The core's heartbeat interval in ticks, sent once after the timer starts. With it
+ * the timer hands a leader its ticks one heartbeat interval at a time (each delivery
+ * then carries exactly one heartbeat) instead of one by one; without it, one by one.
+ */
+export type TimerCadenceIn = { type: 'cadence'; heartbeatTicks: number };
 /** `count`: ticks due since the last message (more than 1 when the thread ran late). */
 export type TimerOut = { type: 'tick'; count: number } | MetricsReply;
 

@@ -33,6 +33,8 @@ export interface ClusterOptions {
   nodeArgs?: Record<string, string[]>;
   /** TLS and AUTH for the helper's own commands (INFO, waitForLeader). */
   access?: ClientAccess;
+  /** Node.js flags for a member's process (e.g. --cpu-prof), before the script. */
+  nodeFlags?: (id: string) => string[];
 }
 
 export class TestCluster {
@@ -79,7 +81,7 @@ export class TestCluster {
       '--heartbeat-ms', String(this.opts.heartbeatMs ?? 50),
       ...(this.opts.nodeArgs?.[id] ?? this.opts.extraArgs ?? []),
     ];
-    n.proc = spawn(process.execPath, args, { stdio: ['ignore', out, out], cwd: this.dir });
+    n.proc = spawn(process.execPath, [...(this.opts.nodeFlags?.(id) ?? []), ...args], { stdio: ['ignore', out, out], cwd: this.dir });
     fs.closeSync(out);
   }
 

@@ -1,0 +1,48 @@
+// Idle cost: CPU seconds a settled 3-member cluster uses per 10 s with no clients.
+import { performance } from 'node:perf_hooks';
+import { withSystem } from './launch.js';
+import type { BenchOptions } from './options.js';
+import { ProcWatch } from './proc-stats.js';
+import type { Progress } from './progress.js';
+import type { SystemName } from './system.js';
+
+export interface IdleRow {
+  system: SystemName;
+  nodes: number;
+  measuredMs: number;
+  /** CPU seconds of all members together, scaled to 10 s. */
+  cpuSecPer10s: number;
+  cpuSecPer10sPerMember: number[];
+  rssMiBPerMember: number[];
+}
+
+/** After the election, heartbeats and connections settle before the window opens. */
+const SETTLE_MS = 2000;
+
+export async function runIdle(opts: BenchOptions, systems: SystemName[], progress: Progress): Promise<IdleRow[]> {
+  const rows: IdleRow[] = [];
+  for (const name of systems) {
+    progress.show(`${name} idle`);
+    const row = await withSystem(name, opts.nodes, 'idle', async (sys) => {
+      await sys.waitForLeader(30_000);
+      await new Promise((r) => setTimeout(r, opts.smoke ? 500 : SETTLE_MS));
+      const watch = new ProcWatch(sys.pids(), 1000);
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, opts.idleMs));
+      const cost = watch.stop();
+      const ms = performance.now() - t0;
+      const scale = 10_000 / ms;
+      return {
+        system: name,
+        nodes: sys.size,
+        measuredMs: ms,
+        cpuSecPer10s: cost.cpuSec.reduce((a, b) => a + b, 0) * scale,
+        cpuSecPer10sPerMember: cost.cpuSec.map((c) => c * scale),
+        rssMiBPerMember: cost.rssPeakMiB,
+      };
+    });
+    rows.push(row);
+    progress.step(`${name} idle: ${row.cpuSecPer10s.toFixed(2)} CPU s per 10 s`);
+  }
+  return rows;
+}

@@ -1,0 +1,109 @@
+// Throughput rows: for each client count and workload, a fresh cluster of raftd and
+// then one of etcd (the pair back to back, so machine noise hits both), closed-loop
+// clients on the leader, and what it cost: CPU per 1,000 operations, peak RSS.
+import { runClosedLoop, type LoadResult, type Workload } from './closed-loop.js';
+import type { Percentiles } from './latency.js';
+import { withSystem } from './launch.js';
+import type { BenchOptions } from './options.js';
+import { ProcWatch } from './proc-stats.js';
+import type { Progress } from './progress.js';
+import type { BenchSystem, KvClient, SystemName } from './system.js';
+
+export interface ThroughputRow {
+  system: SystemName;
+  workload: Workload;
+  clients: number;
+  nodes: number;
+  valueBytes: number;
+  seconds: number;
+  writesPerSec: number;
+  readsPerSec: number;
+  errors: number;
+  failedClients: number;
+  write: Percentiles;
+  read: Percentiles;
+  /** CPU seconds of all members per 1,000 acknowledged operations (writes and reads). */
+  cpuSecPer1kOps: number;
+  cpuSecPerMember: number[];
+  rssPeakMiBPerMember: number[];
+  /** CPU the load generator itself used in the window (it shares the machine). */
+  driverCpuSec: number;
+}
+
+/** Connections made for `clients` closed-loop clients: one each for RESP; gRPC multiplexes, so etcd shares up to this many. */
+const ETCD_CONNS_MAX = 16;
+
+export async function runThroughput(opts: BenchOptions, systems: SystemName[], progress: Progress): Promise<ThroughputRow[]> {
+  const rows: ThroughputRow[] = [];
+  for (const clients of opts.clients) {
+    for (const workload of opts.workloads) {
+      for (const name of systems) {
+        progress.show(`${name} ${workload} ${clients} clients`);
+        const row = await withSystem(name, opts.nodes, `${workload}-${clients}c`, (sys) => measureRow(sys, opts, workload, clients));
+        rows.push(row);
+        progress.step(`${name} ${workload} ${clients} clients: ${Math.round(row.writesPerSec + row.readsPerSec)} ops/s`);
+      }
+    }
+  }
+  return rows;
+}
+
+async function measureRow(sys: BenchSystem, opts: BenchOptions, workload: Workload, clients: number): Promise<ThroughputRow> {
+  const leader = await sys.waitForLeader(30_000);
+  const connCount = sys.name === 'etcd' ? Math.min(clients, ETCD_CONNS_MAX) : clients;
+  const conns: KvClient[] = [];
+  try {
+    for (let i = 0; i < connCount; i++) conns.push(await sys.connect(leader));
+    if (workload !== 'write') await preload(conns, opts);
+    let watch: ProcWatch | null = null;
+    let driverStart = process.cpuUsage();
+    const res: LoadResult = await runClosedLoop(
+      conns,
+      { clients, workload, valueBytes: opts.valueBytes, keys: opts.keys, warmupMs: opts.warmupMs, durationMs: opts.durationMs },
+      {
+        onWindowStart: () => {
+          watch = new ProcWatch(sys.pids());
+          driverStart = process.cpuUsage();
+        },
+      },
+    );
+    const driver = process.cpuUsage(driverStart);
+    const cost = (watch as ProcWatch | null)?.stop() ?? { cpuSec: [], rssPeakMiB: [] };
+    const ops = res.writes + res.reads;
+    const cpu = cost.cpuSec.reduce((a, b) => a + b, 0);
+    return {
+      system: sys.name,
+      workload,
+      clients,
+      nodes: sys.size,
+      valueBytes: opts.valueBytes,
+      seconds: res.seconds,
+      writesPerSec: res.writes / res.seconds,
+      readsPerSec: res.reads / res.seconds,
+      errors: res.errors,
+      failedClients: res.failedClients,
+      write: res.write,
+      read: res.read,
+      cpuSecPer1kOps: ops === 0 ? 0 : (cpu / ops) * 1000,
+      cpuSecPerMember: cost.cpuSec,
+      rssPeakMiBPerMember: cost.rssPeakMiB,
+      driverCpuSec: (driver.user + driver.system) / 1e6,
+    };
+  } finally {
+    for (const c of conns) c.close();
+  }
+}
+
+/** Writes every key once so reads find values of the row's size. */
+async function preload(conns: KvClient[], opts: BenchOptions): Promise<void> {
+  const value = Buffer.alloc(opts.valueBytes, 0x61);
+  let next = 0;
+  await Promise.all(
+    conns.map(async (c) => {
+      while (next < opts.keys) {
+        const k = next++;
+        await c.write(`key:${k}`, value);
+      }
+    }),
+  );
+}
