@@ -228,6 +228,8 @@ export class RaftNode {
       onFatal: this.onFatal,
     });
     await this.timer.ready;
+    // A leader's ticks then come one heartbeat interval at a time (lib/actor/tick-cadence.ts).
+    this.timer.post({ type: 'cadence', heartbeatTicks: coreConfig.heartbeatTicks });
     this.running = true;
     this.pushStatus(true);
     this.schedule();
