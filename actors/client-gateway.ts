@@ -16,6 +16,7 @@ import { COMMANDS, dispatch, RAFTD_VERSION, type ClientState, type CommandEnv, t
 import { RespProtocolError } from '../lib/resp/errors.js';
 import type { ServerFacts } from '../lib/resp/info.js';
 import { RespParser, parserLimits } from '../lib/resp/parser.js';
+import { ReplyQueue, type Slot } from '../lib/resp/reply-queue.js';
 import { AuthSession } from '../lib/resp/auth.js';
 import type { Acl } from '../lib/resp/acl.js';
 import { ClientGuard, clientAcl, clientListeners, MAX_CLIENTS_REACHED, type ClientListener } from '../lib/security/client-port.js';
@@ -36,14 +37,6 @@ const CLOSE_LINGER_MS = 2000;
 
 const BUSY = w.error('BUSY too many pending requests');
 
-/** One command's place in its connection's reply order. `reply` is null while it waits. */
-interface Slot {
-  reply: Buffer | null;
-  /** Close the connection once this reply is written (QUIT, protocol error). */
-  close: boolean;
-  /** Writes and reads: when parsed and when answered (performance.now()), for the latency metrics. */
-  timing?: { kind: 'write' | 'read'; startedAt: number; filledAt: number };
-}
 
 /** A write or read waiting for main's answer. */
 interface Proposal {
@@ -69,11 +62,8 @@ class Conn {
   readonly tx = new Transaction();
   readonly parser: RespParser;
   readonly remote: string;
-  // Reply slots in command order; slots[head] is the oldest unwritten one.
-  slots: Slot[] = [];
-  head = 0;
-  /** Bytes of filled slots not yet written. */
-  queuedBytes = 0;
+  /** Replies in command order (lib/resp/reply-queue.ts). */
+  readonly replies = new ReplyQueue();
   /** Commands waiting for a leader or for consensus. Invariant: <= pendingPerConnMax. */
   pending = 0;
   /** Writes and reads routed (waiting for a leader or sent to main) and not yet answered. */
@@ -112,7 +102,11 @@ class Conn {
   }
 
   get queuedSlots(): number {
-    return this.slots.length - this.head;
+    return this.replies.length;
+  }
+
+  get queuedBytes(): number {
+    return this.replies.queuedBytes;
   }
 }
 
@@ -426,61 +420,33 @@ class Gateway {
   // ---------------------------------------------------------------- reply slots
 
   private enqueue(conn: Conn, reply: Buffer | null, close: boolean): Slot {
-    const slot: Slot = { reply, close };
-    conn.slots.push(slot);
-    if (reply) conn.queuedBytes += reply.length;
+    const slot = conn.replies.push(reply, close);
     if (close) conn.closing = true;
     return slot;
   }
 
   private fill(conn: Conn, slot: Slot, reply: Buffer): void {
-    assert(slot.reply === null, 'reply slot filled twice');
-    slot.reply = reply;
-    if (slot.timing) slot.timing.filledAt = performance.now();
-    conn.queuedBytes += reply.length;
+    conn.replies.fill(slot, reply, performance.now());
     if (!conn.closed) this.dirty.add(conn);
   }
 
   /** Writes the filled slots at the head of the queue, in one write. */
   private flush(conn: Conn): void {
     if (conn.closed || conn.socket.destroyed) return;
-    const out: Buffer[] = [];
-    let bytes = 0;
-    let close = false;
     const now = performance.now();
-    while (conn.head < conn.slots.length) {
-      const slot = conn.slots[conn.head]!;
-      if (slot.reply === null) break;
-      if (slot.timing) {
-        this.metrics.onStage('reply_written', now - slot.timing.filledAt);
-        this.metrics.onDone(slot.timing.kind, now - slot.timing.startedAt);
-      }
-      out.push(slot.reply);
-      bytes += slot.reply.length;
-      conn.head++;
-      if (slot.close) {
-        close = true;
-        break;
-      }
-    }
-    if (conn.head === conn.slots.length) {
-      conn.slots = [];
-      conn.head = 0;
-    } else if (conn.head >= 1024 && conn.head * 2 >= conn.slots.length) {
-      conn.slots = conn.slots.slice(conn.head);
-      conn.head = 0;
-    }
-    conn.queuedBytes -= bytes;
-    assert(conn.queuedBytes >= 0, 'queued reply bytes went negative');
-    if (out.length > 0) conn.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
+    const { chunks, bytes, close } = conn.replies.takeReady((slot) => {
+      if (!slot.timing) return;
+      this.metrics.onStage('reply_written', now - slot.timing.filledAt);
+      this.metrics.onDone(slot.timing.kind, now - slot.timing.startedAt);
+    });
+    if (chunks.length > 0) conn.socket.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes));
     if (close) this.finish(conn);
   }
 
   /** Ends the connection after the replies written so far. */
   private finish(conn: Conn): void {
     conn.closing = true;
-    conn.slots = [];
-    conn.head = 0;
+    conn.replies.clear();
     conn.socket.end();
     conn.socket.resume();
     conn.inputPaused = false;

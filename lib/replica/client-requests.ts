@@ -256,7 +256,12 @@ export class ClientRequests {
       const batch = this.reads.get(ctx);
       if (!batch) continue;
       this.reads.delete(ctx);
-      for (const i of batch.items) this.reply(i.reqId, { ok: false, code: 'TRYAGAIN', message: 'leadership could not be confirmed; retry' });
+      // A read changes nothing, so it is simply asked again (a tick later) until its
+      // deadline, rather than handing the client a leader change it cannot act on.
+      for (const i of batch.items) {
+        const p = this.pending.get(i.reqId);
+        if (p !== undefined) this.retry(p, this.tickNow + 1);
+      }
     }
   }
 
