@@ -90,7 +90,12 @@ const results: Record<string, unknown> = { machine: { cpus: (await import('node:
     const leaderCommit = await num(c, leader, 'commit_index');
     const t0 = performance.now();
     c.start(f);
-    await waitFor(`${f} to catch up`, async () => (await num(c, f, 'last_applied')) >= leaderCommit, 600_000, 50);
+    try {
+      await waitFor(`${f} to catch up`, async () => (await num(c, f, 'last_applied')) >= leaderCommit, 600_000, 50);
+    } catch (err) {
+      log(`${f} did not catch up; its output:\n${c.output(f).slice(-5000)}`);
+      throw err;
+    }
     const catchUpMs = performance.now() - t0;
     const installed = /snapshotRestored/.test(fs.readFileSync(path.join(c.node(f).dataDir, 'logs', 'raft.log'), 'utf8'));
     let mismatches = 0;
