@@ -127,6 +127,8 @@ t.test('Raft counters from the core\'s events and Readies', async (t) => {
   m.onReady(ready({ entries: [entry(1), entry(2)] }));
   m.onReady(ready({ committed: [entry(1), entry(2)], reads: [{ ctx: 1, index: 2 }], readsFailed: [2, 3] }));
   m.onApplied(2);
+  m.onReady(ready({ events: [ev('snapshotNeeded', { peer: 'n2' }), ev('snapshotNeeded', { peer: 'n2', retry: true }), ev('snapshotRestored', { index: 9 }), ev('logCompacted', { throughIndex: 4 })] }));
+  m.onSnapshotWritten(4096, 0.25);
   m.onRequests([{ reqId: 1, kind: 'write', tid: '', data: new Uint8Array() }, { reqId: 2, kind: 'write', tid: '', data: new Uint8Array() }, { reqId: 3, kind: 'read', args: [] }]);
   m.onReplies([
     { reqId: 1, reply: { ok: true, reply: new Uint8Array() } },
@@ -140,6 +142,12 @@ t.test('Raft counters from the core\'s events and Readies', async (t) => {
   t.equal(e.value('raftd_raft_elections_won_total', { kind: 'real' }), 1);
   t.equal(e.value('raftd_raft_leader_changes_total'), 1, 'a change to "no leader" is not a leader change');
   t.equal(e.value('raftd_raft_leader_stepdowns_total', { reason: 'check_quorum' }), 1);
+  t.equal(e.value('raftd_snapshots_sent_total', {}), 1, 'a retried transfer counts once');
+  t.equal(e.value('raftd_snapshots_installed_total', {}), 1);
+  t.equal(e.value('raftd_log_compactions_total', {}), 1);
+  t.equal(e.value('raftd_snapshots_taken_total', {}), 1);
+  t.equal(e.value('raftd_snapshot_last_bytes', {}), 4096);
+  t.equal(e.value('raftd_snapshot_last_duration_seconds', {}), 0.25);
   t.equal(e.value('raftd_raft_leader_stepdowns_total', { reason: 'higher_term' }), 1);
   t.equal(e.value('raftd_raft_entries_committed_total'), 2);
   t.equal(e.value('raftd_raft_read_index_total', { outcome: 'ok' }), 1);

@@ -95,6 +95,10 @@ export class NodeMetrics {
     this.raft.onReady(fx);
   }
 
+  onSnapshotWritten(fileBytes: number, seconds: number): void {
+    this.raft.onSnapshotWritten(fileBytes, seconds);
+  }
+
   onApplied(count: number): void {
     if (count > 0) this.raft.onApplied(count);
   }

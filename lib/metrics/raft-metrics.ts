@@ -25,6 +25,12 @@ export class RaftMetrics {
   private readonly leaderChanges: Counter;
   private readonly stepDowns: Counter<'reason'>;
   private readonly truncations: Counter;
+  private readonly snapshotsSent: Counter;
+  private readonly snapshotsInstalled: Counter;
+  private readonly compactions: Counter;
+  private readonly snapshotsTaken: Counter;
+  private readonly snapshotBytes: Gauge;
+  private readonly snapshotSeconds: Gauge;
   private readonly eventsDropped: Counter;
   // Counted per request or per Ready: cells of the main thread's registry (no label hashing per call).
   private readonly entriesCommitted: CounterCell;
@@ -51,6 +57,12 @@ export class RaftMetrics {
     this.leaderChanges = new Counter({ name: 'raftd_raft_leader_changes_total', help: 'Times this node learned of a new leader (itself included)', registers });
     this.stepDowns = new Counter({ name: 'raftd_raft_leader_stepdowns_total', help: 'Times this node stopped leading: reason="check_quorum" (lost its majority), "higher_term" or "other"', labelNames: ['reason'], registers });
     this.truncations = new Counter({ name: 'raftd_raft_log_truncations_total', help: 'Times a conflicting suffix of this node\'s log was overwritten by the leader', registers });
+    this.snapshotsSent = new Counter({ name: 'raftd_snapshots_sent_total', help: 'Times this leader started sending its snapshot to a follower whose entries were compacted away', registers });
+    this.snapshotsInstalled = new Counter({ name: 'raftd_snapshots_installed_total', help: "Snapshots from a leader loaded into this node's state machine", registers });
+    this.compactions = new Counter({ name: 'raftd_log_compactions_total', help: 'Times the in-memory log dropped entries covered by a snapshot', registers });
+    this.snapshotsTaken = new Counter({ name: 'raftd_snapshots_taken_total', help: 'Snapshots this node wrote durably', registers });
+    this.snapshotBytes = new Gauge({ name: 'raftd_snapshot_last_bytes', help: 'Size of the last snapshot this node wrote (file bytes)', registers });
+    this.snapshotSeconds = new Gauge({ name: 'raftd_snapshot_last_duration_seconds', help: 'From serializing the state to the snapshot being durable, for the last one', registers });
     this.eventsDropped = new Counter({ name: 'raftd_raft_events_dropped_total', help: 'Core events dropped past the per-Ready bound (their counters may be low)', registers });
     this.entriesCommitted = thread.counter('raftd_raft_entries_committed_total', 'Log entries committed and handed to the state machine on this node')();
     const readIndex = thread.counter('raftd_raft_read_index_total', 'ReadIndex rounds completed (outcome="ok") or failed');
@@ -129,6 +141,13 @@ export class RaftMetrics {
     if (fx.readIndex.failed > 0) this.readIndexFailed.inc(fx.readIndex.failed);
   }
 
+  /** A snapshot this node took is durable. */
+  onSnapshotWritten(fileBytes: number, seconds: number): void {
+    this.snapshotsTaken.inc();
+    this.snapshotBytes.set(fileBytes);
+    this.snapshotSeconds.set(seconds);
+  }
+
   /** After the Ready's committed entries were applied. */
   onApplied(count: number): void {
     this.committedApplied.observe((performance.now() - this.readyAt) / 1000, count);
@@ -172,6 +191,15 @@ export class RaftMetrics {
       }
       case 'logTruncated':
         this.truncations.inc();
+        return;
+      case 'snapshotNeeded':
+        if (ev.retry !== true) this.snapshotsSent.inc();
+        return;
+      case 'snapshotRestored':
+        this.snapshotsInstalled.inc();
+        return;
+      case 'logCompacted':
+        this.compactions.inc();
         return;
       case 'eventsDropped':
         this.eventsDropped.inc(typeof ev.count === 'number' ? ev.count : 1);

@@ -74,6 +74,8 @@ export class RaftNode {
   readonly self: HostEntry;
   private readonly log: Logger<RaftActorEvent>;
   private replica!: Replica;
+  /** When the last snapshot began (performance.now()), for its duration metric. */
+  private snapshotStartedAt = 0;
   /** Until the replica exists, snapshot reads answer load(). */
   private loading = true;
   private logWriter!: ActorHandle<LogWriterIn>;
@@ -314,6 +316,7 @@ export class RaftNode {
       case 'compacted':
       case 'snapshotWritten':
       case 'snapshotRecvAck':
+        if (m.type === 'snapshotWritten') this.metrics.onSnapshotWritten(m.snapshot.fileBytes, (performance.now() - this.snapshotStartedAt) / 1000);
         this.log.info('log-writer-snapshot', { ...m, ...('snapshot' in m ? { snapshot: { index: m.snapshot.index, term: m.snapshot.term, fileBytes: m.snapshot.fileBytes } } : {}) });
         this.replica.storage(m);
         this.schedule();
@@ -427,7 +430,10 @@ export class RaftNode {
       this.log.log(level, event, fields);
     }
     for (const w of fx.writes) this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries });
-    for (const c of fx.storage) this.logWriter.post(c);
+    for (const c of fx.storage) {
+      if (c.type === 'snapshotBegin') this.snapshotStartedAt = performance.now();
+      this.logWriter.post(c);
+    }
     this.send(fx.messages);
     if (fx.applied.length > 0) this.events.emit('applied', fx.applied);
     this.metrics.onApplied(fx.applied.length);
