@@ -63,7 +63,7 @@ export const DEFAULTS = {
   inflightMax: 64,
   appendBytesMax: 1024 * 1024,
   uncommittedEntriesMax: 100_000,
-  segmentBytesMax: 64 * 1024 * 1024,
+  segmentBytesMax: 8 * 1024 * 1024,
   pendingPerConnMax: 1024,
   pendingNodeMax: 65536,
   requestBytesMax: 8 * 1024 * 1024,
