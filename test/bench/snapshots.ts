@@ -57,10 +57,17 @@ function rssBytes(pid: number | undefined): number {
   }
 }
 
+/** Error replies redis-benchmark showed (at most one a second each), over the whole run. */
+let errorLines = 0;
+
 function load(host: string, port: number, n: number, keys: number, bytes: number): number {
   const t0 = performance.now();
-  const r = spawnSync('redis-benchmark', ['-h', host, '-p', String(port), '-t', 'set', '-n', String(n), '-r', String(keys), '-d', String(bytes), '-c', '32', '-P', '16', '-q'], { encoding: 'utf8', timeout: 3_600_000 });
+  // -e: an error reply (a TIMEOUT during a stall) is shown and counted, not fatal.
+  const r = spawnSync('redis-benchmark', ['-h', host, '-p', String(port), '-t', 'set', '-n', String(n), '-r', String(keys), '-d', String(bytes), '-c', '32', '-P', '16', '-q', '-e'], { encoding: 'utf8', timeout: 3_600_000 });
   if (r.status !== 0) throw new Error(`redis-benchmark failed: ${r.stderr || r.stdout}`);
+  const errors = (r.stdout.match(/Error from server/g) ?? []).length;
+  if (errors > 0) log(`redis-benchmark saw error replies (at most one shown a second): ${errors}; first: ${/Error from server: .*/.exec(r.stdout)?.[0] ?? ''}`);
+  errorLines += errors;
   return n / ((performance.now() - t0) / 1000);
 }
 
@@ -155,6 +162,7 @@ const results: Record<string, unknown> = { machine: { cpus: (await import('node:
   }
 }
 
+results['errorReplySeconds'] = errorLines;
 fs.mkdirSync(argv.out, { recursive: true });
 const name = smoke ? 'snapshots-smoke' : 'snapshots';
 fs.writeFileSync(path.join(argv.out, `${name}.json`), JSON.stringify(results, null, 2) + '\n');
@@ -172,6 +180,7 @@ const md = [
   `| follower stopped during them: catch-up time | ${s['catchUpMs']} ms, by snapshot: ${s['caughtUpBySnapshot']}, keys differing from the leader: ${s['keyMismatches']} |`,
   `| restart of a follower with ${s['restartHistoryEntries']} entries of history until it serves a read | ${s['restartUntilReadMs']} ms |`,
   `| RSS per node idle (MB) | ${JSON.stringify(m['idleRssMB'])} |`,
+  `| seconds in which the load saw an error reply (a TIMEOUT means a stall) | ${results['errorReplySeconds']} |`,
   ...Object.entries(m)
     .filter(([k]) => k.startsWith('rssMBAfter'))
     .map(([k, v]) => `| RSS per node after ${k.slice('rssMBAfter'.length)} writes over ${m['liveKeys']} keys of 100 B (MB) | ${JSON.stringify(v)} |`),
