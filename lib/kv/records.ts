@@ -53,10 +53,11 @@ export class RecordWriter {
   }
 
   utf8(s: string): void {
-    const n = Buffer.byteLength(s, 'utf8');
-    this.u32(n);
-    this.room(n);
-    this.off += this.buf.write(s, this.off, n, 'utf8');
+    // Room for the longest encoding, then the length written before the bytes: one pass.
+    this.room(4 + 3 * s.length);
+    const n = this.buf.write(s, this.off + 4, 'utf8');
+    this.buf.writeUInt32LE(n, this.off);
+    this.off += 4 + n;
   }
 
   bytes(b: Uint8Array): void {
@@ -66,9 +67,14 @@ export class RecordWriter {
     this.off += b.length;
   }
 
-  /** The bytes written (a view: the writer must not be used after). */
+  /** The bytes written: a view, valid until the next reset(). */
   done(): Buffer {
     return this.buf.subarray(0, this.off);
+  }
+
+  /** Starts again, keeping the buffer: one writer serves a whole snapshot. */
+  reset(): void {
+    this.off = 0;
   }
 }
 
@@ -121,10 +127,19 @@ export class RecordReader {
     return out;
   }
 
-  /** A view of the chunk: for callers that copied the chunk once themselves. */
-  view(): Buffer {
+  /**
+   * `prev` if the next bytes equal it (replies repeat: one "+OK" serves them all), else a
+   * view of the chunk: for callers that copied the chunk once themselves.
+   */
+  viewOr(prev: Buffer | null): Buffer {
     const n = this.u32();
     const at = this.take(n);
-    return this.buf.subarray(at, at + n);
+    const buf = this.buf;
+    if (prev !== null && prev.length === n) {
+      let i = 0;
+      while (i < n && prev[i] === buf[at + i]) i++;
+      if (i === n) return prev;
+    }
+    return buf.subarray(at, at + n);
   }
 }

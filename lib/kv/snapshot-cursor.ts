@@ -27,7 +27,8 @@
 // copies are kept. Copying a key's value costs O(its size) on the write that changes it.
 import { assert } from '../util/assert.js';
 import type { Keyspace, KeyspaceReader } from './db.js';
-import { ChunkBuilder, encodeEnd, encodeHead, type DedupRecord } from './snapshot.js';
+import { RecordWriter } from './records.js';
+import { ChunkBuilder, encodeEnd, encodeHead, SNAPSHOT_CHUNK_BYTES, type DedupRecord } from './snapshot.js';
 import { cloneValue, type Value } from './values.js';
 
 export interface SnapshotCursor {
@@ -73,6 +74,8 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
   private dedupIter: Iterator<[string, DedupRecord]> | null = null;
   /** Request-id records are emitted in index order: the last one emitted. */
   private dedupEmitted = -1;
+  /** Where chunks are written before being packed, kept from one chunk to the next. */
+  private readonly scratch = new RecordWriter(SNAPSHOT_CHUNK_BYTES + 64 * 1024);
 
   constructor(
     private readonly ks: Keyspace,
@@ -121,7 +124,7 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
         return this.next();
       }
       case 'tombstones': {
-        const b = new ChunkBuilder('tombstones2');
+        const b = new ChunkBuilder('tombstones2', this.scratch);
         for (let r = this.tombstoneIter!.next(); !r.done; r = this.tombstoneIter!.next()) {
           b.tombstone(r.value[0], r.value[1]);
           if (b.full) break;
@@ -148,7 +151,7 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
   }
 
   private keysChunk(): Uint8Array | null {
-    const b = new ChunkBuilder('keys2');
+    const b = new ChunkBuilder('keys2', this.scratch);
     while (this.pos < this.order.length && !b.full) {
       const k = this.order[this.pos++]!;
       const kept = this.kept.get(k);
@@ -165,7 +168,7 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
   }
 
   private dedupChunk(): Uint8Array | null {
-    const b = new ChunkBuilder('dedup2');
+    const b = new ChunkBuilder('dedup2', this.scratch);
     const add = (tid: string, rec: DedupRecord): void => {
       assert(rec.index > this.dedupEmitted, 'snapshot cursor: request ids out of order');
       this.dedupEmitted = rec.index;

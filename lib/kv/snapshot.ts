@@ -20,7 +20,7 @@ import { Packr } from 'msgpackr';
 import { RaftdError } from '../util/errors.js';
 import { Keyspace } from './db.js';
 import { IndexedSet } from './indexed-set.js';
-import { RecordReader, RecordWriter } from './records.js';
+import { RecordReader, type RecordWriter } from './records.js';
 import { SkipList } from './skiplist.js';
 import { Deque, SCORE_BYTES, type Value, type ZSet } from './values.js';
 
@@ -60,10 +60,15 @@ export function encodeEnd(): Uint8Array {
 
 /** Records of one kind, packed as one chunk once about SNAPSHOT_CHUNK_BYTES are written. */
 export class ChunkBuilder {
-  private w = new RecordWriter();
   private n = 0;
 
-  constructor(private readonly tag: 'keys2' | 'tombstones2' | 'dedup2') {}
+  /** `w` is scratch space, reset here: its bytes are copied into the chunk by take(). */
+  constructor(
+    private readonly tag: 'keys2' | 'tombstones2' | 'dedup2',
+    private readonly w: RecordWriter,
+  ) {
+    w.reset();
+  }
 
   get full(): boolean {
     return this.w.length >= SNAPSHOT_CHUNK_BYTES;
@@ -122,12 +127,9 @@ export class ChunkBuilder {
     this.n++;
   }
 
-  /** The chunk, and a fresh builder state. */
+  /** The chunk (its own bytes); the builder is not used after. */
   take(): Uint8Array {
-    const chunk = packr.pack([this.tag, this.n, this.w.done()]);
-    this.w = new RecordWriter();
-    this.n = 0;
-    return chunk;
+    return packr.pack([this.tag, this.n, this.w.done()]);
   }
 }
 
@@ -268,9 +270,8 @@ export function restoreChunks(chunks: Iterable<Uint8Array>): SnapshotState {
   let ended = false;
   let bytes = 0;
   const addKey = (k: string, v: Value, deadline: number | null, version: number): void => {
-    if (ks.values.has(k)) bad('a key twice');
     if (!Number.isFinite(version)) bad('version');
-    ks.values.set(k, v);
+    ks.values.set(k, v); // a key twice shows in the count at the end
     order.push(k);
     v.counted = v.bytes;
     bytes += k.length + v.bytes;
@@ -313,10 +314,13 @@ export function restoreChunks(chunks: Iterable<Uint8Array>): SnapshotState {
         const body = c[2];
         if (!(body instanceof Uint8Array)) bad('dedup chunk');
         const own = Buffer.from(body);
+        let prev: Buffer | null = null;
         records([c[0], c[1], own], (r) => {
           const tid = r.utf8();
           const index = r.f64();
-          dedup.set(tid, { index, reply: r.view() });
+          const reply = r.viewOr(prev);
+          prev = reply;
+          dedup.set(tid, { index, reply });
         });
         break;
       }
@@ -340,6 +344,7 @@ export function restoreChunks(chunks: Iterable<Uint8Array>): SnapshotState {
     }
   }
   if (!ended || lastIndex < 0) bad('incomplete');
+  if (ks.values.size !== order.length) bad('a key twice');
   for (const [k, i] of tombstones) {
     if (ks.values.has(k)) bad('a key present and a tombstone');
     ks.tombstones.set(k, i);
