@@ -75,14 +75,18 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
   /** Request-id records are emitted in index order: the last one emitted. */
   private dedupEmitted = -1;
   /** Where chunks are written before being packed, kept from one chunk to the next. */
-  private readonly scratch = new RecordWriter(SNAPSHOT_CHUNK_BYTES + 64 * 1024);
+  private readonly scratch: RecordWriter;
 
   constructor(
     private readonly ks: Keyspace,
     private readonly dedup: Map<string, DedupRecord>,
     readonly index: number,
     private readonly onClose: (c: KvSnapshotCursor) => void,
+    /** A chunk ends once it holds this many bytes (one value is never split). */
+    private readonly chunkBytes: number,
   ) {
+    assert(Number.isSafeInteger(chunkBytes) && chunkBytes >= 1, 'chunk bytes must be >= 1');
+    this.scratch = new RecordWriter(Math.min(chunkBytes, SNAPSHOT_CHUNK_BYTES) + 64 * 1024);
     this.order = ks.keyList.toArray();
     assert(this.order.length === ks.values.size, 'key list and keys disagree');
     this.values = ks.values;
@@ -91,6 +95,11 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
     this.tombstones = ks.shareTombstones();
     this.head = encodeHead(index, ks.timeMs, ks.tombstoneFloor, this.order.length);
     ks.readers.add(this);
+  }
+
+  /** Keys kept as they were, not yet passed (for tests: the memory bound). */
+  get keptKeys(): number {
+    return this.kept.size;
   }
 
   keep(k: string): void {
@@ -124,7 +133,7 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
         return this.next();
       }
       case 'tombstones': {
-        const b = new ChunkBuilder('tombstones2', this.scratch);
+        const b = new ChunkBuilder('tombstones2', this.scratch, this.chunkBytes);
         for (let r = this.tombstoneIter!.next(); !r.done; r = this.tombstoneIter!.next()) {
           b.tombstone(r.value[0], r.value[1]);
           if (b.full) break;
@@ -151,7 +160,7 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
   }
 
   private keysChunk(): Uint8Array | null {
-    const b = new ChunkBuilder('keys2', this.scratch);
+    const b = new ChunkBuilder('keys2', this.scratch, this.chunkBytes);
     while (this.pos < this.order.length && !b.full) {
       const k = this.order[this.pos++]!;
       const kept = this.kept.get(k);
@@ -168,7 +177,7 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
   }
 
   private dedupChunk(): Uint8Array | null {
-    const b = new ChunkBuilder('dedup2', this.scratch);
+    const b = new ChunkBuilder('dedup2', this.scratch, this.chunkBytes);
     const add = (tid: string, rec: DedupRecord): void => {
       assert(rec.index > this.dedupEmitted, 'snapshot cursor: request ids out of order');
       this.dedupEmitted = rec.index;

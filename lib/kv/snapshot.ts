@@ -66,12 +66,13 @@ export class ChunkBuilder {
   constructor(
     private readonly tag: 'keys2' | 'tombstones2' | 'dedup2',
     private readonly w: RecordWriter,
+    private readonly chunkBytes: number,
   ) {
     w.reset();
   }
 
   get full(): boolean {
-    return this.w.length >= SNAPSHOT_CHUNK_BYTES;
+    return this.w.length >= this.chunkBytes;
   }
 
   get empty(): boolean {

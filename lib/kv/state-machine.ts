@@ -49,7 +49,7 @@ import { applyExec } from './exec.js';
 import { EXPIRE_COMMAND_NAME } from './expiry.js';
 import { ELEMENTS_MAX_DEFAULT, KEY_VALUE_BYTES_MAX_DEFAULT } from './limits.js';
 import { checkCommand } from './registry.js';
-import { restoreChunks, type DedupRecord } from './snapshot.js';
+import { restoreChunks, SNAPSHOT_CHUNK_BYTES, type DedupRecord } from './snapshot.js';
 import { KvSnapshotCursor, type SnapshotCursor } from './snapshot-cursor.js';
 
 export type { SnapshotCursor } from './snapshot-cursor.js';
@@ -215,16 +215,22 @@ export class KvStateMachine {
    * A cursor over the state as it is now (at index appliedIndex): entries may be applied
    * between its next() calls, its chunks still describe this moment. Costs O(keys) pointer
    * copies now and bounded copies later (snapshot-cursor.ts); close it when abandoned.
+   * Chunks end once they hold about chunkBytes (tests make them small).
    */
-  beginSnapshot(): SnapshotCursor {
-    const c = new KvSnapshotCursor(this.ks, this.dedup, this.lastIndex, (done) => this.cursors.delete(done));
+  beginSnapshot(chunkBytes: number = SNAPSHOT_CHUNK_BYTES): SnapshotCursor {
+    const c = new KvSnapshotCursor(this.ks, this.dedup, this.lastIndex, (done) => this.cursors.delete(done), chunkBytes);
     this.cursors.add(c);
     return c;
   }
 
+  /** Snapshot cursors neither drained nor closed. */
+  get openSnapshotCursors(): number {
+    return this.cursors.size;
+  }
+
   /** The whole state as it is now, in chunks: a cursor begun now (the state may change while iterating). */
-  snapshot(): Generator<Uint8Array> {
-    const c = this.beginSnapshot();
+  snapshot(chunkBytes: number = SNAPSHOT_CHUNK_BYTES): Generator<Uint8Array> {
+    const c = this.beginSnapshot(chunkBytes);
     return (function* () {
       try {
         for (let chunk = c.next(); chunk !== null; chunk = c.next()) yield chunk;
