@@ -9,7 +9,8 @@
 // then ['keys2', n, records] chunks, ['tombstones2', n, records], ['dedup2', n, records],
 // ['end']. `records` is one binary buffer of n records (records.ts), so a chunk of
 // thousands of keys is packed and unpacked without thousands of small objects:
-//   key record:  key, type (u8), deadline (f64, NaN for none), version (f64), then the value:
+//   key record:  key, flags (u8: type, has a deadline, small version), deadline (f64, if any),
+//                version (u32 if small, else f64), then the value:
 //                string: bytes; hash: u32 n, n x (field, bytes); list: u32 n, n x bytes;
 //                set: u32 n, n x member; zset: u32 n, n x (member, f64 score)
 //   tombstone:   key, index (f64)
@@ -49,6 +50,11 @@ function bad(what: string): never {
 
 const TYPE_CODES = { string: 0, hash: 1, list: 2, set: 3, zset: 4 } as const;
 const TYPES = ['string', 'hash', 'list', 'set', 'zset'] as const;
+// A key record's flags byte: the type in the low bits, then what follows.
+const TYPE_MASK = 0x0f;
+const HAS_DEADLINE = 0x10;
+/** The version is a u32, not a float64. */
+const SMALL_VERSION = 0x20;
 
 export function encodeHead(lastIndex: number, timeMs: number, tombstoneFloor: number, keyCount: number): Uint8Array {
   return packr.pack(['head', FORMAT, lastIndex, timeMs, tombstoneFloor, keyCount]);
@@ -82,9 +88,11 @@ export class ChunkBuilder {
   key(k: string, v: Value, deadline: number | undefined, version: number): void {
     const w = this.w;
     w.latin1(k);
-    w.u8(TYPE_CODES[v.type]);
-    w.f64(deadline ?? NaN);
-    w.f64(version);
+    const small = version <= 0xffffffff;
+    w.u8(TYPE_CODES[v.type] | (deadline !== undefined ? HAS_DEADLINE : 0) | (small ? SMALL_VERSION : 0));
+    if (deadline !== undefined) w.f64(deadline);
+    if (small) w.u32(version);
+    else w.f64(version);
     switch (v.type) {
       case 'string':
         w.bytes(v.v);
@@ -297,10 +305,10 @@ export function restoreChunks(chunks: Iterable<Uint8Array>): SnapshotState {
       case 'keys2':
         records(c, (r) => {
           const k = r.latin1();
-          const code = r.u8();
-          const deadline = r.f64();
-          const version = r.f64();
-          addKey(k, readValue(r, code), Number.isNaN(deadline) ? null : deadline, version);
+          const flags = r.u8();
+          const deadline = (flags & HAS_DEADLINE) !== 0 ? r.f64() : null;
+          const version = (flags & SMALL_VERSION) !== 0 ? r.u32() : r.f64();
+          addKey(k, readValue(r, flags & TYPE_MASK), deadline, version);
         });
         break;
       case 'tombstones2':
