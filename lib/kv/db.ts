@@ -27,14 +27,27 @@ export interface KvLimits {
   valueBytesMax: number;
 }
 
+/** A snapshot cursor's view of the keyspace (snapshot-cursor.ts). */
+export interface KeyspaceReader {
+  /** `k` is about to change: keep what it holds now if the cursor still needs it. */
+  keep(k: string): void;
+  /** FLUSHALL: the keyspace's maps are replaced, the cursor's are no longer changed. */
+  detach(): void;
+}
+
 export class Keyspace {
   /** Invariant: the scan index holds exactly these keys; deadlines and versions only keys held here. */
-  readonly values = new Map<string, Value>();
-  readonly deadlines = new Map<string, number>();
-  readonly versions = new Map<string, number>();
-  /** Absent keys' deletion indexes, oldest first. */
-  readonly tombstones = new Map<string, number>();
+  // The maps are replaced, never cleared, by FLUSHALL: an open snapshot cursor keeps the old ones.
+  values = new Map<string, Value>();
+  deadlines = new Map<string, number>();
+  versions = new Map<string, number>();
+  /** Absent keys' deletion indexes, oldest first. Change it only through tombstone()/untombstone(). */
+  tombstones = new Map<string, number>();
   tombstoneFloor = 0;
+  /** Snapshot cursors reading `tombstones` as it is: the next change copies it first. */
+  private tombstoneReaders = 0;
+  /** Open snapshot cursors, told before any key changes (snapshot-cursor.ts). */
+  readonly readers = new Set<KeyspaceReader>();
   readonly index = new ScanIndex();
   /** The same keys again, for RANDOMKEY in O(1); its order is part of the state (snapshot.ts keeps it). */
   keyList = new IndexedSet();
@@ -44,10 +57,14 @@ export class Keyspace {
   timeMs = 0;
 
   clear(floor: number): void {
-    this.values.clear();
-    this.deadlines.clear();
-    this.versions.clear();
-    this.tombstones.clear();
+    // The old maps are no longer changed: open cursors read them as they are.
+    for (const r of this.readers) r.detach();
+    this.readers.clear();
+    this.values = new Map();
+    this.deadlines = new Map();
+    this.versions = new Map();
+    this.tombstones = new Map();
+    this.tombstoneReaders = 0;
     this.index.clear();
     this.keyList = new IndexedSet();
     this.bytes = 0;
@@ -84,7 +101,35 @@ export class Keyspace {
     assert(this.keyList.size === this.values.size && [...this.keyList].every((k) => this.values.has(k)), 'key list != keys');
   }
 
+  /** Must be called before `k`'s value, deadline, version or presence changes in any way. */
+  willChange(k: string): void {
+    if (this.readers.size !== 0) for (const r of this.readers) r.keep(k);
+  }
+
+  /** The tombstones as they are now, for a snapshot cursor: they are copied before they next change. */
+  shareTombstones(): Map<string, number> {
+    this.tombstoneReaders++;
+    return this.tombstones;
+  }
+
+  releaseTombstones(m: Map<string, number>): void {
+    if (m === this.tombstones) this.tombstoneReaders--;
+  }
+
+  private writableTombstones(): Map<string, number> {
+    if (this.tombstoneReaders > 0) {
+      this.tombstones = new Map(this.tombstones);
+      this.tombstoneReaders = 0;
+    }
+    return this.tombstones;
+  }
+
+  untombstone(k: string): void {
+    if (this.tombstones.has(k)) this.writableTombstones().delete(k);
+  }
+
   tombstone(k: string, index: number): void {
+    this.writableTombstones();
     this.tombstones.delete(k);
     this.tombstones.set(k, index);
     while (this.tombstones.size > TOMBSTONES_MAX) {
@@ -117,6 +162,8 @@ export class Db {
   lookup(k: string): Value | undefined {
     const v = this.ks.values.get(k);
     if (v === undefined) return undefined;
+    // A write may change the value in place once it has it, or drop it below.
+    if (this.mutable) this.ks.willChange(k);
     if (this.expired(k)) {
       if (this.mutable) this.drop(k, this.ks.versions.get(k)!);
       return undefined;
@@ -154,6 +201,7 @@ export class Db {
    * emptied collection, bumps the version and the byte count.
    */
   store(k: string, v: Value): void {
+    this.ks.willChange(k);
     if (v.type !== 'string' && elementCount(v) === 0) {
       if (this.ks.values.get(k) === v) this.delete(k);
       return;
@@ -165,7 +213,7 @@ export class Db {
       this.ks.index.add(k);
       this.ks.keyList.add(k);
       this.ks.bytes += k.length;
-      this.ks.tombstones.delete(k);
+      this.ks.untombstone(k);
       v.counted = 0;
     }
     this.ks.bytes += v.bytes - v.counted;
@@ -175,6 +223,7 @@ export class Db {
 
   /** Replaces whatever `k` holds; its deadline goes unless `keepTtl`. */
   replace(k: string, v: Value, keepTtl = false): void {
+    this.ks.willChange(k);
     const cur = this.lookup(k);
     const deadline = keepTtl && cur !== undefined ? this.ks.deadlines.get(k) : undefined;
     if (cur !== undefined && cur !== v) this.unlink(k, cur);
@@ -191,10 +240,12 @@ export class Db {
 
   /** Marks a live key modified without changing its value (e.g. its deadline changed). */
   touch(k: string): void {
+    this.ks.willChange(k);
     this.ks.versions.set(k, this.index);
   }
 
   setDeadline(k: string, ms: number | undefined): void {
+    this.ks.willChange(k);
     if (ms === undefined) this.ks.deadlines.delete(k);
     else this.ks.deadlines.set(k, ms);
     this.touch(k);
@@ -205,6 +256,7 @@ export class Db {
   }
 
   private unlink(k: string, cur: Value): void {
+    this.ks.willChange(k);
     this.ks.values.delete(k);
     this.ks.index.delete(k);
     this.ks.keyList.delete(k);

@@ -4,12 +4,20 @@
 // therefore not insertion order after deletes, but it depends only on the operations,
 // so every replica iterates a set alike (and Redis' own order is its hash table's).
 export class IndexedSet implements Iterable<string> {
-  private readonly items: string[] = [];
+  private items: string[] = [];
   /** Invariant: pos.get(items[i]) === i for every i. */
   private readonly pos = new Map<string, number>();
 
   constructor(members: Iterable<string> = []) {
     for (const m of members) this.add(m);
+  }
+
+  /** A set of these members, distinct and in this order (the array is taken, not copied). */
+  static ofDistinct(items: string[]): IndexedSet {
+    const s = new IndexedSet();
+    for (let i = 0; i < items.length; i++) s.pos.set(items[i]!, i);
+    s.items = items;
+    return s;
   }
 
   get size(): number {
@@ -43,6 +51,11 @@ export class IndexedSet implements Iterable<string> {
   /** The member at position i (0 <= i < size). */
   at(i: number): string {
     return this.items[i]!;
+  }
+
+  /** The members in order, copied. */
+  toArray(): string[] {
+    return this.items.slice();
   }
 
   [Symbol.iterator](): Iterator<string> {

@@ -13,6 +13,7 @@ import { assert } from '../util/assert.js';
 const BUCKET_BITS = 12;
 const BUCKETS = 1 << BUCKET_BITS;
 const HASH_SPACE = 2 ** 32;
+const LOW_MASK = (1 << (32 - BUCKET_BITS)) - 1;
 
 interface Row {
   hash: number;
@@ -71,6 +72,49 @@ export class ScanIndex {
 
   clear(): void {
     this.buckets = ScanIndex.empty();
+  }
+
+  /**
+   * Replaces the content with these distinct keys (restore): each bucket is sorted once by
+   * a native numeric sort of (low hash bits, key position) instead of an insertion per key.
+   */
+  load(keys: readonly string[]): void {
+    const n = keys.length;
+    assert(n < 2 ** 32, 'scan index: too many keys');
+    const hashes = new Uint32Array(n);
+    const starts = new Uint32Array(BUCKETS + 1);
+    for (let i = 0; i < n; i++) {
+      const h = keyHash(keys[i]!);
+      hashes[i] = h;
+      starts[bucketOf(h) + 1]!++;
+    }
+    for (let b = 0; b < BUCKETS; b++) starts[b + 1]! += starts[b]!;
+    // Within a bucket the top bits are equal: the low ones times 2^32 plus the position is
+    // exact in a double (at most 2^52) and sorts by hash.
+    const sorted = new Float64Array(n);
+    const fill = starts.slice(0, BUCKETS);
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i]!;
+      sorted[fill[bucketOf(h)]!++] = (h & LOW_MASK) * 2 ** 32 + i;
+    }
+    const buckets: Row[][] = new Array<Row[]>(BUCKETS);
+    for (let b = 0; b < BUCKETS; b++) {
+      const part = sorted.subarray(starts[b]!, starts[b + 1]!).sort();
+      const rows: Row[] = new Array<Row>(part.length);
+      let tie = false;
+      for (let j = 0; j < part.length; j++) {
+        const i = part[j]! % 2 ** 32;
+        rows[j] = { hash: hashes[i]!, key: keys[i]! };
+        if (j > 0 && rows[j - 1]!.hash === rows[j]!.hash) tie = true;
+      }
+      if (tie) {
+        // Keys sharing a hash go by key; rare.
+        rows.sort((x, y) => (x.hash !== y.hash ? x.hash - y.hash : x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+        for (let j = 1; j < rows.length; j++) assert(rows[j - 1]!.key !== rows[j]!.key, 'scan index: a key loaded twice');
+      }
+      buckets[b] = rows;
+    }
+    this.buckets = buckets;
   }
 
   /**

@@ -1,20 +1,35 @@
 // The whole key-value state as a sequence of chunks (for Raft snapshots, issue 9) and
 // back: keys with their values, deadlines and versions, in the key list's order
 // (RANDOMKEY inside a transaction depends on it; a hash's field order shows in HGETALL,
-// a set's in SMEMBERS: each is kept too), then the tombstones, then the request-id table. Each chunk is a msgpack
-// array [tag, ...], at most about SNAPSHOT_CHUNK_BYTES, so a sender never holds the whole
-// state as one buffer.
+// a set's in SMEMBERS: each is kept too), then the tombstones, then the request-id table.
+// Each chunk is a msgpack array [tag, ...], at most about SNAPSHOT_CHUNK_BYTES (one value
+// is never split), so a sender never holds the whole state as one buffer.
+//
+// Format 2 (written): ['head', 'raftd-kv-2', lastIndex, timeMs, tombstoneFloor, keyCount],
+// then ['keys2', n, records] chunks, ['tombstones2', n, records], ['dedup2', n, records],
+// ['end']. `records` is one binary buffer of n records (records.ts), so a chunk of
+// thousands of keys is packed and unpacked without thousands of small objects:
+//   key record:  key, flags (u8: type, has a deadline, small version), deadline (f64, if any),
+//                version (u32 if small, else f64), then the value:
+//                string: bytes; hash: u32 n, n x (field, bytes); list: u32 n, n x bytes;
+//                set: u32 n, n x member; zset: u32 n, n x (member, f64 score)
+//   tombstone:   key, index (f64)
+//   request id:  tid (utf8), index (f64), reply (bytes)
+// Format 1 (the first snapshots: one msgpack row per key) is still restored.
+// Chunks are written by a cursor (snapshot-cursor.ts) and read here.
 import { Packr } from 'msgpackr';
 import { RaftdError } from '../util/errors.js';
 import { Keyspace } from './db.js';
 import { IndexedSet } from './indexed-set.js';
+import { RecordReader, type RecordWriter } from './records.js';
 import { SkipList } from './skiplist.js';
 import { Deque, SCORE_BYTES, type Value, type ZSet } from './values.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
 export const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
-const FORMAT = 'raftd-kv-1';
+const FORMAT_1 = 'raftd-kv-1';
+const FORMAT = 'raftd-kv-2';
 
 export interface DedupRecord {
   index: number;
@@ -27,56 +42,176 @@ export interface SnapshotState {
   lastIndex: number;
 }
 
-const b = (k: string): Buffer => Buffer.from(k, 'latin1');
-const s = (x: unknown): string => {
-  if (!(x instanceof Uint8Array)) bad('expected bytes');
-  return Buffer.from(x).toString('latin1');
-};
-
 function bad(what: string): never {
   throw new RaftdError('RAFTD_FRAME_MALFORMED', `bad snapshot: ${what}`);
 }
 
-function payload(v: Value): unknown[] {
-  switch (v.type) {
-    case 'string':
-      return [v.v];
-    case 'hash':
-      return [...v.v].flatMap(([f, x]) => [b(f), x]);
-    case 'list':
-      return v.v.toArray();
-    case 'set':
-      return [...v.v].map(b);
-    case 'zset':
-      return [...v.v.scores].flatMap(([m, score]) => [b(m), score]);
-  }
+// ------------------------------------------------------------ writing (format 2)
+
+const TYPE_CODES = { string: 0, hash: 1, list: 2, set: 3, zset: 4 } as const;
+const TYPES = ['string', 'hash', 'list', 'set', 'zset'] as const;
+// A key record's flags byte: the type in the low bits, then what follows.
+const TYPE_MASK = 0x0f;
+const HAS_DEADLINE = 0x10;
+/** The version is a u32, not a float64. */
+const SMALL_VERSION = 0x20;
+
+export function encodeHead(lastIndex: number, timeMs: number, tombstoneFloor: number, keyCount: number): Uint8Array {
+  return packr.pack(['head', FORMAT, lastIndex, timeMs, tombstoneFloor, keyCount]);
 }
 
-/** The state as chunks; the state must not change while they are taken. */
-export function* snapshotChunks(st: SnapshotState): Generator<Uint8Array> {
-  const { ks } = st;
-  yield packr.pack(['head', FORMAT, st.lastIndex, ks.timeMs, ks.tombstoneFloor, ks.values.size]);
-  let rows: unknown[] = [];
-  let bytes = 0;
-  // In the key list's order: RANDOMKEY inside a transaction depends on it.
-  for (const k of ks.keyList) {
-    const v = ks.values.get(k)!;
-    rows.push([b(k), v.type, ks.deadlines.get(k) ?? null, ks.versions.get(k)!, payload(v)]);
-    bytes += k.length + v.bytes + 32;
-    if (bytes >= SNAPSHOT_CHUNK_BYTES) {
-      yield packr.pack(['keys', rows]);
-      rows = [];
-      bytes = 0;
+export function encodeEnd(): Uint8Array {
+  return packr.pack(['end']);
+}
+
+/** Records of one kind, packed as one chunk once about SNAPSHOT_CHUNK_BYTES are written. */
+export class ChunkBuilder {
+  private n = 0;
+
+  /** `w` is scratch space, reset here: its bytes are copied into the chunk by take(). */
+  constructor(
+    private readonly tag: 'keys2' | 'tombstones2' | 'dedup2',
+    private readonly w: RecordWriter,
+    private readonly chunkBytes: number,
+  ) {
+    w.reset();
+  }
+
+  get full(): boolean {
+    return this.w.length >= this.chunkBytes;
+  }
+
+  get empty(): boolean {
+    return this.n === 0;
+  }
+
+  key(k: string, v: Value, deadline: number | undefined, version: number): void {
+    const w = this.w;
+    w.latin1(k);
+    const small = version <= 0xffffffff;
+    w.u8(TYPE_CODES[v.type] | (deadline !== undefined ? HAS_DEADLINE : 0) | (small ? SMALL_VERSION : 0));
+    if (deadline !== undefined) w.f64(deadline);
+    if (small) w.u32(version);
+    else w.f64(version);
+    switch (v.type) {
+      case 'string':
+        w.bytes(v.v);
+        break;
+      case 'hash':
+        w.u32(v.v.size);
+        for (const [f, x] of v.v) {
+          w.latin1(f);
+          w.bytes(x);
+        }
+        break;
+      case 'list':
+        w.u32(v.v.length);
+        for (let i = 0; i < v.v.length; i++) w.bytes(v.v.get(i));
+        break;
+      case 'set':
+        w.u32(v.v.size);
+        for (const m of v.v) w.latin1(m);
+        break;
+      case 'zset':
+        w.u32(v.v.scores.size);
+        for (const [m, score] of v.v.scores) {
+          w.latin1(m);
+          w.f64(score);
+        }
+        break;
     }
+    this.n++;
   }
-  if (rows.length > 0) yield packr.pack(['keys', rows]);
-  yield packr.pack(['tombstones', [...ks.tombstones].map(([k, i]) => [b(k), i])]);
-  yield packr.pack(['dedup', [...st.dedup].map(([tid, r]) => [tid, r.index, r.reply])]);
-  yield packr.pack(['end']);
+
+  tombstone(k: string, index: number): void {
+    this.w.latin1(k);
+    this.w.f64(index);
+    this.n++;
+  }
+
+  dedup(tid: string, r: DedupRecord): void {
+    this.w.utf8(tid);
+    this.w.f64(r.index);
+    this.w.bytes(r.reply);
+    this.n++;
+  }
+
+  /** The chunk (its own bytes); the builder is not used after. */
+  take(): Uint8Array {
+    return packr.pack([this.tag, this.n, this.w.done()]);
+  }
 }
 
-function valueOf(type: unknown, p: unknown): Value {
+// ------------------------------------------------------------ reading
+
+function readValue(r: RecordReader, code: number): Value {
+  const type = TYPES[code];
+  switch (type) {
+    case 'string': {
+      const v = r.bytes();
+      return { type, v, bytes: v.length, counted: 0 };
+    }
+    case 'hash': {
+      const m = new Map<string, Buffer>();
+      let bytes = 0;
+      for (let i = r.u32(); i > 0; i--) {
+        const f = r.latin1();
+        const x = r.bytes();
+        m.set(f, x);
+        bytes += f.length + x.length;
+      }
+      return { type, v: m, bytes, counted: 0 };
+    }
+    case 'list': {
+      const items: Buffer[] = [];
+      let bytes = 0;
+      for (let i = r.u32(); i > 0; i--) {
+        const x = r.bytes();
+        items.push(x);
+        bytes += x.length;
+      }
+      const d = new Deque();
+      d.reset(items);
+      return { type, v: d, bytes, counted: 0 };
+    }
+    case 'set': {
+      const members: string[] = [];
+      let bytes = 0;
+      for (let i = r.u32(); i > 0; i--) {
+        const m = r.latin1();
+        members.push(m);
+        bytes += m.length;
+      }
+      const set = IndexedSet.ofDistinct(members);
+      if (set.size !== members.length) bad('a set member twice');
+      return { type, v: set, bytes, counted: 0 };
+    }
+    case 'zset': {
+      const z: ZSet = { scores: new Map(), order: new SkipList() };
+      let bytes = 0;
+      for (let i = r.u32(); i > 0; i--) {
+        const m = r.latin1();
+        const score = r.f64();
+        if (Number.isNaN(score)) bad('score');
+        if (z.scores.has(m)) bad('a sorted set member twice');
+        z.scores.set(m, score);
+        z.order.insert(score, m);
+        bytes += m.length + SCORE_BYTES;
+      }
+      return { type, v: z, bytes, counted: 0 };
+    }
+    default:
+      bad(`type ${code}`);
+  }
+}
+
+/** Format 1's value payload: a msgpack array. */
+function valueOf1(type: unknown, p: unknown): Value {
   if (!Array.isArray(p)) bad('payload');
+  const s = (x: unknown): string => {
+    if (!(x instanceof Uint8Array)) bad('expected bytes');
+    return Buffer.from(x).toString('latin1');
+  };
   switch (type) {
     case 'string': {
       const v = Buffer.from(p[0] as Uint8Array);
@@ -123,38 +258,89 @@ function valueOf(type: unknown, p: unknown): Value {
   }
 }
 
-/** Rebuilds a state from chunks made by snapshotChunks. */
+/** The records of a format 2 chunk, checked to hold exactly `n` records. */
+function records(c: unknown[], each: (r: RecordReader) => void): void {
+  const n = c[1];
+  const body = c[2];
+  if (typeof n !== 'number' || !(body instanceof Uint8Array)) bad(`${String(c[0])} chunk`);
+  const r = new RecordReader(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  for (let i = 0; i < n; i++) each(r);
+  if (!r.atEnd) bad(`${String(c[0])} chunk: bytes after its records`);
+}
+
+/** Rebuilds a state from chunks made by a snapshot cursor (either format). */
 export function restoreChunks(chunks: Iterable<Uint8Array>): SnapshotState {
   const ks = new Keyspace();
   const dedup = new Map<string, DedupRecord>();
+  // The key list's order; the key list and the scan index are built from it at the end, in one go.
+  const order: string[] = [];
   let lastIndex = -1;
+  let format = '';
   let ended = false;
+  let bytes = 0;
+  const addKey = (k: string, v: Value, deadline: number | null, version: number): void => {
+    if (!Number.isFinite(version)) bad('version');
+    ks.values.set(k, v); // a key twice shows in the count at the end
+    order.push(k);
+    v.counted = v.bytes;
+    bytes += k.length + v.bytes;
+    if (deadline !== null) ks.deadlines.set(k, deadline);
+    ks.versions.set(k, version);
+  };
+  const tombstones = new Map<string, number>();
   for (const chunk of chunks) {
     if (ended) bad('data after the end');
     const c = packr.unpack(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)) as unknown;
     if (!Array.isArray(c)) bad('chunk');
+    if (c[0] !== 'head' && format === '') bad('no head');
     switch (c[0]) {
       case 'head':
-        if (c[1] !== FORMAT) bad(`format ${String(c[1])}`);
+        if (format !== '') bad('two heads');
+        if (c[1] !== FORMAT && c[1] !== FORMAT_1) bad(`format ${String(c[1])}`);
+        format = c[1];
         lastIndex = c[2] as number;
         ks.timeMs = c[3] as number;
         ks.tombstoneFloor = c[4] as number;
         break;
+      case 'keys2':
+        records(c, (r) => {
+          const k = r.latin1();
+          const flags = r.u8();
+          const deadline = (flags & HAS_DEADLINE) !== 0 ? r.f64() : null;
+          const version = (flags & SMALL_VERSION) !== 0 ? r.u32() : r.f64();
+          addKey(k, readValue(r, flags & TYPE_MASK), deadline, version);
+        });
+        break;
+      case 'tombstones2':
+        records(c, (r) => {
+          const k = r.latin1();
+          tombstones.set(k, r.f64());
+        });
+        break;
+      case 'dedup2': {
+        // One copy of the chunk's bytes for all its replies: records are forgotten oldest
+        // first, so a chunk's copy is freed soon after its last record.
+        const body = c[2];
+        if (!(body instanceof Uint8Array)) bad('dedup chunk');
+        const own = Buffer.from(body);
+        let prev: Buffer | null = null;
+        records([c[0], c[1], own], (r) => {
+          const tid = r.utf8();
+          const index = r.f64();
+          const reply = r.viewOr(prev);
+          prev = reply;
+          dedup.set(tid, { index, reply });
+        });
+        break;
+      }
       case 'keys':
         for (const row of c[1] as unknown[][]) {
-          const k = s(row[0]);
-          const v = valueOf(row[1], row[4]);
-          ks.values.set(k, v);
-          ks.index.add(k);
-          ks.keyList.add(k);
-          v.counted = v.bytes;
-          ks.bytes += k.length + v.bytes;
-          if (row[2] !== null) ks.deadlines.set(k, row[2] as number);
-          ks.versions.set(k, row[3] as number);
+          if (!(row[0] instanceof Uint8Array)) bad('key');
+          addKey(Buffer.from(row[0]).toString('latin1'), valueOf1(row[1], row[4]), row[2] as number | null, row[3] as number);
         }
         break;
       case 'tombstones':
-        for (const [k, i] of c[1] as [Uint8Array, number][]) ks.tombstones.set(s(k), i);
+        for (const [k, i] of c[1] as [Uint8Array, number][]) tombstones.set(Buffer.from(k).toString('latin1'), i);
         break;
       case 'dedup':
         for (const [tid, index, reply] of c[1] as [string, number, Uint8Array][]) dedup.set(tid, { index, reply: Buffer.from(reply) });
@@ -167,5 +353,14 @@ export function restoreChunks(chunks: Iterable<Uint8Array>): SnapshotState {
     }
   }
   if (!ended || lastIndex < 0) bad('incomplete');
+  if (ks.values.size !== order.length) bad('a key twice');
+  for (const [k, i] of tombstones) {
+    if (ks.values.has(k)) bad('a key present and a tombstone');
+    ks.tombstones.set(k, i);
+  }
+  ks.keyList = IndexedSet.ofDistinct(order);
+  ks.index.load(order);
+  ks.bytes = bytes;
   return { ks, dedup, lastIndex };
 }
+

@@ -22,8 +22,10 @@
 //   the queued commands, decided at apply time (exec.ts).
 // - checkInvariants() walks the keyspace and asserts its invariants (db.ts): for tests
 //   and the simulator, not the hot path.
-// - Snapshots: snapshot() yields the whole state (keys, deadlines, versions,
-//   tombstones, time, request ids) in chunks; restore(chunks) rebuilds it; digest()
+// - Snapshots: beginSnapshot() returns a cursor whose chunks describe the whole state
+//   (keys, deadlines, versions, tombstones, time, request ids) at that moment, even while
+//   entries are applied between its next() calls (copy on write, snapshot-cursor.ts);
+//   snapshot() is such a cursor drained; restore(chunks) rebuilds the state; digest()
 //   covers all of it, so replicas can be compared.
 //
 // Exactly-once writes (Raft dissertation §6.3): an entry's tid is the client's request
@@ -47,7 +49,10 @@ import { applyExec } from './exec.js';
 import { EXPIRE_COMMAND_NAME } from './expiry.js';
 import { ELEMENTS_MAX_DEFAULT, KEY_VALUE_BYTES_MAX_DEFAULT } from './limits.js';
 import { checkCommand } from './registry.js';
-import { restoreChunks, snapshotChunks, type DedupRecord } from './snapshot.js';
+import { restoreChunks, SNAPSHOT_CHUNK_BYTES, type DedupRecord } from './snapshot.js';
+import { KvSnapshotCursor, type SnapshotCursor } from './snapshot-cursor.js';
+
+export type { SnapshotCursor } from './snapshot-cursor.js';
 
 export interface KvStateMachineOptions {
   /** Bound on remembered request ids. */
@@ -68,6 +73,8 @@ export class KvStateMachine {
   /** Insertion order is index order: the oldest request id comes first. */
   private dedup = new Map<string, DedupRecord>();
   private lastIndex = 0;
+  /** Open snapshot cursors, handed the request ids forgotten while they read. */
+  private readonly cursors = new Set<KvSnapshotCursor>();
 
   constructor(opts: KvStateMachineOptions) {
     assert(Number.isSafeInteger(opts.dedupEntriesMax) && opts.dedupEntriesMax >= 0, 'dedupEntriesMax must be an integer >= 0');
@@ -152,6 +159,7 @@ export class KvStateMachine {
     for (const [tid, rec] of this.dedup) {
       if (rec.index > cutoff && this.dedup.size <= this.dedupEntriesMax) break;
       this.dedup.delete(tid);
+      if (this.cursors.size !== 0) for (const c of this.cursors) c.dedupForgotten(tid, rec);
     }
   }
 
@@ -203,14 +211,40 @@ export class KvStateMachine {
 
   // ------------------------------------------------------------ snapshots
 
-  /** The whole state in chunks (snapshot.ts); apply nothing while iterating. */
-  snapshot(): Generator<Uint8Array> {
-    return snapshotChunks({ ks: this.ks, dedup: this.dedup, lastIndex: this.lastIndex });
+  /**
+   * A cursor over the state as it is now (at index appliedIndex): entries may be applied
+   * between its next() calls, its chunks still describe this moment. Costs O(keys) pointer
+   * copies now and bounded copies later (snapshot-cursor.ts); close it when abandoned.
+   * Chunks end once they hold about chunkBytes (tests make them small).
+   */
+  beginSnapshot(chunkBytes: number = SNAPSHOT_CHUNK_BYTES): SnapshotCursor {
+    const c = new KvSnapshotCursor(this.ks, this.dedup, this.lastIndex, (done) => this.cursors.delete(done), chunkBytes);
+    this.cursors.add(c);
+    return c;
   }
 
-  /** Replaces the whole state with one taken by snapshot(). */
+  /** Snapshot cursors neither drained nor closed. */
+  get openSnapshotCursors(): number {
+    return this.cursors.size;
+  }
+
+  /** The whole state as it is now, in chunks: a cursor begun now (the state may change while iterating). */
+  snapshot(chunkBytes: number = SNAPSHOT_CHUNK_BYTES): Generator<Uint8Array> {
+    const c = this.beginSnapshot(chunkBytes);
+    return (function* () {
+      try {
+        for (let chunk = c.next(); chunk !== null; chunk = c.next()) yield chunk;
+      } finally {
+        c.close();
+      }
+    })();
+  }
+
+  /** Replaces the whole state with one taken by a cursor; open cursors go on reading the old state. */
   restore(chunks: Iterable<Uint8Array>): void {
     const st = restoreChunks(chunks);
+    // Nothing changes the old keyspace and table any more: open cursors read them as they are.
+    this.cursors.clear();
     this.ks = st.ks;
     this.dedup = st.dedup;
     this.lastIndex = st.lastIndex;
