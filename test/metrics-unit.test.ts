@@ -31,6 +31,7 @@ function ready(over: Partial<Ready> = {}): Effects {
     writes: over.entries && over.entries.length > 0 ? [{ seq: 1, hardState: null, entries: over.entries }] : [],
     storage: [],
     restored: null,
+    snapshotting: false,
     messages: [],
     replies: [],
     applied: over.committed ?? [],

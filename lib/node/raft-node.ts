@@ -64,6 +64,8 @@ const READY_PER_TURN_MAX = 1;
 const SNAPSHOT_LOAD_READ_BYTES = 4 * 1024 * 1024;
 /** InstallSnapshot: one chunk in flight per follower, resent after this long, given up after that many tries. */
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** A snapshot is serialized this much per round, between applies: a few ms of the main thread at a time. */
+const SNAPSHOT_TAKE_BYTES_PER_ROUND = 256 * 1024;
 const SNAPSHOT_CHUNK_TIMEOUT_MS = 5000;
 const SNAPSHOT_CHUNK_ATTEMPTS_MAX = 5;
 /** The status the gateway holds (INFO) is refreshed this often even when nothing moves. */
@@ -160,6 +162,7 @@ export class RaftNode {
           snapshotEntries: o.snapshotEntries,
           retainEntries: o.snapshotRetainEntries,
           chunkBytes: SNAPSHOT_CHUNK_BYTES,
+          takeBytesPerRound: SNAPSHOT_TAKE_BYTES_PER_ROUND,
           chunkTimeoutTicks: Math.max(1, Math.ceil(SNAPSHOT_CHUNK_TIMEOUT_MS / o.tickMs)),
           attemptsMax: SNAPSHOT_CHUNK_ATTEMPTS_MAX,
         },
@@ -416,7 +419,7 @@ export class RaftNode {
 
   private process(): void {
     const fx = this.replica.process();
-    if (fx.more) this.schedule();
+    if (fx.more || fx.snapshotting) this.schedule();
     this.perform(fx);
     this.pushStatus(false);
   }

@@ -54,6 +54,8 @@ export interface Effects {
   readIndex: { ok: number; failed: number };
   /** The core has more to hand out: call process() again soon (after other inputs had a turn). */
   more: boolean;
+  /** A snapshot is being serialized a slice per round: call process() again soon (the daemon does; the simulator lets ticks do it). */
+  snapshotting: boolean;
 }
 
 /** A write handed out and not yet durable, in seq order. */
@@ -198,6 +200,7 @@ export class Replica {
     // hold the thread past an election timeout while peer messages wait behind it.
     for (let rounds = 0; this.core.hasReady() && rounds < this.cfg.readyPerProcessMax; rounds++) this.handleReady(this.core.ready());
     this.requests.serveReads(this.appliedIndex);
+    this.snaps.continue();
     this.snaps.maybeTake(this.appliedIndex);
     // Forwarded requests, snapshot chunks and their answers depend on nothing this node has yet to persist.
     this.out.messages.push(...this.requests.flush(this.core.status().term));
@@ -215,6 +218,7 @@ export class Replica {
     }
     const out = this.out;
     out.more = this.core.hasReady();
+    out.snapshotting = this.snaps.serializing;
     this.out = emptyEffects();
     return out;
   }
@@ -284,5 +288,5 @@ export class Replica {
 }
 
 function emptyEffects(): Effects {
-  return { writes: [], storage: [], messages: [], replies: [], applied: [], events: [], readIndex: { ok: 0, failed: 0 }, restored: null, more: false };
+  return { writes: [], storage: [], messages: [], replies: [], applied: [], events: [], readIndex: { ok: 0, failed: 0 }, restored: null, more: false, snapshotting: false };
 }

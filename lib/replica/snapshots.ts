@@ -6,6 +6,7 @@
 //
 // The state machine's chunks are framed (4-byte length each) in the snapshot's
 // content, so content read back in byte ranges of any size splits into them again.
+import type { SnapshotCursor } from '../kv/snapshot-cursor.js';
 import type { KvStateMachine } from '../kv/state-machine.js';
 import type { RaftCore } from '../raft/core.js';
 import type { NodeId, SnapshotMeta } from '../raft/types.js';
@@ -20,6 +21,8 @@ export interface SnapshotLimits {
   retainEntries: number;
   /** Bytes of one InstallSnapshot chunk (and of one content read). */
   chunkBytes: number;
+  /** Bytes of the state serialized per process() call while a snapshot is taken: applies go on between. */
+  takeBytesPerRound: number;
   /** A chunk not acknowledged within this many ticks is sent again; after `attemptsMax` tries the transfer ends. */
   chunkTimeoutTicks: number;
   attemptsMax: number;
@@ -54,6 +57,9 @@ export class Snapshots {
   latest: SnapshotMeta | null;
   /** Index of the snapshot being written (0: none). */
   private taking = 0;
+  /** The state machine's copy-on-write view being serialized, a slice per round. */
+  private cursor: SnapshotCursor | null = null;
+  private takenBytes = 0;
   private readonly outgoing = new Map<NodeId, Outgoing>();
   private incoming: Incoming | null = null;
   private nextReqId = 0;
@@ -85,16 +91,40 @@ export class Snapshots {
     assert(term !== undefined, `no term for applied index ${applied}`);
     this.taking = applied;
     this.storage.push({ type: 'snapshotBegin', index: applied, term, config: null });
-    // The state must not change while its chunks are taken (lib/kv/snapshot.ts): they are
-    // all taken now, in this turn. Serializing from a copy-on-write view would let it spread.
-    let bytes = 0;
-    for (const chunk of this.sm.snapshot()) {
+    // A copy-on-write view (lib/kv/snapshot-cursor.ts): it is serialized a slice per round
+    // (continue()), while entries go on being applied, so clients never wait for it whole.
+    this.cursor = this.sm.beginSnapshot();
+    assert(this.cursor.index === applied, `snapshot cursor at ${this.cursor.index}, applied ${applied}`);
+    this.takenBytes = 0;
+    this.continue();
+  }
+
+  /** Serializes the next slice of a snapshot being taken; ends it after the last chunk. */
+  continue(): void {
+    const c = this.cursor;
+    if (c === null) return;
+    for (let bytes = 0; bytes < this.limits.takeBytesPerRound; ) {
+      const chunk = c.next();
+      if (chunk === null) {
+        this.cursor = null;
+        this.storage.push({ type: 'snapshotEnd', index: this.taking });
+        this.lastBytes = this.takenBytes;
+        return;
+      }
       const framed = frame(chunk);
       bytes += framed.length;
-      this.storage.push({ type: 'snapshotChunk', index: applied, data: framed });
+      this.takenBytes += framed.length;
+      this.storage.push({ type: 'snapshotChunk', index: this.taking, data: framed });
     }
-    this.storage.push({ type: 'snapshotEnd', index: applied });
-    this.lastBytes = bytes;
+  }
+
+  /** Stops a snapshot being taken (the state is about to be replaced by a leader's). */
+  private abortTaking(): void {
+    if (this.cursor === null) return;
+    this.cursor.close();
+    this.cursor = null;
+    this.storage.push({ type: 'snapshotAbort', index: this.taking });
+    this.taking = 0;
   }
 
   // ------------------------------------------------------------------ log writer answers
@@ -275,6 +305,7 @@ export class Snapshots {
     this.incoming = null;
     const meta = { index: inc.index, term: inc.term };
     if (load && inc.index > this.sm.appliedIndex) {
+      this.abortTaking();
       this.sm.restore(inc.restore!.frames.finish());
       this.core.installSnapshot(meta);
     }
@@ -286,6 +317,11 @@ export class Snapshots {
 
   get sending(): number {
     return this.outgoing.size;
+  }
+
+  /** A snapshot is being serialized: another round soon moves it on. */
+  get serializing(): boolean {
+    return this.cursor !== null;
   }
 
   get busy(): boolean {
