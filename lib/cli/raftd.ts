@@ -41,6 +41,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('request-timeout-ms', { type: 'number', default: DEFAULTS.requestTimeoutMs, describe: 'client request deadline' })
     .option('clock-offset-ms', { type: 'number', default: DEFAULTS.clockOffsetMs, describe: "added to this node's clock (for testing expiry under clock skew)" })
     .option('snapshot-entries', { type: 'number', default: DEFAULTS.snapshotEntries, describe: 'take a snapshot once the log holds this many entries past the last one' })
+    .option('snapshot-log-bytes', { type: 'number', default: DEFAULTS.snapshotLogBytes, describe: 'or once the entries applied since the last snapshot hold this many bytes' })
     .option('snapshot-retain-entries', { type: 'number', default: DEFAULTS.snapshotRetainEntries, describe: 'entries kept behind a snapshot so a briefly lagging follower catches up from the log' })
     // Security (lib/config/security-options.ts), and the client request bounds.
     .options(SECURITY_FLAGS)
@@ -91,6 +92,7 @@ export async function main(argv: string[]): Promise<void> {
     clockOffsetMs: args['clock-offset-ms'],
     snapshotEntries: args['snapshot-entries'],
     snapshotRetainEntries: args['snapshot-retain-entries'],
+    snapshotLogBytes: args['snapshot-log-bytes'],
     requestBytesMax: args['request-bytes-max'],
     pendingPerConnMax: args['pending-per-conn-max'],
     ...securityOptions(args),

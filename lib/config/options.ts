@@ -42,6 +42,8 @@ export interface NodeOptions {
   /** Snapshots: take one once the log holds this many entries past the last, keep this many behind it for lagging followers. */
   snapshotEntries: number;
   snapshotRetainEntries: number;
+  /** ... or once the entries since the last carry this many bytes. */
+  snapshotLogBytes: number;
   /** Security (lib/config/security-options.ts): peer secret and TLS; client passwords, users, TLS, bounds. */
   peerSecurity: PeerSecurity;
   clientSecurity: ClientSecurity;
@@ -72,6 +74,7 @@ export const DEFAULTS = {
   clockOffsetMs: 0,
   snapshotEntries: 10_000,
   snapshotRetainEntries: 5_000,
+  snapshotLogBytes: 64 * 1024 * 1024,
   peerSecurity: PEER_SECURITY_DEFAULTS,
   clientSecurity: CLIENT_SECURITY_DEFAULTS,
 };
@@ -94,5 +97,6 @@ export function checkOptions(o: NodeOptions): void {
   if (o.frameBytesMax < o.appendBytesMax + 64 * 1024) bad('--frame-bytes-max must exceed the append batch bound by 64 KiB');
   if (!Number.isFinite(o.clockOffsetMs)) bad('--clock-offset-ms must be a number');
   if (!(Number.isInteger(o.snapshotEntries) && o.snapshotEntries >= 1)) bad('--snapshot-entries must be an integer >= 1');
+  if (!(Number.isInteger(o.snapshotLogBytes) && o.snapshotLogBytes >= 1024)) bad('--snapshot-log-bytes must be an integer >= 1024');
   if (!(Number.isInteger(o.snapshotRetainEntries) && o.snapshotRetainEntries >= 0)) bad('--snapshot-retain-entries must be an integer >= 0');
 }

@@ -160,6 +160,7 @@ export class RaftNode {
         readyPerProcessMax: READY_PER_TURN_MAX,
         snapshots: {
           snapshotEntries: o.snapshotEntries,
+          snapshotLogBytes: o.snapshotLogBytes,
           retainEntries: o.snapshotRetainEntries,
           chunkBytes: SNAPSHOT_CHUNK_BYTES,
           takeBytesPerRound: SNAPSHOT_TAKE_BYTES_PER_ROUND,

@@ -238,6 +238,7 @@ export class Replica {
       assert(e.index === this.appliedIndex + 1, `apply in order: got ${e.index} after ${this.appliedIndex}`);
       this.appliedIndex = e.index;
       this.requests.apply(e);
+      this.snaps.onApplied(e.data.length + e.tid.length);
       this.out.applied.push(e);
     }
     for (const peer of rd.sendSnapshot) this.snaps.send(peer);

@@ -15,8 +15,10 @@ import type { SnapAck, SnapChunk } from './messages.js';
 import type { LogWriterSnapshotIn, LogWriterSnapshotOut } from './storage-messages.js';
 
 export interface SnapshotLimits {
-  /** Take a snapshot once this many entries were applied past the last one. */
+  /** Take a snapshot once this many entries were applied past the last one ... */
   snapshotEntries: number;
+  /** ... or once the entries applied since carry this many bytes (large values fill memory and disk sooner). */
+  snapshotLogBytes: number;
   /** Entries kept in the log behind a snapshot, so a briefly lagging follower catches up from the log. */
   retainEntries: number;
   /** Bytes of one InstallSnapshot chunk (and of one content read). */
@@ -69,6 +71,8 @@ export class Snapshots {
   messages: (SnapChunk | SnapAck)[] = [];
   /** The snapshot sizes, for status. */
   lastBytes = 0;
+  /** Bytes of the entries applied since the last snapshot began. */
+  private appliedBytes = 0;
 
   constructor(
     private readonly id: NodeId,
@@ -84,9 +88,17 @@ export class Snapshots {
   // ------------------------------------------------------------------ taking
 
   /** After entries were applied: snapshot the state machine if the log has grown enough since the last one. */
+  /** Entries were applied (their byte count feeds the byte bound). */
+  onApplied(bytes: number): void {
+    this.appliedBytes += bytes;
+  }
+
   maybeTake(applied: number): void {
     if (this.taking !== 0 || this.incoming !== null) return;
-    if (applied - (this.latest?.index ?? 0) < this.limits.snapshotEntries) return;
+    const entries = applied - (this.latest?.index ?? 0);
+    if (entries <= 0) return;
+    if (entries < this.limits.snapshotEntries && this.appliedBytes < this.limits.snapshotLogBytes) return;
+    this.appliedBytes = 0;
     const term = this.core.termAt(applied);
     assert(term !== undefined, `no term for applied index ${applied}`);
     this.taking = applied;

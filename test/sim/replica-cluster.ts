@@ -182,7 +182,7 @@ export class ReplicaCluster {
       dedupWindowEntries: 1_000_000,
       dedupEntriesMax: 100_000,
       readyPerProcessMax: 1,
-      snapshots: { snapshotEntries: o.snapshotEntries, retainEntries: o.snapshotRetainEntries, chunkBytes: 1024, takeBytesPerRound: 300, chunkTimeoutTicks: 2 * o.electionTicks, attemptsMax: 5 },
+      snapshots: { snapshotEntries: o.snapshotEntries, snapshotLogBytes: o.snapshotEntries === 1_000_000 ? 1e12 : 4096, retainEntries: o.snapshotRetainEntries, chunkBytes: 1024, takeBytesPerRound: 300, chunkTimeoutTicks: 2 * o.electionTicks, attemptsMax: 5 },
     };
   }
 
