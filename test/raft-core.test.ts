@@ -103,7 +103,7 @@ t.test('check-quorum lease: a follower that hears from its leader ignores a high
   const c = new Manual(three, { random: { n1: 0 } });
   c.elect('n1');
   const term = c.core('n2').status().term;
-  c.core('n2').step({ type: 'vote', term: term + 5, from: 'n3', to: 'n2', pre: false, lastLogIndex: 99, lastLogTerm: 99 });
+  c.core('n2').step({ type: 'vote', term: term + 5, from: 'n3', to: 'n2', pre: false, transfer: false, lastLogIndex: 99, lastLogTerm: 99 });
   c.flush('n2');
   t.equal(c.core('n2').status().term, term, 'term unchanged');
   t.equal(c.take((m) => m.from === 'n2').length, 0, 'no answer');
@@ -131,7 +131,7 @@ t.test('a stale pre-vote gets a rejection carrying our term', async (t) => {
   const c = new Manual(three, { random: { n1: 0 } });
   c.elect('n1');
   const term = c.core('n2').status().term;
-  c.core('n2').step({ type: 'vote', term: term - 1, from: 'n3', to: 'n2', pre: true, lastLogIndex: 0, lastLogTerm: 0 });
+  c.core('n2').step({ type: 'vote', term: term - 1, from: 'n3', to: 'n2', pre: true, transfer: false, lastLogIndex: 0, lastLogTerm: 0 });
   const rd = c.core('n2').ready();
   t.same(rd.messagesNow, [{ type: 'voteResp', term, from: 'n2', to: 'n3', pre: true, granted: false }]);
 });

@@ -150,3 +150,34 @@ function req(c: ReplicaCluster, node: NodeId, q: GatewayRequest): number {
   c.request(node, [q]);
   return q.reqId;
 }
+
+t.test('leadership transfer: the target leads within a few heartbeats; writes during it wait, then go through', async (t) => {
+  const { c, r } = cluster();
+  const leader = c.leader()!;
+  t.equal(answered(c, r, req(c, leader, set('k', 'before'))), '+OK\r\n');
+  const target = c.nodes.find((n) => n.id !== leader)!.id;
+  const ticks0 = c.now / c.opts.stepsPerTick;
+  c.transfer(leader, target);
+  // A write while the handover runs is held, not refused.
+  const during = set('k', 'during', 'rid-during');
+  c.request(leader, [during]);
+  t.ok(c.runUntil(() => c.leader() === target, 50), `${target} leads`);
+  const took = c.now / c.opts.stepsPerTick - ticks0;
+  t.ok(took < c.opts.electionTicks, `the handover took ${took} ticks, less than an election timeout (${c.opts.electionTicks})`);
+  t.equal(answered(c, r, during.reqId), '+OK\r\n', 'the write made during the transfer is acknowledged');
+  t.equal(answered(c, r, req(c, target, get('k'))), '$6\r\nduring\r\n');
+  t.ok(c.runUntil(() => c.converged(), 500));
+  c.checkStateMachines();
+});
+
+t.test('leadership transfer to a node that cannot win is given up after an election timeout; writes resume', async (t) => {
+  const { c, r } = cluster();
+  const leader = c.leader()!;
+  const target = c.nodes.find((n) => n.id !== leader)!.id;
+  c.crash(target);
+  c.transfer(leader, target);
+  const w = set('k', 'after-abort', 'rid-abort');
+  c.request(leader, [w]);
+  t.equal(answered(c, r, w.reqId, 200), '+OK\r\n', 'the paused write goes through once the transfer is abandoned');
+  t.equal(c.leader(), leader, 'the leader kept leading');
+});

@@ -106,8 +106,8 @@ async function pool(n: number, work: (i: number) => Promise<void>): Promise<void
 /** Raft messages that cannot carry a client write, as templates for mutation. */
 function sampleMessages(from: string, to: string): PeerMessage[] {
   return [
-    { type: 'vote', term: 5, from, to, pre: true, lastLogIndex: 3, lastLogTerm: 2 },
-    { type: 'vote', term: 5, from, to, pre: false, lastLogIndex: 3, lastLogTerm: 2 },
+    { type: 'vote', term: 5, from, to, pre: true, transfer: false, lastLogIndex: 3, lastLogTerm: 2 },
+    { type: 'vote', term: 5, from, to, pre: false, transfer: false, lastLogIndex: 3, lastLogTerm: 2 },
     { type: 'voteResp', term: 5, from, to, pre: false, granted: true },
     { type: 'readIndex', term: 1, from, to, ctx: 7 },
     { type: 'appendResp', term: 1, from, to, success: true, matchIndex: 1, rejectIndex: 0, conflictTerm: 0, conflictIndex: 0, ctx: 0 },

@@ -24,8 +24,8 @@ function entry(index: number, term: number, data: number[] | Uint8Array, tid = '
 
 const big = new Uint8Array(70_000).map((_, i) => (i * 31) & 0xff);
 const ALL: Message[] = [
-  { type: 'vote', term: 7, from: 'n1', to: 'n2', pre: false, lastLogIndex: 41, lastLogTerm: 6 },
-  { type: 'vote', term: 8, from: 'n1', to: 'n2', pre: true, lastLogIndex: 0, lastLogTerm: 0 },
+  { type: 'vote', term: 7, from: 'n1', to: 'n2', pre: false, transfer: false, lastLogIndex: 41, lastLogTerm: 6 },
+  { type: 'vote', term: 8, from: 'n1', to: 'n2', pre: true, transfer: false, lastLogIndex: 0, lastLogTerm: 0 },
   { type: 'voteResp', term: 7, from: 'n2', to: 'n1', pre: false, granted: true },
   { type: 'voteResp', term: 9, from: 'n2', to: 'n1', pre: true, granted: false },
   { type: 'append', term: 3, from: 'n1', to: 'n2', prevLogIndex: 10, prevLogTerm: 2, entries: [], leaderCommit: 9, ctx: 0 },

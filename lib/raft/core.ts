@@ -13,9 +13,9 @@ import { onStaleTerm, onVote } from './election.js';
 import { appendAccepted, readIndexMsg } from './message-builders.js';
 import { expireReads, leaderRead } from './read-index.js';
 import { becomeFollower, inLease, stepFollower, tickElection } from './roles.js';
-import { bcastAppend, bcastCommit, maybeCommit } from './replication.js';
+import { bcastAppend, bcastCommit, maybeCommit, sendTimeoutNow } from './replication.js';
 import { CoreState } from './state.js';
-import type { CoreConfig, CoreStatus, Entry, HardState, Message, NodeId, ProposeResult, Ready, Restored, SnapshotMeta } from './types.js';
+import type { CoreConfig, CoreStatus, Entry, HardState, Message, NodeId, ProposeResult, Ready, Restored, SnapshotMeta, TransferResult } from './types.js';
 
 export { EVENTS_MAX, READS_MAX } from './state.js';
 /** Bound on committed entries handed out by one ready() (hasReady() stays true for the rest). */
@@ -48,7 +48,7 @@ export class RaftCore {
     assert(Number.isInteger(m.term) && m.term >= 0, `bad message term ${m.term}`);
 
     if (m.term > s.term) {
-      if (m.type === 'vote' && inLease(s)) {
+      if (m.type === 'vote' && !m.transfer && inLease(s)) {
         // etcd's lease rule: we heard from a live leader within the election timeout,
         // so a (pre-)candidate with a higher term is most likely a returning partitioned
         // node. Ignore it rather than let it disrupt the cluster.
@@ -75,6 +75,8 @@ export class RaftCore {
     const s = this.s;
     if (s.role !== 'leader') return { ok: false, code: 'NOT_LEADER', leader: s.leader };
     assert(items.length > 0, 'propose with no items');
+    // While leadership is handed over, nothing new enters the log: the target must catch up to a fixed end.
+    if (s.leadTransferee !== null) return { ok: false, code: 'TRANSFERRING' };
     const max = s.cfg.uncommittedEntriesMax;
     const uncommitted = s.log.lastIndex - s.commitIndex;
     if (items.length > max || uncommitted + items.length > max) return { ok: false, code: 'BUSY' };
@@ -125,6 +127,37 @@ export class RaftCore {
     assert(Number.isInteger(index) && index >= 0, `persisted index ${index}`);
     if (!s.log.stableTo(index, term)) return;
     if (s.role === 'leader' && maybeCommit(s)) bcastCommit(s);
+  }
+
+  /**
+   * Leader: hand leadership to `target` (dissertation 3.10): stop taking writes, bring it up
+   * to date, then tell it to campaign (TimeoutNow). Given up after an election timeout.
+   * Null picks the most up-to-date follower.
+   */
+  transferLeadership(target: NodeId | null): TransferResult {
+    const s = this.s;
+    if (s.role !== 'leader') return { ok: false, code: 'NOT_LEADER', message: `not the leader${s.leader ? `; ${s.leader} is` : ''}` };
+    if (s.leadTransferee !== null) return { ok: false, code: 'IN_PROGRESS', message: `a transfer to ${s.leadTransferee} is under way` };
+    let to = target;
+    if (to === null) {
+      let best = -1;
+      for (const [peer, pr] of s.progress) if (pr.match > best) [best, to] = [pr.match, peer];
+    }
+    if (to === null) return { ok: false, code: 'UNKNOWN_PEER', message: 'no other voter to hand leadership to' };
+    if (to === s.id) return { ok: false, code: 'SELF', message: `${to} leads already` };
+    const pr = s.progress.get(to);
+    if (pr === undefined) return { ok: false, code: 'UNKNOWN_PEER', message: `${to} is not a voter` };
+    s.leadTransferee = to;
+    s.transferElapsed = 0;
+    s.emit('info', 'transferStarted', { target: to, match: pr.match, lastIndex: s.log.lastIndex });
+    if (pr.match === s.log.lastIndex) sendTimeoutNow(s, to);
+    else bcastAppend(s);
+    return { ok: true, target: to };
+  }
+
+  /** The follower leadership is being handed to, if a transfer is under way. */
+  get transferTarget(): NodeId | null {
+    return this.s.leadTransferee;
   }
 
   // ---------------------------------------------------------------- snapshots

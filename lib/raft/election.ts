@@ -7,16 +7,17 @@ import { becomeCandidate, becomeFollower, becomeLeader, becomePreCandidate } fro
 import type { CoreState } from './state.js';
 import type { Message } from './types.js';
 
-export function campaign(s: CoreState, kind: 'pre' | 'real'): void {
+/** kind 'transfer': the leader asked for it (TimeoutNow): no PreVote, and voters set their lease aside. */
+export function campaign(s: CoreState, kind: 'pre' | 'real' | 'transfer'): void {
   const pre = kind === 'pre';
   if (pre) becomePreCandidate(s);
   else becomeCandidate(s);
   const voteTerm = pre ? s.term + 1 : s.term;
-  s.emit('info', 'electionStarted', { pre, voteTerm });
+  s.emit('info', 'electionStarted', { pre, voteTerm, ...(kind === 'transfer' ? { transfer: true } : {}) });
   s.votes.set(s.id, true);
   if (tallyVotes(s)) return;
   for (const to of s.others) {
-    const m = voteMsg(s, to, voteTerm, pre);
+    const m = voteMsg(s, to, voteTerm, pre, kind === 'transfer');
     // A real vote request depends on our durable term and self-vote.
     if (pre) s.msgsNow.push(m);
     else s.msgs.push(m);
@@ -100,6 +101,7 @@ export function onStaleTerm(s: CoreState, m: Message): void {
     case 'appendResp':
     case 'readIndex':
     case 'readIndexResp':
+    case 'timeoutNow':
       return;
     default:
       assertNever(m, 'message');

@@ -22,8 +22,12 @@ export function appendRejected(s: CoreState, to: NodeId, rejectIndex: number, co
   return { type: 'appendResp', term: s.term, from: s.id, to, success: false, matchIndex: 0, rejectIndex, conflictTerm, conflictIndex, ctx };
 }
 
-export function voteMsg(s: CoreState, to: NodeId, term: number, pre: boolean): VoteMsg {
-  return { type: 'vote', term, from: s.id, to, pre, lastLogIndex: s.log.lastIndex, lastLogTerm: s.log.lastTerm };
+export function voteMsg(s: CoreState, to: NodeId, term: number, pre: boolean, transfer: boolean): VoteMsg {
+  return { type: 'vote', term, from: s.id, to, pre, transfer, lastLogIndex: s.log.lastIndex, lastLogTerm: s.log.lastTerm };
+}
+
+export function timeoutNowMsg(s: CoreState, to: NodeId): Extract<Message, { type: 'timeoutNow' }> {
+  return { type: 'timeoutNow', term: s.term, from: s.id, to };
 }
 
 export function voteResp(s: CoreState, to: NodeId, term: number, pre: boolean, granted: boolean): VoteRespMsg {

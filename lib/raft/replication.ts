@@ -2,7 +2,7 @@
 // conflict hint) and the leader's (flow-controlled appends per peer, commitment by
 // counting replicas of entries of its own term, heartbeats).
 import { assert } from './assert.js';
-import { appendAccepted, appendMsg, appendRejected, type AppendMsg, type AppendRespMsg } from './message-builders.js';
+import { appendAccepted, appendMsg, appendRejected, timeoutNowMsg, type AppendMsg, type AppendRespMsg } from './message-builders.js';
 import { committedIndex } from './quorum.js';
 import { checkReads, startReads } from './read-index.js';
 import type { CoreState } from './state.js';
@@ -80,6 +80,8 @@ export function onAppendResp(s: CoreState, m: AppendRespMsg): void {
       else sendAllowed(s, m.from);
       // A peer that just caught up may not know the commit index yet.
       if (pr.sentCommit < Math.min(s.commitIndex, pr.match)) sendEmptyAtMatch(s, m.from);
+      // The transfer target now holds the whole log: it may take over.
+      if (s.leadTransferee === m.from && pr.match === s.log.lastIndex) sendTimeoutNow(s, m.from);
     }
   }
   pr.checkInvariants();
@@ -131,6 +133,12 @@ function sendAppend(s: CoreState, to: NodeId, sendIfEmpty: boolean): boolean {
   pr.sentEntries(ents.length, prev + ents.length);
   pr.sentCommit = Math.max(pr.sentCommit, Math.min(s.commitIndex, prev + ents.length));
   return true;
+}
+
+/** Tells an up-to-date follower to campaign now (leadership transfer). */
+export function sendTimeoutNow(s: CoreState, to: NodeId): void {
+  s.msgsNow.push(timeoutNowMsg(s, to));
+  s.emit('info', 'timeoutNowSent', { to });
 }
 
 /** An empty append at the peer's match: always accepted, carries commit and the read round. */

@@ -69,6 +69,8 @@ function reset(s: CoreState, term: number): void {
   resetRandomizedElectionTicks(s);
   s.votes.clear();
   s.progress.clear();
+  s.leadTransferee = null;
+  s.transferElapsed = 0;
   failAllReads(s);
 }
 
@@ -108,6 +110,12 @@ export function tickElection(s: CoreState): void {
 function tickHeartbeat(s: CoreState): void {
   s.heartbeatElapsed++;
   s.electionElapsed++;
+  if (s.leadTransferee !== null && ++s.transferElapsed >= s.cfg.electionTicks) {
+    // The target did not take over within an election timeout: lead on, and take writes again.
+    s.emit('warn', 'transferAborted', { target: s.leadTransferee, reason: 'timeout' });
+    s.leadTransferee = null;
+    s.transferElapsed = 0;
+  }
   if (s.electionElapsed >= s.cfg.electionTicks) {
     s.electionElapsed = 0;
     if (s.cfg.checkQuorum) {
@@ -143,6 +151,12 @@ export function stepFollower(s: CoreState, m: Message): void {
     case 'readIndexResp':
       onReadIndexResp(s, m);
       return;
+    case 'timeoutNow':
+      // Our leader hands over: campaign at once, without PreVote (it would only delay).
+      if (m.from !== s.leader) return;
+      s.emit('info', 'timeoutNowReceived', { from: m.from });
+      campaign(s, 'transfer');
+      return;
     case 'appendResp':
     case 'voteResp':
       return;
@@ -171,6 +185,7 @@ function stepCandidate(s: CoreState, m: Message): void {
       onReadIndexResp(s, m);
       return;
     case 'appendResp':
+    case 'timeoutNow':
       return;
     case 'vote':
       assert(false, 'vote reached stepCandidate');
@@ -196,6 +211,7 @@ function stepLeader(s: CoreState, m: Message): void {
       return;
     case 'voteResp':
     case 'readIndexResp':
+    case 'timeoutNow':
       return;
     case 'vote':
       assert(false, 'vote reached stepLeader');

@@ -42,6 +42,9 @@ export class CoreState {
   readonly votes = new Map<NodeId, boolean>();
   /** Leader only: one entry per other voter. */
   readonly progress = new Map<NodeId, Progress>();
+  /** Leader: the follower leadership is being handed to (null: none), and ticks since the handover began. */
+  leadTransferee: NodeId | null = null;
+  transferElapsed = 0;
   /** Leader's ReadIndex round counter; monotonic for the life of this core. */
   readRound = 0;
   readonly leaderReads = new LeaderReads(READS_MAX);

@@ -36,6 +36,8 @@ export type Message =
       from: NodeId;
       to: NodeId;
       pre: boolean;
+      /** A campaign the old leader asked for (TimeoutNow): voters set their lease aside. */
+      transfer: boolean;
       lastLogIndex: number;
       lastLogTerm: number;
     }
@@ -68,6 +70,8 @@ export type Message =
       ctx: number;
     }
   | { type: 'readIndex'; term: number; from: NodeId; to: NodeId; ctx: number }
+  /** Leadership transfer (dissertation 3.10): the leader tells an up-to-date follower to campaign now. */
+  | { type: 'timeoutNow'; term: number; from: NodeId; to: NodeId }
   | { type: 'readIndexResp'; term: number; from: NodeId; to: NodeId; ctx: number; index: number; ok: boolean };
 
 export type MessageType = Message['type'];
@@ -151,7 +155,11 @@ export interface CoreStatus {
 export type ProposeResult =
   | { ok: true; firstIndex: number; term: number }
   | { ok: false; code: 'NOT_LEADER'; leader: NodeId | null }
-  | { ok: false; code: 'BUSY' };
+  | { ok: false; code: 'BUSY' }
+  /** A leadership transfer is under way: writes wait for its outcome (at most an election timeout). */
+  | { ok: false; code: 'TRANSFERRING' };
+
+export type TransferResult = { ok: true; target: NodeId } | { ok: false; code: 'NOT_LEADER' | 'UNKNOWN_PEER' | 'SELF' | 'IN_PROGRESS'; message: string };
 
 /** The last entry a snapshot covers: the log continues after it. */
 export interface SnapshotMeta {

@@ -163,7 +163,12 @@ export class ClientRequests {
     const res = this.core.propose(items.map((i) => ({ tid: i.tid, data: this.sm.stampWrite(i.data, ctx) })));
     if (!res.ok) {
       for (const i of items) {
-        if (res.code === 'BUSY') this.fail(origin, epoch, i.id, 'BUSY', 'too many uncommitted entries');
+        if (res.code === 'TRANSFERRING') {
+          // Leadership is being handed over: writes wait (a tick at a time) for its outcome.
+          const p = origin === null ? this.pending.get(i.id) : undefined;
+          if (p !== undefined) this.retry(p, this.tickNow + 1);
+          else if (origin !== null) this.fail(origin, epoch, i.id, 'BUSY', 'leadership is being transferred'); // the follower asks again
+        } else if (res.code === 'BUSY') this.fail(origin, epoch, i.id, 'BUSY', 'too many uncommitted entries');
         else this.fail(origin, epoch, i.id, 'TRYAGAIN', `leader changed${res.leader ? ` to ${res.leader}` : ''}; retry`);
       }
       return;

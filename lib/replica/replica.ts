@@ -6,7 +6,7 @@
 // code; neither decides anything of its own.
 import { KvStateMachine } from '../kv/state-machine.js';
 import { RaftCore } from '../raft/core.js';
-import type { CoreConfig, CoreStatus, Entry, HardState, NodeId, RaftEvent, Ready, Restored } from '../raft/types.js';
+import type { CoreConfig, CoreStatus, Entry, HardState, NodeId, RaftEvent, Ready, Restored, TransferResult } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import { ClientRequests } from './client-requests.js';
 import type { ClientReply, GatewayRequest, PeerMessage } from './messages.js';
@@ -173,6 +173,11 @@ export class Replica {
     this.core.reportUnreachable(peer);
     this.requests.onUnreachable(peer);
     this.snaps.onUnreachable(peer);
+  }
+
+  /** Leader: hand leadership to `target` (null: the most up-to-date follower); writes pause until it ends. */
+  transfer(target: NodeId | null): TransferResult {
+    return this.core.transferLeadership(target);
   }
 
   /** The log writer's answer to a snapshot or compaction command. */

@@ -151,11 +151,14 @@ export function validateMessage(v: unknown, what = 'message'): Message {
         from,
         to,
         pre: bool(r, 'pre', what),
+        transfer: bool(r, 'transfer', what),
         lastLogIndex: uint(r, 'lastLogIndex', what),
         lastLogTerm: uint(r, 'lastLogTerm', what),
       };
     case 'voteResp':
       return { type, term, from, to, pre: bool(r, 'pre', what), granted: bool(r, 'granted', what) };
+    case 'timeoutNow':
+      return { type, term, from, to };
     case 'append': {
       const prevLogIndex = uint(r, 'prevLogIndex', what);
       const prevLogTerm = uint(r, 'prevLogTerm', what);

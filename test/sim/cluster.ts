@@ -522,6 +522,8 @@ export function fmtMessage(m: Message): string {
       return `${h} ctx=${m.ctx}`;
     case 'readIndexResp':
       return `${h} ctx=${m.ctx} index=${m.index} ${m.ok ? 'ok' : 'failed'}`;
+    case 'timeoutNow':
+      return h;
   }
 }
 

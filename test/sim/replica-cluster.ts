@@ -139,7 +139,7 @@ export class ReplicaCluster {
   now = 0;
   private trace: TraceItem[] = [];
   private traceHead = 0;
-  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0, snapshots: 0, installs: 0, compactions: 0 };
+  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0, snapshots: 0, installs: 0, compactions: 0, transfers: 0 };
 
   constructor(opts: ReplicaSimOptions) {
     this.opts = opts;
@@ -254,6 +254,16 @@ export class ReplicaCluster {
   heal(): void {
     this.net.heal();
     this.log('-', 'heal', '');
+  }
+
+  /** Asks the leader `id` to hand leadership over. */
+  transfer(id: NodeId, target: NodeId | null): void {
+    const n = this.node(id);
+    if (n.replica === null) return;
+    const r = n.replica.transfer(target);
+    this.log(id, 'transfer', r.ok ? `to ${r.target}` : `refused: ${r.message}`);
+    if (r.ok) this.stats.transfers++;
+    this.pump(n);
   }
 
   /** The transport lost its connection from `id` to `peer`. */

@@ -21,6 +21,8 @@ export interface ReplicaSchedule {
   partitionP: number;
   healP: number;
   unreachableP: number;
+  /** Per step: ask the leader to hand leadership to a random node (or the most up-to-date). */
+  transferP: number;
   convergeCapTicks: number;
 }
 
@@ -69,6 +71,7 @@ export function replicaScheduleFor(seed: number): ReplicaSchedule {
     partitionP: r.pick([0, 0.001, 0.004]),
     healP: r.pick([0.002, 0.01]),
     unreachableP: r.pick([0, 0.002]),
+    transferP: r.pick([0, 0.002, 0.01]),
     convergeCapTicks: 5000,
   };
 }
@@ -116,6 +119,10 @@ export function runReplicaSeed(seed: number, mutate?: (s: ReplicaSchedule) => vo
       }
       if (r.chance(sched.healP)) c.heal();
       if (r.chance(sched.unreachableP)) c.unreachable(r.pick(ids), r.pick(ids));
+      if (r.chance(sched.transferP)) {
+        const l = c.leader();
+        if (l !== null) c.transfer(l, r.chance(0.3) ? null : r.pick(ids));
+      }
       if (i % 1000 === 0) c.checkLogs();
     }
 
@@ -148,7 +155,7 @@ export function runReplicaSeed(seed: number, mutate?: (s: ReplicaSchedule) => vo
       linearizable,
       summary:
         `${desc} | elections=${st.elections} crashes=${st.crashes} torn=${st.tornWrites} lost=${st.lostWrites} ` +
-        `snapshots=${st.snapshots} installs=${st.installs} compactions=${st.compactions} ` +
+        `snapshots=${st.snapshots} installs=${st.installs} compactions=${st.compactions} transfers=${st.transfers} ` +
         `ops=${cl.stats.ok}ok/${cl.stats.fail}fail/${cl.stats.unknown}unknown msgs=${c.net.delivered}`,
     };
   } catch (err) {
