@@ -55,6 +55,8 @@ interface Proposal {
   /** Transactions (lib/resp/transaction.ts): builds `data` when dispatched; maps the reply. */
   prepare: (() => Uint8Array) | undefined;
   onReply: ((reply: Buffer) => Buffer) | undefined;
+  /** An operation on the cluster (CLUSTER TRANSFER) rather than a write. */
+  admin?: { op: 'transfer'; target: string | null };
 }
 
 class Conn {
@@ -395,6 +397,10 @@ class Gateway {
       case 'read':
         this.request(conn, cmd, 'read', '', EMPTY, outcome.args, undefined, outcome.onReply);
         break;
+      case 'admin':
+        // Ordered like a write: it runs after what the connection sent before it.
+        this.request(conn, cmd, 'write', '', EMPTY, [], undefined, undefined, { op: outcome.op, target: outcome.target });
+        break;
       default:
         assertNever(outcome, 'command outcome');
     }
@@ -482,6 +488,7 @@ class Gateway {
     args: Buffer[],
     prepare?: () => Uint8Array,
     onReply?: (reply: Buffer) => Buffer,
+    admin?: { op: 'transfer'; target: string | null },
   ): void {
     const d = this.ctx.data;
     if (conn.pending >= d.pendingPerConnMax || this.inFlight.size >= d.pendingNodeMax) {
@@ -494,7 +501,7 @@ class Gateway {
     slot.timing = { kind, startedAt: now, filledAt: now };
     conn.pending++;
     // Copy out of the socket's chunk: keeps no chunk alive and gives main its own buffer.
-    const p: Proposal = { conn, slot, kind, tid, data: new Uint8Array(data), args: args.map((a) => new Uint8Array(a)), cmd, queuedAt: now, sentAt: 0, prepare, onReply };
+    const p: Proposal = { conn, slot, kind, tid, data: new Uint8Array(data), args: args.map((a) => new Uint8Array(a)), cmd, queuedAt: now, sentAt: 0, prepare, onReply, ...(admin ? { admin } : {}) };
     if (conn.held.length > 0 || (kind === 'read' ? conn.writes : conn.reads) > 0) conn.held.push(p);
     else this.dispatchOrdered(p);
   }
@@ -524,7 +531,9 @@ class Gateway {
     p.sentAt = performance.now();
     this.metrics.onStage('gateway_queued', p.sentAt - p.queuedAt);
     this.inFlight.set(reqId, p);
-    if (p.kind === 'write') {
+    if (p.admin !== undefined) {
+      this.batch.push({ reqId, kind: 'transfer', target: p.admin.target });
+    } else if (p.kind === 'write') {
       const data = p.data;
       p.data = EMPTY; // transferred below
       this.batch.push({ reqId, kind: 'write', tid: p.tid, data });

@@ -35,6 +35,8 @@ class Session {
         const data = this.sm.stampWrite(o.prepare ? o.prepare() : o.data, { nowMs: this.log.nowMs, random: Math.random });
         return this.sm.apply({ index: ++this.log.index, term: 1, kind: 'normal', tid: o.tid, data }).toString('latin1');
       }
+      case 'admin':
+        throw new Error('no cluster operations in these sessions');
     }
   }
 }

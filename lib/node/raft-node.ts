@@ -78,6 +78,8 @@ export class RaftNode {
   private replica!: Replica;
   /** When the last snapshot began (performance.now()), for its duration metric. */
   private snapshotStartedAt = 0;
+  /** A graceful stop is handing leadership over first. */
+  private handingOver = false;
   /** Until the replica exists, snapshot reads answer load(). */
   private loading = true;
   private logWriter!: ActorHandle<LogWriterIn>;
@@ -508,9 +510,32 @@ export class RaftNode {
     }
   }
 
+  /**
+   * A leader that is asked to stop hands leadership to its most up-to-date follower first
+   * (dissertation 3.10), so clients see one short pause instead of an election. Bounded by
+   * two election timeouts; on failure it stops anyway and the others elect as usual.
+   */
+  private async handOver(): Promise<void> {
+    if (!this.running || this.replica.coreStatus().role !== 'leader') return;
+    this.handingOver = true;
+    try {
+      const r = this.replica.transfer(null);
+      if (!r.ok) return;
+      this.log.info('handing-over', { to: r.target });
+      this.schedule();
+      const deadline = Date.now() + 2 * this.opts.electionTimeoutMs;
+      while (Date.now() < deadline && this.replica.coreStatus().role === 'leader') await new Promise((res) => setTimeout(res, 5));
+      const st = this.replica.coreStatus();
+      this.log.info('handed-over', { leader: st.leader, role: st.role });
+    } finally {
+      this.handingOver = false;
+    }
+  }
+
   /** Graceful stop: every actor flushes and ends; the log writer last, so its final sync covers all. */
   async stop(): Promise<void> {
-    if (this.stopping) return;
+    if (this.stopping || this.handingOver) return;
+    await this.handOver();
     this.stopping = true;
     if (this.progressTimer) clearTimeout(this.progressTimer);
     if (this.heartbeatLog) clearInterval(this.heartbeatLog);

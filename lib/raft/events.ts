@@ -48,6 +48,8 @@ export const NODE_EVENTS = [
   'log-writer-snapshot',
   'metrics-listening',
   'snapshot-loaded',
+  'handing-over',
+  'handed-over',
 ] as const;
 export type NodeEventName = (typeof NODE_EVENTS)[number];
 

@@ -71,6 +71,8 @@ export class ClientRequests {
   private readonly proposals = new Map<number, Proposal>();
   private readonly forwarded = new Map<number, Forwarded>();
   private nextFid = 0;
+  /** A CLUSTER TRANSFER waiting for its outcome. */
+  private transfer: { reqId: number; target: NodeId } | null = null;
   /** Forwarded writes may need (re)sending: set by a new forward, a refusal, a lost connection, a leader change. */
   private rerouteDue = false;
   private routedLeader: NodeId | null = null;
@@ -110,7 +112,41 @@ export class ClientRequests {
       }
       this.pending.set(it.reqId, { req: it, deadlineTick: this.tickNow + this.limits.requestTicks, fid: 0, waiting: false, attempts: 0, retryTick: 0 });
     }
-    this.dispatch(items.filter((it) => this.pending.has(it.reqId)));
+    for (const it of items) if (it.kind === 'transfer' && this.pending.has(it.reqId)) this.startTransfer(it.reqId, it.target);
+    this.dispatch(items.filter((it) => it.kind !== 'transfer' && this.pending.has(it.reqId)));
+  }
+
+  /** CLUSTER TRANSFER on this node: it must lead; answered once the target leads (or the transfer is given up). */
+  private startTransfer(reqId: number, target: string | null): void {
+    if (this.transfer !== null) {
+      this.reply(reqId, { ok: false, code: 'ERR', message: 'a transfer is under way' });
+      return;
+    }
+    const r = this.core.transferLeadership(target);
+    if (!r.ok) {
+      this.reply(reqId, { ok: false, code: 'ERR', message: r.message });
+      return;
+    }
+    this.transfer = { reqId, target: r.target };
+  }
+
+  /** Answers CLUSTER TRANSFER once it has an outcome. */
+  private checkTransfer(): void {
+    const t = this.transfer;
+    if (t === null) return;
+    if (!this.pending.has(t.reqId)) {
+      this.transfer = null; // timed out
+      return;
+    }
+    const st = this.core.status();
+    if (st.role === 'leader' && this.core.transferTarget === null) {
+      this.transfer = null;
+      this.reply(t.reqId, { ok: false, code: 'ERR', message: `transfer to ${t.target} given up: it did not take over within an election timeout` });
+    } else if (st.role !== 'leader' && st.leader !== null) {
+      this.transfer = null;
+      if (st.leader === t.target) this.reply(t.reqId, { ok: true, reply: Buffer.from('+OK\r\n') });
+      else this.reply(t.reqId, { ok: false, code: 'ERR', message: `leadership went to ${st.leader}, not ${t.target}` });
+    }
   }
 
   /** Hands requests to the leader (this node or another), or keeps them until one is known. */
@@ -133,7 +169,8 @@ export class ClientRequests {
     const reads: { reqId: number; args: Buffer[] }[] = [];
     for (const it of items) {
       if (it.kind === 'write') writes.push({ id: it.reqId, tid: it.tid, data: it.data });
-      else reads.push({ reqId: it.reqId, args: it.args.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)) });
+      else if (it.kind === 'read') reads.push({ reqId: it.reqId, args: it.args.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)) });
+      else assert(false, 'a transfer is never dispatched');
     }
     if (writes.length > 0) {
       if (st.role === 'leader') this.propose(writes, null, 0);
@@ -315,6 +352,7 @@ export class ClientRequests {
    * writes follow a leader change, and forwards and replies become one message per peer.
    */
   flush(term: number): ForwardMessage[] {
+    this.checkTransfer();
     const st = this.core.status();
     const leader = st.role === 'leader' ? this.id : st.leader;
     if (leader !== null && this.waiting.length > 0) {

@@ -71,7 +71,9 @@ export type ClientReply = { ok: true; reply: Uint8Array } | { ok: false; code: R
 /** A write is one encoded command for the log; a read is run after ReadIndex. */
 export type GatewayRequest =
   | { reqId: number; kind: 'write'; tid: string; data: Uint8Array }
-  | { reqId: number; kind: 'read'; args: Uint8Array[] };
+  | { reqId: number; kind: 'read'; args: Uint8Array[] }
+  /** CLUSTER TRANSFER: hand leadership to `target` (null: the most up-to-date follower); answered once it leads. */
+  | { reqId: number; kind: 'transfer'; target: string | null };
 
 export interface NodeStatus {
   id: NodeId;

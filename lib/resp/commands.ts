@@ -40,7 +40,9 @@ export type CommandOutcome =
    */
   | { kind: 'write'; tid: string; data: Uint8Array; prepare?: () => Uint8Array }
   /** A linearizable read (ReadIndex): main runs `args` against the state machine once it is safe. */
-  | { kind: 'read'; args: Buffer[]; onReply?: (reply: Buffer) => Buffer };
+  | { kind: 'read'; args: Buffer[]; onReply?: (reply: Buffer) => Buffer }
+  /** An operation on the cluster itself, decided by main: hand leadership to `target` (null: the most up-to-date follower). */
+  | { kind: 'admin'; op: 'transfer'; target: string | null };
 // prepare: builds `data` when the gateway sends the write (after the connection's earlier
 // reads are answered); onReply: turns the read's reply into the client's. Both are for
 // transactions (./transaction.ts).
@@ -128,6 +130,16 @@ function leader(env: CommandEnv): CommandOutcome {
 
 function isLeader(env: CommandEnv): CommandOutcome {
   return reply(env.status?.role === 'leader' ? w.ONE : w.ZERO);
+}
+
+/** CLUSTER TRANSFER [id]: hand leadership over (the leader answers once the target leads). */
+function cluster(_env: CommandEnv, args: Buffer[]): CommandOutcome {
+  const sub = args[1]!.toString('utf8').toLowerCase();
+  if (sub === 'transfer') {
+    if (args.length > 3) return reply(w.error(wrongArity('cluster|transfer')));
+    return { kind: 'admin', op: 'transfer', target: args.length === 3 ? args[2]!.toString('utf8') : null };
+  }
+  return reply(w.error(`ERR unknown subcommand '${sub.slice(0, 64)}'. raftd supports CLUSTER TRANSFER [id]; membership changes are not built yet`));
 }
 
 function info(env: CommandEnv, args: Buffer[]): CommandOutcome {
@@ -259,5 +271,6 @@ export const COMMANDS: CommandTable = commandTable([
   { name: 'client', arity: -2, handler: client },
   { name: 'select', arity: 2, handler: select },
   { name: 'req', arity: -3, handler: req },
+  { name: 'cluster', arity: -2, handler: cluster },
   ...KV_COMMANDS,
 ]);

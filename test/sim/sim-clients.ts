@@ -71,7 +71,7 @@ export class SimClients implements ReplyListener {
     let req: GatewayRequest;
     if (out.kind === 'write') req = { reqId, kind: 'write', tid: out.tid, data: out.data };
     else if (out.kind === 'read') req = { reqId, kind: 'read', args: out.args };
-    else throw new Error(`command ${words.join(' ')} answered at the gateway: ${out.reply.toString()}`);
+    else throw new Error(`command ${words.join(' ')} answered at the gateway: ${out.kind === 'admin' ? 'admin' : out.reply.toString()}`);
     if (this.cluster.node(node).replica === null) {
       this.nodeOf[client] = this.rng.pick(this.cluster.nodes.map((n) => n.id));
       return; // the node is down: the client notices at once and tries elsewhere next time
