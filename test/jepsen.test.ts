@@ -1,7 +1,8 @@
 // The bounded Jepsen runs CI does on every submission: a real 5-node cluster, 10
 // clients, about 25 s of load per run under one nemesis each (kill -9 and restart;
 // partitions and pauses; everything, process and network faults overlapping), then the
-// final checks. Fails on any linearizability violation, lost acknowledged write,
+// final checks. The partition run's clients use the mixed workload (registers, lists
+// under RPUSH/LRANGE, WATCH/MULTI/EXEC check-and-sets), the others the register one. Fails on any linearizability violation, lost acknowledged write,
 // divergent log entry or nodes that do not converge. A failing run keeps its report
 // folder and prints how to replay it; RAFTD_JEPSEN_SEED=S runs with other seeds.
 import t from 'tap';
@@ -11,6 +12,7 @@ import * as path from 'node:path';
 import { runJepsen } from './jepsen/harness.js';
 import { parseNemesis } from './jepsen/nemesis.js';
 import { iptablesUsable } from './jepsen/net.js';
+import { WORKLOAD_DEFAULTS, type WorkloadName } from './jepsen/workload.js';
 
 // Three runs of about 50 s each (25 s of load, setup, final phase and checks).
 t.setTimeout(600_000);
@@ -18,10 +20,10 @@ t.setTimeout(600_000);
 const seed = Number(process.env.RAFTD_JEPSEN_SEED ?? 4242);
 const noNet = iptablesUsable();
 
-const RUNS: { name: string; nemesis: string; overlap: boolean }[] = [
-  { name: 'kill -9 and restart: leader, random node, majority, all', nemesis: 'kill', overlap: false },
-  { name: 'partitions (isolated leader, halves, ring, bridge) and pauses', nemesis: noNet ? 'pause' : 'partition,pause', overlap: false },
-  { name: 'mixed and overlapping: kills and pauses during partitions and lossy links', nemesis: noNet ? 'kill,pause' : 'all', overlap: true },
+const RUNS: { name: string; nemesis: string; overlap: boolean; workload: WorkloadName }[] = [
+  { name: 'kill -9 and restart: leader, random node, majority, all', nemesis: 'kill', overlap: false, workload: 'register' },
+  { name: 'partitions (isolated leader, halves, ring, bridge) and pauses; lists and check-and-sets', nemesis: noNet ? 'pause' : 'partition,pause', overlap: false, workload: 'mixed' },
+  { name: 'mixed and overlapping: kills and pauses during partitions and lossy links', nemesis: noNet ? 'kill,pause' : 'all', overlap: true, workload: 'register' },
 ];
 
 if (noNet) t.comment(`iptables unusable (${noNet}): partition and link faults are left out`);
@@ -35,6 +37,7 @@ RUNS.forEach((run, i) => {
       kinds: parseNemesis(run.nemesis),
       nemesisSpec: run.nemesis,
       overlap: run.overlap,
+      workload: { ...WORKLOAD_DEFAULTS, name: run.workload },
       quietMs: [500, 2000],
       faultMs: [1500, 4000],
       checkBudgetMs: 60_000,
