@@ -16,7 +16,8 @@ import { iptablesUsable, NetFaults, netemUsable, removeStaleRules } from './net.
 import { Nodes } from './nodes.js';
 import { renderHtml, textSummary, type RunData } from './report.js';
 import { CommittedLog, compareFinalLogs, dumpLog, lostWrites, readEverywhere, sampleLogs, waitConverged, type LogEntry } from './verify.js';
-import { finalReadArgs, modelForKey, outputOf, Workload, WORKLOAD_DEFAULTS, type WorkloadOptions } from './workload.js';
+import { checkExpiry } from '../../lib/check/expiry.js';
+import { expiryTtlMs, finalReadArgs, modelForKey, outputOf, Workload, WORKLOAD_DEFAULTS, type WorkloadOptions } from './workload.js';
 
 export interface RunOptions {
   readonly timeMs: number;
@@ -324,7 +325,16 @@ export async function runJepsen(partial: Partial<RunOptions>): Promise<RunResult
 
     // Linearizability.
     since = performance.now();
-    check = checkHistory(rec.ops, { modelFor: modelForKey, timeBudgetMs: o.checkBudgetMs, contextOps: 12 });
+    // Expiring keys vanish by the clock, not by an op: judged by their own bounds instead.
+    check = checkHistory(
+      rec.ops.filter((op) => expiryTtlMs(op.key) === undefined),
+      { modelFor: modelForKey, timeBudgetMs: o.checkBudgetMs, contextOps: 12 },
+    );
+    const offsets = o.clockOffsetsMs.length > 0 ? o.clockOffsetsMs.slice(0, o.nodes) : [0];
+    const expiry = checkExpiry(rec.ops, { ttlMsOf: expiryTtlMs, skewMs: Math.max(...offsets) - Math.min(...offsets), slackMs: 50 });
+    if (expiry.keys > 0) rec.event(`expiry: ${expiry.keys} acknowledged SET PX keys, ${expiry.reads} reads, ${expiry.violations.length} violations`);
+    for (const v of expiry.violations.slice(0, 20)) problems.push(`expiry ${v.kind}: ${v.key}: ${v.text}`);
+    if (expiry.violations.length > 20) problems.push(`... ${expiry.violations.length - 20} more expiry violations`);
     phase('check', since);
   } catch (err) {
     problems.push(`run failed: ${(err as Error).stack ?? String(err)}`);

@@ -5,7 +5,9 @@
 //   list-append model: every acknowledged push once, in real-time order);
 // - cas: WATCH k; GET k; MULTI; SET k new; EXEC check-and-sets, plain GETs and SETs on
 //   cas keys (checked with the register model's cas: a nil EXEC is a failed cas);
-// - mixed: all of the above side by side, each key kind with its own model.
+// - expiry: SET k v PX ttl on fresh keys and GETs of recent ones, judged against real
+//   time and the nodes' clock skew (lib/check/expiry.ts), not by a model;
+// - mixed: all of the above side by side, each key kind with its own check.
 // Keys are a small set replaced every keyEpochMs so each key's history stays small
 // enough to check (linearizability is checked per key). Every choice comes from the
 // client's seeded PRNG; written, appended and pushed values are unique in the run.
@@ -14,7 +16,7 @@ import { listModel, registerModel, type Datum, type Model, type OpKind } from '.
 import type { Prng } from '../sim/prng.js';
 import { replyText } from './probe.js';
 
-export const WORKLOAD_NAMES = ['register', 'list', 'cas', 'mixed'] as const;
+export const WORKLOAD_NAMES = ['register', 'list', 'cas', 'expiry', 'mixed'] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
 export interface WorkloadOptions {
@@ -33,8 +35,10 @@ export interface WorkloadOptions {
   readonly listMix: { readonly read: number; readonly push: number };
   /** Cas-key op weights: GET, WATCH/MULTI/SET/EXEC, plain SET. */
   readonly casMix: { readonly read: number; readonly cas: number; readonly write: number };
+  /** Expiring keys: share of SETs (the rest are reads of recent keys) and the ttl range, ms. */
+  readonly expiry: { readonly setShare: number; readonly ttlMs: readonly [number, number]; readonly recentKeys: number };
   /** The mixed workload's share of ops per workload. */
-  readonly mixedShare: { readonly register: number; readonly list: number; readonly cas: number };
+  readonly mixedShare: { readonly register: number; readonly list: number; readonly cas: number; readonly expiry: number };
 }
 
 export const WORKLOAD_DEFAULTS: WorkloadOptions = {
@@ -48,7 +52,8 @@ export const WORKLOAD_DEFAULTS: WorkloadOptions = {
   mix: { read: 0.45, write: 0.3, append: 0.18, delete: 0.07 },
   listMix: { read: 0.4, push: 0.6 },
   casMix: { read: 0.3, cas: 0.6, write: 0.1 },
-  mixedShare: { register: 0.4, list: 0.3, cas: 0.3 },
+  expiry: { setShare: 0.3, ttlMs: [1000, 3000], recentKeys: 6 },
+  mixedShare: { register: 0.35, list: 0.25, cas: 0.25, expiry: 0.15 },
 };
 
 export function parseWorkload(s: string): WorkloadName {
@@ -80,6 +85,13 @@ export interface CasOp {
 export type PlannedOp = CommandOp | CasOp;
 
 const isListKey = (key: string) => key.startsWith('l');
+const EXPIRY_KEY = /^e\d+\.(\d+)$/;
+
+/** An expiring key's ttl (its name says it: e<n>.<ttl ms>), or undefined for other keys. */
+export function expiryTtlMs(key: string): number | undefined {
+  const m = EXPIRY_KEY.exec(key);
+  return m === null ? undefined : Number(m[1]);
+}
 
 /** The checker's model for a key of these workloads: lists by theirs, the rest as registers. */
 export function modelForKey(key: string): Model<unknown> {
@@ -128,12 +140,15 @@ export class Workload {
         return this.list(rng, epoch, n);
       case 'cas':
         return this.cas(rng, epoch, n);
+      case 'expiry':
+        return this.expiring(rng, n);
       case 'mixed': {
         const s = this.opts.mixedShare;
-        let x = rng.next() * (s.register + s.list + s.cas);
+        let x = rng.next() * (s.register + s.list + s.cas + s.expiry);
         if ((x -= s.register) < 0) return this.register(rng, epoch, n);
         if ((x -= s.list) < 0) return this.list(rng, epoch, n);
-        return this.cas(rng, epoch, n);
+        if ((x -= s.cas) < 0) return this.cas(rng, epoch, n);
+        return this.expiring(rng, n);
       }
     }
   }
@@ -165,6 +180,23 @@ export class Workload {
     if (rng.next() * (m.read + m.push) < m.read) return { kind: 'command', key, op: 'read', args: ['LRANGE', key, '0', '-1'], mutates: false };
     const v = `p${n}`;
     return { kind: 'command', key, op: 'push', input: v, args: ['RPUSH', key, v], mutates: true };
+  }
+
+  /** Expiring keys written once each; the most recent ones are read. */
+  private readonly recent: string[] = [];
+
+  private expiring(rng: Prng, n: number): PlannedOp {
+    const e = this.opts.expiry;
+    if (this.recent.length === 0 || rng.chance(e.setShare)) {
+      const ttl = rng.int(e.ttlMs[0], e.ttlMs[1]);
+      const key = this.use(`e${n}.${ttl}`);
+      this.recent.push(key);
+      if (this.recent.length > e.recentKeys) this.recent.shift();
+      const v = `t${n}`;
+      return { kind: 'command', key, op: 'write', input: v, args: ['SET', key, v, 'PX', String(ttl)], mutates: true };
+    }
+    const key = this.recent[rng.int(0, this.recent.length - 1)]!;
+    return { kind: 'command', key, op: 'read', args: ['GET', key], mutates: false };
   }
 
   private cas(rng: Prng, epoch: number, n: number): PlannedOp {
