@@ -30,7 +30,11 @@ const sleepUntil = (realMs: number) => new Promise<void>((r) => setTimeout(r, Ma
 t.test('expiry under per-node clock skew', async (t) => {
   const c = await TestCluster.create({ size: 3, electionTimeoutMs: 300, heartbeatMs: 50 });
   c.opts.nodeArgs = Object.fromEntries(c.nodes.map((n) => [n.id, ['--clock-offset-ms', String(OFFSETS_MS[n.id])]]));
-  t.teardown(() => c.stop());
+  t.teardown(async () => {
+    // The nodes' own account of a failure, before their folder goes.
+    if (!t.passing()) for (const n of c.nodes) t.comment(`${n.id} output (last lines):\n${c.output(n.id).split('\n').slice(-25).join('\n')}`);
+    await c.stop();
+  });
   c.startAll();
 
   /** A command, resent while the node answers a retry code (no leader yet, say), for up to 10 s. */
@@ -169,7 +173,7 @@ t.test('expiry under per-node clock skew', async (t) => {
   });
 
   await t.test(`a key set on the lagging leader ${LAGGING}`, async (t) => {
-    await waitFor('all nodes up', () => running().length === 3, 10_000);
+    for (const id of down()) c.start(id);
     const { id } = await elect([LAGGING]);
     await lifecycle(t, id, 'c', 'vc');
   });

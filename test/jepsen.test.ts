@@ -2,7 +2,8 @@
 // clients, about 25 s of load per run under one nemesis each (kill -9 and restart;
 // partitions and pauses; everything, process and network faults overlapping), then the
 // final checks. The partition run's clients use the mixed workload (registers, lists
-// under RPUSH/LRANGE, WATCH/MULTI/EXEC check-and-sets), the others the register one. Fails on any linearizability violation, lost acknowledged write,
+// under RPUSH/LRANGE, WATCH/MULTI/EXEC check-and-sets, SET PX keys) on nodes whose
+// clocks are skewed by up to 3 s; the others the register workload on true clocks. Fails on any linearizability violation, lost acknowledged write,
 // divergent log entry or nodes that do not converge. A failing run keeps its report
 // folder and prints how to replay it; RAFTD_JEPSEN_SEED=S runs with other seeds.
 import t from 'tap';
@@ -20,10 +21,16 @@ t.setTimeout(600_000);
 const seed = Number(process.env.RAFTD_JEPSEN_SEED ?? 4242);
 const noNet = iptablesUsable();
 
-const RUNS: { name: string; nemesis: string; overlap: boolean; workload: WorkloadName }[] = [
-  { name: 'kill -9 and restart: leader, random node, majority, all', nemesis: 'kill', overlap: false, workload: 'register' },
-  { name: 'partitions (isolated leader, halves, ring, bridge) and pauses; lists and check-and-sets', nemesis: noNet ? 'pause' : 'partition,pause', overlap: false, workload: 'mixed' },
-  { name: 'mixed and overlapping: kills and pauses during partitions and lossy links', nemesis: noNet ? 'kill,pause' : 'all', overlap: true, workload: 'register' },
+const RUNS: { name: string; nemesis: string; overlap: boolean; workload: WorkloadName; clockOffsetsMs: number[] }[] = [
+  { name: 'kill -9 and restart: leader, random node, majority, all', nemesis: 'kill', overlap: false, workload: 'register', clockOffsetsMs: [] },
+  {
+    name: 'partitions (isolated leader, halves, ring, bridge) and pauses; lists, check-and-sets and expiry on skewed clocks',
+    nemesis: noNet ? 'pause' : 'partition,pause',
+    overlap: false,
+    workload: 'mixed',
+    clockOffsetsMs: [0, 1500, -1500, 750, -750],
+  },
+  { name: 'mixed and overlapping: kills and pauses during partitions and lossy links', nemesis: noNet ? 'kill,pause' : 'all', overlap: true, workload: 'register', clockOffsetsMs: [] },
 ];
 
 if (noNet) t.comment(`iptables unusable (${noNet}): partition and link faults are left out`);
@@ -38,6 +45,7 @@ RUNS.forEach((run, i) => {
       nemesisSpec: run.nemesis,
       overlap: run.overlap,
       workload: { ...WORKLOAD_DEFAULTS, name: run.workload },
+      clockOffsetsMs: run.clockOffsetsMs,
       quietMs: [500, 2000],
       faultMs: [1500, 4000],
       checkBudgetMs: 60_000,
