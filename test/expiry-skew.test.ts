@@ -1,5 +1,5 @@
 // Expiry on a real 3-node cluster whose clocks disagree (--clock-offset-ms 0, +3000,
-// -8000), checked against the README's guarantee:
+// -15000), checked against the README's guarantee:
 // - a key set with PX on the leader is readable before its deadline by the leader's
 //   clock on the leader and on every node whose clock is not ahead of it;
 // - once that deadline has passed, a read on the leader or a node whose clock is ahead
@@ -18,11 +18,16 @@ import { waitFor } from './helpers/wait.js';
 
 t.setTimeout(180_000);
 
-const OFFSETS_MS: Record<string, number> = { n1: 0, n2: 3000, n3: -8000 };
+const OFFSETS_MS: Record<string, number> = { n1: 0, n2: 3000, n3: -15000 };
 const LAGGING = 'n3';
 const TTL_MS = 4000;
 /** Replication and scheduling slack on a loaded 2-core machine (a bound, not a speed goal). */
 const MARGIN_MS = 2500;
+/**
+ * A node reads its clock once a tick (10 ms; later on a loaded machine) and serves
+ * reads and stamps writes at that reading, so it may lag Date.now() by this much.
+ */
+const CLOCK_SLACK_MS = 100;
 const RETRY = new Set(['TRYAGAIN', 'NOTLEADER', 'TIMEOUT', 'BUSY']);
 
 const sleepUntil = (realMs: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, realMs - Date.now())));
@@ -61,13 +66,20 @@ t.test('expiry under per-node clock skew', async (t) => {
 
   /**
    * Makes one of `wanted` the leader of all running nodes: while another node leads,
-   * kill it, wait for a new leader, and start it again (it rejoins, or disrupts and
-   * the loop goes on). Bounded tries; the log stays whole throughout.
+   * start every stopped node (so that a majority remains), kill the leader, wait for a
+   * new one, and start it again (it rejoins, or disrupts and the loop goes on).
+   * Bounded tries; the log stays whole throughout.
    */
   const elect = async (wanted: readonly string[]): Promise<{ id: string; term: number }> => {
     for (let i = 0; i < 12; i++) {
-      const l = await leaderNow();
+      let l = await leaderNow();
       if (wanted.includes(l.id)) return l;
+      if (down().length > 0) {
+        for (const id of down()) c.start(id);
+        await waitFor('every node running', () => down().length === 0, 5000);
+        l = await leaderNow();
+        if (wanted.includes(l.id)) return l;
+      }
       await c.kill(l.id);
       await c.waitForLeader(20_000, down());
       c.start(l.id);
@@ -93,8 +105,7 @@ t.test('expiry under per-node clock skew', async (t) => {
     const pttl = await cmd(leader, 'PTTL', key);
     t.ok(typeof pttl === 'number' && pttl > 0 && pttl <= TTL_MS, `PTTL on the leader counts down from ${TTL_MS}: ${String(pttl)}`);
     // Counted from max(the leader's clock, the state machine's time): never more than the leader's clock leaves.
-    // (5 ms: the processes' millisecond clocks tick apart.)
-    t.ok(typeof pttl === 'number' && pttl <= deadline - (before + off) + 5, `PTTL ${String(pttl)} <= PEXPIRETIME minus the leader clock (${deadline - (before + off)})`);
+    t.ok(typeof pttl === 'number' && pttl <= deadline - (before + off) + CLOCK_SLACK_MS, `PTTL ${String(pttl)} <= PEXPIRETIME minus the leader clock (${deadline - (before + off)})`);
     const ttl = await cmd(leader, 'TTL', key);
     if (Date.now() < realDeadline - 600) t.ok(typeof ttl === 'number' && ttl >= 1 && ttl <= TTL_MS / 1000, `TTL in seconds: ${String(ttl)}`);
     for (const id of running()) {
@@ -116,13 +127,13 @@ t.test('expiry under per-node clock skew', async (t) => {
       const l = await leaderNow();
       const sameLeader = l.id === leader && l.term === termAtSet;
       t.ok(
-        r === value || (r === null && (done >= realDeadline || !sameLeader)),
+        r === value || (r === null && (done >= realDeadline - CLOCK_SLACK_MS || !sameLeader)),
         `${id} (offset ${OFFSETS_MS[id]} ms) reads ${key} before its deadline: ${JSON.stringify(r)}${sameLeader ? '' : ` (leader now ${l.id}, term ${l.term})`}`,
       );
     }
 
     // After it: gone at once where the clock is not behind the leader's, within the lag elsewhere.
-    await sleepUntil(realDeadline + 1);
+    await sleepUntil(realDeadline + CLOCK_SLACK_MS);
     for (const id of running().filter((x) => OFFSETS_MS[x]! >= off)) {
       t.equal(await cmd(id, 'GET', key), null, `${id} (offset ${OFFSETS_MS[id]} ms): gone at the deadline`);
       t.equal(await cmd(id, 'PTTL', key), -2, `${id}: PTTL -2`);

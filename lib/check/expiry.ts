@@ -19,7 +19,7 @@ export interface ExpiryCheckOptions {
   readonly ttlMsOf: (key: string) => number | undefined;
   /** Largest minus smallest clock offset of the nodes. */
   readonly skewMs: number;
-  /** Slack for millisecond rounding between processes. */
+  /** Slack for how far a node's clock reading may lag (it reads it once a tick) and ms rounding. */
   readonly slackMs: number;
 }
 
