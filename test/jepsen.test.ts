@@ -1,7 +1,9 @@
 // The bounded Jepsen runs CI does on every submission: a real 5-node cluster, 10
 // clients, about 25 s of load per run under one nemesis each (kill -9 and restart;
 // partitions and pauses; everything, process and network faults overlapping), then the
-// final checks. Fails on any linearizability violation, lost acknowledged write,
+// final checks. The partition run's clients use the mixed workload (registers, lists
+// under RPUSH/LRANGE, WATCH/MULTI/EXEC check-and-sets, SET PX keys) on nodes whose
+// clocks are skewed by up to 3 s; the others the register workload on true clocks. Fails on any linearizability violation, lost acknowledged write,
 // divergent log entry or nodes that do not converge. A failing run keeps its report
 // folder and prints how to replay it; RAFTD_JEPSEN_SEED=S runs with other seeds.
 import t from 'tap';
@@ -11,6 +13,7 @@ import * as path from 'node:path';
 import { runJepsen } from './jepsen/harness.js';
 import { parseNemesis } from './jepsen/nemesis.js';
 import { iptablesUsable } from './jepsen/net.js';
+import { WORKLOAD_DEFAULTS, type WorkloadName } from './jepsen/workload.js';
 
 // Three runs of about 50 s each (25 s of load, setup, final phase and checks).
 t.setTimeout(600_000);
@@ -18,10 +21,16 @@ t.setTimeout(600_000);
 const seed = Number(process.env.RAFTD_JEPSEN_SEED ?? 4242);
 const noNet = iptablesUsable();
 
-const RUNS: { name: string; nemesis: string; overlap: boolean }[] = [
-  { name: 'kill -9 and restart: leader, random node, majority, all', nemesis: 'kill', overlap: false },
-  { name: 'partitions (isolated leader, halves, ring, bridge) and pauses', nemesis: noNet ? 'pause' : 'partition,pause', overlap: false },
-  { name: 'mixed and overlapping: kills and pauses during partitions and lossy links', nemesis: noNet ? 'kill,pause' : 'all', overlap: true },
+const RUNS: { name: string; nemesis: string; overlap: boolean; workload: WorkloadName; clockOffsetsMs: number[] }[] = [
+  { name: 'kill -9 and restart: leader, random node, majority, all', nemesis: 'kill', overlap: false, workload: 'register', clockOffsetsMs: [] },
+  {
+    name: 'partitions (isolated leader, halves, ring, bridge) and pauses; lists, check-and-sets and expiry on skewed clocks',
+    nemesis: noNet ? 'pause' : 'partition,pause',
+    overlap: false,
+    workload: 'mixed',
+    clockOffsetsMs: [0, 1500, -1500, 750, -750],
+  },
+  { name: 'mixed and overlapping: kills and pauses during partitions and lossy links', nemesis: noNet ? 'kill,pause' : 'all', overlap: true, workload: 'register', clockOffsetsMs: [] },
 ];
 
 if (noNet) t.comment(`iptables unusable (${noNet}): partition and link faults are left out`);
@@ -35,6 +44,8 @@ RUNS.forEach((run, i) => {
       kinds: parseNemesis(run.nemesis),
       nemesisSpec: run.nemesis,
       overlap: run.overlap,
+      workload: { ...WORKLOAD_DEFAULTS, name: run.workload },
+      clockOffsetsMs: run.clockOffsetsMs,
       quietMs: [500, 2000],
       faultMs: [1500, 4000],
       checkBudgetMs: 60_000,

@@ -12,6 +12,11 @@ export type Verdict = boolean | 'unknown';
 export interface CheckOptions {
   /** The sequential specification; the register-with-append by default. */
   readonly model?: Model<unknown>;
+  /**
+   * A model per key, for a history over keys of different types (registers and lists);
+   * keys it returns undefined for get `model`.
+   */
+  readonly modelFor?: (key: string) => Model<unknown> | undefined;
   /** Search steps per key before that key's verdict is 'unknown'. */
   readonly stepsMax?: number;
   /** Memoized configurations per key before that key's verdict is 'unknown'. */
@@ -90,10 +95,11 @@ export function checkKey(key: string, ops: readonly Operation[], options: CheckO
 
 /** Checks a history for linearizability against options.model, key by key. */
 export function checkHistory(history: History, options: CheckOptions = {}): CheckResult {
-  const model = options.model ?? (registerModel as Model<unknown>);
+  const fallback = options.model ?? (registerModel as Model<unknown>);
+  const modelOf = (key: string): Model<unknown> => options.modelFor?.(key) ?? fallback;
   history.forEach((op, i) => {
     validateOp(op, i);
-    const why = model.invalid(op);
+    const why = modelOf(op.key).invalid(op);
     assert(why === undefined, `history[${i}]: ${why}`);
   });
   const now = options.now ?? (() => performance.now());
@@ -104,7 +110,7 @@ export function checkHistory(history: History, options: CheckOptions = {}): Chec
       keys.push({ key, ok: 'unknown', opCount: ops.length, steps: 0, reason: 'time' });
       continue;
     }
-    keys.push(checkKey(key, ops, { ...options, model, now }, deadlineMs));
+    keys.push(checkKey(key, ops, { ...options, model: modelOf(key), now }, deadlineMs));
   }
 
   let originTime = Infinity;

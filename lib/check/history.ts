@@ -2,7 +2,7 @@
 // its invocation and completion times and what the client learned about it.
 import { assert } from '../util/assert.js';
 
-export type OpKind = 'read' | 'write' | 'append' | 'incr' | 'delete' | 'cas';
+export type OpKind = 'read' | 'write' | 'append' | 'incr' | 'delete' | 'cas' | 'push';
 
 /**
  * 'ok': took effect once, between invocation and completion, and returned `output`.
@@ -21,9 +21,12 @@ export interface Operation {
   readonly process: number | string;
   readonly key: string;
   readonly op: OpKind;
-  /** write/append: the value; incr: the delta (absent = 1); cas: [expected, new]. */
+  /** write/append/push: the value; incr: the delta (absent = 1); cas: [expected, new]. */
   readonly input?: Datum;
-  /** read: the value (null = absent); incr: the new value; delete: 1 or 0; append: the new length (optional). */
+  /**
+   * read: the value (null = absent; a list read: its elements); incr: the new value;
+   * delete: 1 or 0; append, push: the new length (optional).
+   */
   readonly output?: Datum;
   /** Monotonic time, in the unit the report is told (ms by default). */
   readonly invokeTime: number;

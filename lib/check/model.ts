@@ -43,7 +43,7 @@ export function parseRedisInteger(s: string): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-function isScalarText(d: Datum | undefined): d is string | number {
+export function isScalarText(d: Datum | undefined): d is string | number {
   return typeof d === 'string' || (typeof d === 'number' && Number.isFinite(d));
 }
 
@@ -100,6 +100,9 @@ export const registerModel: Model<RegisterState> = {
         if (!matches) return { ok: false, state };
         return { ok: true, state: next === null ? null : String(next) };
       }
+      case 'push':
+        // A list op: invalid() refuses it before any search.
+        return { ok: false, state };
       default:
         return assertNever(op.op, 'op kind');
     }
@@ -134,6 +137,8 @@ export const registerModel: Model<RegisterState> = {
         const ok = Array.isArray(i) && i.length === 2 && i.every((x: Datum) => x === null || isScalarText(x));
         return ok ? undefined : 'cas input must be [expected, new]';
       }
+      case 'push':
+        return 'push is a list op: check list keys with listModel';
       default:
         return assertNever(op.op, 'op kind');
     }

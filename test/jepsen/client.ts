@@ -4,10 +4,14 @@
 // words, so the cluster applies it at most once. What the client learned decides the
 // outcome: a reply is 'ok' (or 'fail' for an error reply to a first attempt); a
 // deadline passed after a write may have reached a node is 'unknown' (it may still
-// take effect), and before that, or for a read, 'fail' (no effect).
+// take effect), and before that, or for a read, 'fail' (no effect). A check-and-set
+// (cas) is a WATCH/GET/MULTI/SET/EXEC sequence on one connection, restarted from WATCH
+// on another node while EXEC is not sent yet; after that it cannot be resent (the
+// transaction lives in the connection), so a lost EXEC reply is 'unknown'.
 import type { ClientAccess } from '../../lib/client/access.js';
 import { RespClient, RespError, type Arg, type RespValue } from '../../lib/client/resp-client.js';
 import type { Prng } from '../sim/prng.js';
+import { replyText } from './probe.js';
 
 export interface Endpoint {
   readonly id: string;
@@ -35,6 +39,28 @@ export interface Invocation {
   readonly error?: string;
   readonly attempts: number;
   /** The node that answered. */
+  readonly node?: string;
+}
+
+/** The GET inside a cas: a read of its own in the history. */
+export interface CasRead {
+  readonly value: string | null;
+  readonly invokeTime: number;
+  readonly completeTime: number;
+}
+
+/**
+ * A cas's outcome: 'ok' (EXEC ran the SET), 'fail' (EXEC answered nil, or it never got
+ * to EXEC), 'unknown' (EXEC sent, no definite answer). The expected value is read.value.
+ */
+export interface CasInvocation {
+  readonly outcome: 'ok' | 'fail' | 'unknown';
+  readonly read?: CasRead;
+  /** When EXEC went out (the cas's invocation) and, unless unknown, when it was answered. */
+  readonly execInvoke?: number;
+  readonly execComplete?: number;
+  readonly error?: string;
+  readonly attempts: number;
   readonly node?: string;
 }
 
@@ -89,6 +115,107 @@ export class JepsenClient {
     const ceiling = Math.min(400, 20 * 2 ** Math.min(failures, 5));
     const ms = ceiling / 2 + this.rng.next() * (ceiling / 2);
     await sleep(Math.max(0, Math.min(ms, deadline - performance.now())));
+  }
+
+  /** Connects to the current node if not connected; false (after a switch and backoff) when that failed. */
+  private async ensureConnected(deadline: number, failures: number, onError: (e: string) => void): Promise<boolean> {
+    if (this.conn !== null) return true;
+    const ep = this.endpoints[this.at]!;
+    try {
+      const left = deadline - performance.now();
+      this.conn = await RespClient.connect(ep.host, ep.clientPort, { connectTimeoutMs: Math.min(this.opts.connectTimeoutMs, left), access: ep.access });
+      return true;
+    } catch (err) {
+      onError(`connect ${ep.id}: ${(err as Error).message}`);
+      this.switchNode();
+      await this.backoff(failures + 1, deadline);
+      return false;
+    }
+  }
+
+  /** A cas refused before EXEC: no effect. The connection may be inside MULTI, so it goes. */
+  private giveUp(error: string, attempts: number): CasInvocation {
+    const node = this.node;
+    this.drop();
+    return { outcome: 'fail', error, attempts, node };
+  }
+
+  /** One command on the current connection, within an attempt's time. */
+  private async attempt(args: readonly Arg[], deadline: number): Promise<RespValue | typeof TIMED_OUT> {
+    return within(this.conn!.command(...args), Math.min(this.opts.attemptTimeoutMs, deadline - performance.now()));
+  }
+
+  /**
+   * WATCH key; GET key; MULTI; SET key next; REQ requestId EXEC. `now` times the GET
+   * (for the history: it is a read of its own) and the EXEC (the cas's interval).
+   */
+  async cas(key: string, next: string, requestId: string, now: () => number): Promise<CasInvocation> {
+    const deadline = performance.now() + this.opts.opTimeoutMs;
+    let attempts = 0;
+    let failures = 0;
+    let lastError = 'no attempt';
+    const setError = (e: string) => (lastError = e);
+    while (!this.stopped && deadline - performance.now() > 0) {
+      if (!(await this.ensureConnected(deadline, failures, setError))) {
+        failures++;
+        continue;
+      }
+      attempts++;
+      // Up to MULTI: any trouble restarts the sequence elsewhere (nothing was proposed).
+      let read: CasRead | undefined;
+      let trouble: string | undefined;
+      try {
+        for (const step of ['WATCH', 'GET', 'MULTI', 'SET'] as const) {
+          const args: Arg[] = step === 'WATCH' || step === 'GET' ? [step, key] : step === 'MULTI' ? ['MULTI'] : ['SET', key, next];
+          const invokeTime = now();
+          const r = await this.attempt(args, deadline);
+          if (r === TIMED_OUT) {
+            trouble = `${this.node}: no reply to ${step} in time`;
+            break;
+          }
+          if (r instanceof RespError) {
+            if (!RETRY_CODES.has(r.code)) return this.giveUp(`${step}: ${r.reply}`, attempts);
+            trouble = `${this.node}: ${step}: ${r.reply}`;
+            break;
+          }
+          if (step === 'GET') {
+            if (r !== null && !Buffer.isBuffer(r)) return this.giveUp(`GET answered ${String(replyText(r))}`, attempts);
+            read = { value: r === null ? null : r.toString('utf8'), invokeTime, completeTime: now() };
+          }
+        }
+      } catch (err) {
+        trouble = `${this.node}: ${(err as Error).message}`;
+      }
+      if (trouble !== undefined || read === undefined) {
+        lastError = trouble ?? 'no GET reply';
+        failures++;
+        this.switchNode();
+        await this.backoff(failures, deadline);
+        continue;
+      }
+      // EXEC: from here the transaction may be proposed, so it is never resent.
+      const execInvoke = now();
+      const node = this.node;
+      let r: RespValue | typeof TIMED_OUT;
+      try {
+        r = await this.attempt(['REQ', requestId, 'EXEC'], Math.max(deadline, performance.now() + this.opts.attemptTimeoutMs));
+      } catch (err) {
+        this.drop();
+        return { outcome: 'unknown', read, execInvoke, error: `${node}: EXEC: ${(err as Error).message}`, attempts, node };
+      }
+      const execComplete = now();
+      if (r === TIMED_OUT) {
+        this.drop();
+        return { outcome: 'unknown', read, execInvoke, error: `${node}: no reply to EXEC in time`, attempts, node };
+      }
+      // nil: a watched key changed since WATCH, so the SET did not run (Redis' optimistic lock).
+      if (r === null) return { outcome: 'fail', read, execInvoke, execComplete, error: 'EXEC nil: the key changed', attempts, node };
+      if (Array.isArray(r) && r.length === 1 && r[0] === 'OK') return { outcome: 'ok', read, execInvoke, execComplete, attempts, node };
+      // An error reply (TRYAGAIN after a leader change, say): the entry may still commit.
+      this.drop();
+      return { outcome: 'unknown', read, execInvoke, error: `${node}: EXEC answered ${JSON.stringify(replyText(r))}`, attempts, node };
+    }
+    return { outcome: 'fail', error: lastError, attempts };
   }
 
   /** Runs `args` until it gets an answer or its deadline; `mutates` says whether it may change state. */

@@ -10,14 +10,14 @@ import { checkHistory, type CheckResult } from '../../lib/check/index.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { Prng } from '../sim/prng.js';
 import { JepsenClient, type ClientOptions } from './client.js';
-import { Recorder, type OpRecord } from './history.js';
+import { Recorder } from './history.js';
 import { Nemesis, needsNetwork, type FaultKind } from './nemesis.js';
 import { iptablesUsable, NetFaults, netemUsable, removeStaleRules } from './net.js';
 import { Nodes } from './nodes.js';
-import { replyText } from './probe.js';
 import { renderHtml, textSummary, type RunData } from './report.js';
 import { CommittedLog, compareFinalLogs, dumpLog, lostWrites, readEverywhere, sampleLogs, waitConverged, type LogEntry } from './verify.js';
-import { Workload, WORKLOAD_DEFAULTS, type WorkloadOptions } from './workload.js';
+import { checkExpiry } from '../../lib/check/expiry.js';
+import { expiryTtlMs, finalReadArgs, modelForKey, outputOf, Workload, WORKLOAD_DEFAULTS, type WorkloadOptions } from './workload.js';
 
 export interface RunOptions {
   readonly timeMs: number;
@@ -59,6 +59,11 @@ export interface RunOptions {
   readonly keepCluster: boolean;
   /** A cluster secret for the peers and a client password, as in production (--no-auth: neither). */
   readonly auth: boolean;
+  /**
+   * Each node's --clock-offset-ms, node i taking entry i mod length ([] or [0]: true
+   * clocks): leaders with skewed clocks stamp the writes, for expiry under skew.
+   */
+  readonly clockOffsetsMs: readonly number[];
   readonly log: (line: string) => void;
 }
 
@@ -73,6 +78,7 @@ export const RUN_DEFAULTS: RunOptions = {
   electionTimeoutMs: 300,
   heartbeatMs: 50,
   auth: true,
+  clockOffsetsMs: [],
   requestTimeoutMs: 1000,
   client: { opTimeoutMs: 5000, attemptTimeoutMs: 1500, connectTimeoutMs: 500 },
   workload: WORKLOAD_DEFAULTS,
@@ -101,11 +107,6 @@ export interface RunResult {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function toOutput(op: OpRecord['op'], reply: unknown): OpRecord['output'] {
-  const v = replyText(reply as never);
-  if (op === 'write') return undefined;
-  return v;
-}
 
 /** Turns on the cluster secret and requirepass for a cluster not yet started; its helpers and clients AUTH. */
 function authenticate(cluster: TestCluster): void {
@@ -117,6 +118,12 @@ function authenticate(cluster: TestCluster): void {
   cluster.opts.extraArgs = [...(cluster.opts.extraArgs ?? []), '--cluster-secret-file', secret, '--requirepass-file', password];
   cluster.opts.access = { tls: null, auth: { user: null, password: Buffer.from(pw) } };
 }
+
+/**
+ * A node serves reads and stamps writes at the clock it read on its last tick (10 ms
+ * apart, later when its main thread is busy): the expiry bounds' slack for that.
+ */
+const EXPIRY_SLACK_MS = 250;
 
 export async function runJepsen(partial: Partial<RunOptions>): Promise<RunResult> {
   const o: RunOptions = { ...RUN_DEFAULTS, ...partial };
@@ -147,6 +154,11 @@ export async function runJepsen(partial: Partial<RunOptions>): Promise<RunResult
     ],
   });
   if (o.auth) authenticate(cluster);
+  if (o.clockOffsetsMs.some((ms) => ms !== 0)) {
+    cluster.opts.nodeArgs = Object.fromEntries(
+      cluster.nodes.map((n, i) => [n.id, [...(cluster.opts.extraArgs ?? []), '--clock-offset-ms', String(o.clockOffsetsMs[i % o.clockOffsetsMs.length])]]),
+    );
+  }
   const nodes = new Nodes(cluster, o.keepCluster || !!process.env.RAFTD_KEEP_TEST_DIRS);
   const block = cluster.nodes[0]!.host.replace(/\.\d+$/, '.0/24');
   const net = netWhy === null ? new NetFaults(block) : null;
@@ -211,6 +223,34 @@ export async function runJepsen(partial: Partial<RunOptions>): Promise<RunResult
       let n = 0;
       while (rec.now() < endAt) {
         const p = workload.next(rng, rec.now());
+        if (p.kind === 'cas') {
+          const requestId = `j${w}.${++n}`;
+          const r = await client.cas(p.key, p.next, requestId, () => rec.now());
+          const base = { process: proc, worker: w, key: p.key, attempts: r.attempts, ...(r.node !== undefined ? { node: r.node } : {}) };
+          if (r.read !== undefined) {
+            const { value, invokeTime, completeTime } = r.read;
+            rec.op({ ...base, op: 'read', output: value, invokeTime, completeTime, endTime: completeTime, outcome: 'ok' });
+          }
+          // Without a GET answered or EXEC sent there is no expected value and no effect: nothing to record.
+          if (r.read !== undefined && r.execInvoke !== undefined) {
+            const end = r.execComplete ?? rec.now();
+            rec.op({
+              ...base,
+              op: 'cas',
+              input: [r.read.value, p.next],
+              invokeTime: r.execInvoke,
+              ...(r.outcome === 'unknown' ? {} : { completeTime: end }),
+              outcome: r.outcome,
+              endTime: end,
+              requestId,
+              ...(r.error !== undefined ? { error: r.error } : {}),
+            });
+          }
+          if (r.outcome === 'unknown') proc += o.clients;
+          const think = rng.int(o.thinkMs[0], o.thinkMs[1]);
+          if (think > 0) await sleep(think);
+          continue;
+        }
         const requestId = p.mutates ? `j${w}.${++n}` : undefined;
         const wire = requestId !== undefined ? ['REQ', requestId, ...p.args] : [...p.args];
         const invokeTime = rec.now();
@@ -222,7 +262,7 @@ export async function runJepsen(partial: Partial<RunOptions>): Promise<RunResult
           key: p.key,
           op: p.op,
           ...(p.input !== undefined ? { input: p.input } : {}),
-          ...(r.outcome === 'ok' ? { output: toOutput(p.op, r.reply) } : {}),
+          ...(r.outcome === 'ok' ? { output: outputOf(p.key, p.op, r.reply!) } : {}),
           invokeTime,
           ...(r.outcome === 'unknown' ? {} : { completeTime }),
           outcome: r.outcome,
@@ -263,7 +303,7 @@ export async function runJepsen(partial: Partial<RunOptions>): Promise<RunResult
     // Every key on every node; the first node's answer goes into the history as a final read.
     const keys = workload.keys;
     const finalStart = rec.now();
-    const everywhere = await readEverywhere(nodes, keys);
+    const everywhere = await readEverywhere(nodes, keys, finalReadArgs);
     const finalEnd = rec.now();
     problems.push(...everywhere.problems);
     for (const [key, perNode] of everywhere.values) {
@@ -291,7 +331,16 @@ export async function runJepsen(partial: Partial<RunOptions>): Promise<RunResult
 
     // Linearizability.
     since = performance.now();
-    check = checkHistory(rec.ops, { timeBudgetMs: o.checkBudgetMs, contextOps: 12 });
+    // Expiring keys vanish by the clock, not by an op: judged by their own bounds instead.
+    check = checkHistory(
+      rec.ops.filter((op) => expiryTtlMs(op.key) === undefined),
+      { modelFor: modelForKey, timeBudgetMs: o.checkBudgetMs, contextOps: 12 },
+    );
+    const offsets = o.clockOffsetsMs.length > 0 ? o.clockOffsetsMs.slice(0, o.nodes) : [0];
+    const expiry = checkExpiry(rec.ops, { ttlMsOf: expiryTtlMs, skewMs: Math.max(...offsets) - Math.min(...offsets), slackMs: EXPIRY_SLACK_MS });
+    if (expiry.keys > 0) rec.event(`expiry: ${expiry.keys} acknowledged SET PX keys, ${expiry.reads} reads, ${expiry.violations.length} violations`);
+    for (const v of expiry.violations.slice(0, 20)) problems.push(`expiry ${v.kind}: ${v.key}: ${v.text}`);
+    if (expiry.violations.length > 20) problems.push(`... ${expiry.violations.length - 20} more expiry violations`);
     phase('check', since);
   } catch (err) {
     problems.push(`run failed: ${(err as Error).stack ?? String(err)}`);
@@ -314,6 +363,8 @@ export async function runJepsen(partial: Partial<RunOptions>): Promise<RunResult
       netem,
       faultMs: o.faultMs,
       quietMs: o.quietMs,
+      workload: o.workload.name,
+      clockOffsetsMs: [...o.clockOffsetsMs],
     },
     ops: rec.ops,
     faults: rec.faults,

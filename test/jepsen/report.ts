@@ -19,6 +19,9 @@ export interface RunData {
     readonly netem: boolean;
     readonly faultMs: readonly [number, number];
     readonly quietMs: readonly [number, number];
+    /** Absent in runs recorded before workloads had names: 'register'. */
+    readonly workload?: string;
+    readonly clockOffsetsMs?: readonly number[];
   };
   readonly ops: readonly OpRecord[];
   readonly faults: readonly FaultWindow[];
@@ -78,7 +81,7 @@ export function recoveries(d: RunData): { window: FaultWindow; ms: number | null
 
 export function replayCommand(d: RunData): string {
   const o = d.options;
-  return `node build/test/jepsen/run.js --time ${o.timeMs / 1000} --seed ${o.seed} --nemesis ${o.nemesis}${o.overlap ? ' --overlap' : ''} --fault-ms ${o.faultMs.join('-')} --quiet-ms ${o.quietMs.join('-')}`;
+  return `node build/test/jepsen/run.js --time ${o.timeMs / 1000} --seed ${o.seed} --nemesis ${o.nemesis}${o.overlap ? ' --overlap' : ''} --fault-ms ${o.faultMs.join('-')} --quiet-ms ${o.quietMs.join('-')}${o.workload !== undefined && o.workload !== 'register' ? ` --workload ${o.workload}` : ''}${o.clockOffsetsMs !== undefined && o.clockOffsetsMs.length > 0 ? ` --clock-offsets-ms=${o.clockOffsetsMs.join(',')}` : ''}`;
 }
 
 /** A few lines for stdout: counts, latencies, faults, checks, verdict, how to replay. */
@@ -86,7 +89,10 @@ export function textSummary(d: RunData): string {
   const ops = clientOps(d);
   const lines: string[] = [];
   const o = d.options;
-  lines.push(`jepsen run: seed ${o.seed}, ${o.timeMs / 1000}s, nemesis ${o.nemesis}${o.overlap ? ' (process and network faults overlapping)' : ''}, ${o.nodes} nodes, ${o.clients} clients`);
+  lines.push(
+    `jepsen run: seed ${o.seed}, ${o.timeMs / 1000}s, workload ${o.workload ?? 'register'}, nemesis ${o.nemesis}${o.overlap ? ' (process and network faults overlapping)' : ''}, ` +
+      `${o.nodes} nodes, ${o.clients} clients${o.clockOffsetsMs?.some((x) => x !== 0) ? `, clock offsets ${o.clockOffsetsMs.join(',')} ms` : ''}`,
+  );
   const count = (f: (x: OpRecord) => boolean) => ops.filter(f).length;
   lines.push(
     `ops: ${ops.length} (ok ${count((x) => x.outcome === 'ok')}, fail ${count((x) => x.outcome === 'fail')}, unknown ${count((x) => x.outcome === 'unknown')})`,

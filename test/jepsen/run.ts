@@ -1,12 +1,13 @@
 // `node build/test/jepsen/run.js --time 300 --seed S --nemesis all --out DIR`: one
 // Jepsen run of any length; the same seed replays the same nemesis schedule and client
-// choices. Prints a summary and writes DIR/report.html; exits 1 on any violation.
+// choices. `--workload register|list|cas|mixed` picks what the clients do,
+// `--clock-offsets-ms 0,3000,-3000` skews the nodes' clocks. Prints a summary and writes DIR/report.html; exits 1 on any violation.
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runJepsen, RUN_DEFAULTS } from './harness.js';
 import { parseNemesis } from './nemesis.js';
-import { WORKLOAD_DEFAULTS } from './workload.js';
+import { parseWorkload, WORKLOAD_DEFAULTS, WORKLOAD_NAMES } from './workload.js';
 
 const argv = yargs(hideBin(process.argv))
   .scriptName('jepsen')
@@ -21,6 +22,8 @@ const argv = yargs(hideBin(process.argv))
   .option('election-timeout-ms', { type: 'number', default: RUN_DEFAULTS.electionTimeoutMs })
   .option('heartbeat-ms', { type: 'number', default: RUN_DEFAULTS.heartbeatMs })
   .option('op-timeout-ms', { type: 'number', default: RUN_DEFAULTS.client.opTimeoutMs })
+  .option('workload', { type: 'string', default: WORKLOAD_DEFAULTS.name, describe: `what the clients do: ${WORKLOAD_NAMES.join(', ')}` })
+  .option('clock-offsets-ms', { type: 'string', default: '', describe: "each node's --clock-offset-ms, comma-separated, cycled over the nodes (e.g. 0,3000,-3000)" })
   .option('key-epoch-ms', { type: 'number', default: WORKLOAD_DEFAULTS.keyEpochMs, describe: 'a fresh set of keys this often (0: never)' })
   .option('fault-ms', { type: 'string', default: RUN_DEFAULTS.faultMs.join('-'), describe: 'fault duration range, min-max ms' })
   .option('quiet-ms', { type: 'string', default: RUN_DEFAULTS.quietMs.join('-'), describe: 'quiet time between faults, min-max ms' })
@@ -40,6 +43,13 @@ function range(s: string, what: string): [number, number] {
   return [Number(m[1]), Number(m[2])];
 }
 
+function offsets(s: string): number[] {
+  if (s.trim() === '') return [];
+  const ms = s.split(',').map((x) => Number(x.trim()));
+  if (ms.some((x) => !Number.isInteger(x))) throw new Error(`--clock-offsets-ms wants integers, comma-separated, got ${s}`);
+  return ms;
+}
+
 const seed = argv.seed ?? Math.floor(Math.random() * 2 ** 31);
 const outDir = path.resolve(argv.out ?? path.join('jepsen-out', String(seed)));
 const result = await runJepsen({
@@ -53,7 +63,8 @@ const result = await runJepsen({
   electionTimeoutMs: argv['election-timeout-ms'],
   heartbeatMs: argv['heartbeat-ms'],
   client: { ...RUN_DEFAULTS.client, opTimeoutMs: argv['op-timeout-ms'] },
-  workload: { ...WORKLOAD_DEFAULTS, keyEpochMs: argv['key-epoch-ms'] },
+  workload: { ...WORKLOAD_DEFAULTS, name: parseWorkload(argv.workload), keyEpochMs: argv['key-epoch-ms'] },
+  clockOffsetsMs: offsets(argv['clock-offsets-ms']),
   faultMs: range(argv['fault-ms'], 'fault-ms'),
   quietMs: range(argv['quiet-ms'], 'quiet-ms'),
   checkBudgetMs: argv['check-budget-ms'],

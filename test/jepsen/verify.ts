@@ -6,7 +6,8 @@ import { execFile } from 'node:child_process';
 import { RAFTD } from '../helpers/cluster.js';
 import type { OpRecord } from './history.js';
 import type { Nodes } from './nodes.js';
-import { RespError } from '../../lib/client/resp-client.js';
+import { RespError, type Arg } from '../../lib/client/resp-client.js';
+import type { Datum } from '../../lib/check/index.js';
 import { RETRY_CODES } from './client.js';
 import { commandWithin, replyText } from './probe.js';
 
@@ -144,19 +145,20 @@ export async function waitConverged(nodes: Nodes, timeoutMs: number, commitAtLea
   throw new Error(`nodes did not converge (to a commit index >= ${commitAtLeast}) in ${timeoutMs} ms: ${last}`);
 }
 
-/** GET through one node, resent on retry replies (TRYAGAIN, ...) until timeoutMs; throws on an error reply or no answer. */
-async function readRetrying(nodes: Nodes, id: string, key: string, timeoutMs: number): Promise<string | null> {
+/** A read through one node (GET, LRANGE), resent on retry replies (TRYAGAIN, ...) until timeoutMs; throws on an error reply or no answer. */
+async function readRetrying(nodes: Nodes, id: string, args: readonly Arg[], timeoutMs: number): Promise<Datum> {
   const deadline = performance.now() + timeoutMs;
   let last = 'no attempt';
   while (performance.now() < deadline) {
     try {
-      const r = await commandWithin(nodes.endpoint(id), ['GET', key], Math.max(1, deadline - performance.now()));
+      const r = await commandWithin(nodes.endpoint(id), args, Math.max(1, deadline - performance.now()));
       if (r === null) return null;
       if (Buffer.isBuffer(r)) return r.toString('utf8');
-      if (!(r instanceof RespError && RETRY_CODES.has(r.code))) throw new Error(`GET answered ${String(replyText(r))}`);
+      if (Array.isArray(r) && r.every((x) => Buffer.isBuffer(x))) return r.map((x) => (x as Buffer).toString('utf8'));
+      if (!(r instanceof RespError && RETRY_CODES.has(r.code))) throw new Error(`${String(args[0])} answered ${String(replyText(r))}`);
       last = r.reply;
     } catch (err) {
-      if ((err as Error).message.startsWith('GET answered')) throw err;
+      if ((err as Error).message.startsWith(`${String(args[0])} answered`)) throw err;
       last = (err as Error).message;
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -164,20 +166,21 @@ async function readRetrying(nodes: Nodes, id: string, key: string, timeoutMs: nu
   throw new Error(`no answer in ${timeoutMs} ms (last: ${last})`);
 }
 
-/** Reads every key on every node; returns problems (disagreements, errors) and the values per key. */
+/** Reads every key on every node (with the command `readArgs` gives); returns problems (disagreements, errors) and the values per key. */
 export async function readEverywhere(
   nodes: Nodes,
   keys: readonly string[],
-): Promise<{ problems: string[]; values: Map<string, Map<string, string | null>> }> {
+  readArgs: (key: string) => readonly Arg[] = (key) => ['GET', key],
+): Promise<{ problems: string[]; values: Map<string, Map<string, Datum>> }> {
   const problems: string[] = [];
-  const values = new Map<string, Map<string, string | null>>();
+  const values = new Map<string, Map<string, Datum>>();
   for (const key of keys) {
-    const perNode = new Map<string, string | null>();
+    const perNode = new Map<string, Datum>();
     for (const id of nodes.ids) {
       try {
-        perNode.set(id, await readRetrying(nodes, id, key, 10_000));
+        perNode.set(id, await readRetrying(nodes, id, readArgs(key), 10_000));
       } catch (err) {
-        problems.push(`GET ${key} on ${id} failed: ${(err as Error).message}`);
+        problems.push(`${readArgs(key).join(' ')} on ${id} failed: ${(err as Error).message}`);
       }
     }
     const distinct = new Set([...perNode.values()].map((v) => JSON.stringify(v)));
