@@ -119,8 +119,13 @@ t.test('metrics and health of a 3-node cluster', async (t) => {
   await t.test('every thread of every node is in its scrape', async (t) => {
     const { L, followers } = await current();
     for (const n of c.nodes) {
-      const e = await scrape(n, port(n));
       const threads = new Set([...THREADS, ...c.nodes.filter((p) => p.id !== n.id).map((p) => `replicator-${p.id}`)]);
+      // A thread reports its event-loop delay once its sampling window has samples: scrape
+      // again (bounded) rather than judge one scrape taken right after the last.
+      const e = await waitFor(`${n.id}: every thread's event-loop delay`, async () => {
+        const x = await scrape(n, port(n));
+        return [...threads].every((th) => x.value('raftd_thread_event_loop_delay_seconds', { thread: th, quantile: '0.99' }) !== null) ? x : undefined;
+      }, 20_000, 500).catch(() => scrape(n, port(n)));
       for (const th of threads) {
         t.ok(e.value('raftd_thread_heap_used_bytes', { thread: th })! > 0, `${n.id}: heap of ${th}`);
         t.ok(e.value('raftd_thread_event_loop_delay_seconds', { thread: th, quantile: '0.99' }) !== null, `${n.id}: event-loop delay of ${th}`);

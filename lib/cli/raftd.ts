@@ -42,6 +42,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('clock-offset-ms', { type: 'number', default: DEFAULTS.clockOffsetMs, describe: "added to this node's clock (for testing expiry under clock skew)" })
     .option('snapshot-entries', { type: 'number', default: DEFAULTS.snapshotEntries, describe: 'take a snapshot once the log holds this many entries past the last one' })
     .option('snapshot-log-bytes', { type: 'number', default: DEFAULTS.snapshotLogBytes, describe: 'or once the entries applied since the last snapshot hold this many bytes' })
+    .option('elements-max', { type: 'number', default: DEFAULTS.elementsMax, describe: 'elements one hash, list, set or sorted set may hold (the same on every node)' })
+    .option('value-bytes-max', { type: 'number', default: DEFAULTS.valueBytesMax, describe: 'bytes one key may hold (the same on every node)' })
+    .option('reply-bytes-max', { type: 'number', default: DEFAULTS.replyBytesMax, describe: 'a larger reply is replaced by an error' })
     .option('snapshot-retain-entries', { type: 'number', default: DEFAULTS.snapshotRetainEntries, describe: 'entries kept behind a snapshot so a briefly lagging follower catches up from the log' })
     // Security (lib/config/security-options.ts), and the client request bounds.
     .options(SECURITY_FLAGS)
@@ -93,6 +96,9 @@ export async function main(argv: string[]): Promise<void> {
     snapshotEntries: args['snapshot-entries'],
     snapshotRetainEntries: args['snapshot-retain-entries'],
     snapshotLogBytes: args['snapshot-log-bytes'],
+    elementsMax: args['elements-max'],
+    valueBytesMax: args['value-bytes-max'],
+    replyBytesMax: args['reply-bytes-max'],
     requestBytesMax: args['request-bytes-max'],
     pendingPerConnMax: args['pending-per-conn-max'],
     ...securityOptions(args),

@@ -44,6 +44,10 @@ export interface NodeOptions {
   snapshotRetainEntries: number;
   /** ... or once the entries since the last carry this many bytes. */
   snapshotLogBytes: number;
+  /** Per-key bounds of the state machine (the same on every node) and the reply bound. */
+  elementsMax: number;
+  valueBytesMax: number;
+  replyBytesMax: number;
   /** Security (lib/config/security-options.ts): peer secret and TLS; client passwords, users, TLS, bounds. */
   peerSecurity: PeerSecurity;
   clientSecurity: ClientSecurity;
@@ -75,6 +79,9 @@ export const DEFAULTS = {
   snapshotEntries: 10_000,
   snapshotRetainEntries: 5_000,
   snapshotLogBytes: 64 * 1024 * 1024,
+  elementsMax: 1_000_000,
+  valueBytesMax: 512 * 1024 * 1024,
+  replyBytesMax: 64 * 1024 * 1024,
   peerSecurity: PEER_SECURITY_DEFAULTS,
   clientSecurity: CLIENT_SECURITY_DEFAULTS,
 };
@@ -98,5 +105,8 @@ export function checkOptions(o: NodeOptions): void {
   if (!Number.isFinite(o.clockOffsetMs)) bad('--clock-offset-ms must be a number');
   if (!(Number.isInteger(o.snapshotEntries) && o.snapshotEntries >= 1)) bad('--snapshot-entries must be an integer >= 1');
   if (!(Number.isInteger(o.snapshotLogBytes) && o.snapshotLogBytes >= 1024)) bad('--snapshot-log-bytes must be an integer >= 1024');
+  if (!(Number.isInteger(o.elementsMax) && o.elementsMax >= 1)) bad('--elements-max must be an integer >= 1');
+  if (!(Number.isInteger(o.valueBytesMax) && o.valueBytesMax >= 1)) bad('--value-bytes-max must be an integer >= 1');
+  if (!(Number.isInteger(o.replyBytesMax) && o.replyBytesMax >= 1024)) bad('--reply-bytes-max must be an integer >= 1024');
   if (!(Number.isInteger(o.snapshotRetainEntries) && o.snapshotRetainEntries >= 0)) bad('--snapshot-retain-entries must be an integer >= 0');
 }

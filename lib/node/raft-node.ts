@@ -160,6 +160,9 @@ export class RaftNode {
         dedupWindowEntries: DEDUP_WINDOW_ENTRIES,
         dedupEntriesMax: DEDUP_ENTRIES_MAX,
         readyPerProcessMax: READY_PER_TURN_MAX,
+        elementsMax: o.elementsMax,
+        valueBytesMax: o.valueBytesMax,
+        replyBytesMax: o.replyBytesMax,
         snapshots: {
           snapshotEntries: o.snapshotEntries,
           snapshotLogBytes: o.snapshotLogBytes,

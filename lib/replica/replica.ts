@@ -13,6 +13,11 @@ import type { ClientReply, GatewayRequest, PeerMessage } from './messages.js';
 import { FrameReader, Snapshots, type SnapshotLimits } from './snapshots.js';
 import type { LogWriterSnapshotIn, LogWriterSnapshotOut } from './storage-messages.js';
 
+/** Bound on log writes handed out and not yet durable: one per Ready, and a sync covers all of them. */
+const PENDING_WRITES_MAX = 100_000;
+/** Replies above this are replaced by an error (the gateway queues each reply whole). */
+const REPLY_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+
 /** Bound on keys one expiry entry deletes. */
 const EXPIRE_KEYS_PER_ENTRY_MAX = 256;
 
@@ -25,6 +30,11 @@ export interface ReplicaConfig {
   /** Exactly-once: a request id is remembered for this many later log entries, and at most this many ids. */
   dedupWindowEntries: number;
   dedupEntriesMax: number;
+  /** Per-key bounds of the state machine (every replica must use the same): elements of one collection, bytes of one value. */
+  elementsMax?: number;
+  valueBytesMax?: number;
+  /** A reply larger than this is replaced by an error (KEYS * on a huge store must not take the node down). */
+  replyBytesMax?: number;
   /** Bound on Ready rounds handled by one process() call (a long log is applied in slices). */
   readyPerProcessMax: number;
   snapshots: SnapshotLimits;
@@ -95,7 +105,12 @@ export class Replica {
   ) {
     assert(cfg.readyPerProcessMax > 0, 'readyPerProcessMax must be positive');
     this.id = cfg.core.id;
-    this.sm = new KvStateMachine({ dedupEntriesMax: cfg.dedupEntriesMax, dedupWindowEntries: cfg.dedupWindowEntries });
+    this.sm = new KvStateMachine({
+      dedupEntriesMax: cfg.dedupEntriesMax,
+      dedupWindowEntries: cfg.dedupWindowEntries,
+      ...(cfg.elementsMax !== undefined ? { elementsMax: cfg.elementsMax } : {}),
+      ...(cfg.valueBytesMax !== undefined ? { valueBytesMax: cfg.valueBytesMax } : {}),
+    });
     const snap = restored.snapshot ?? null;
     if (snap !== null) {
       const frames = new FrameReader();
@@ -218,9 +233,16 @@ export class Replica {
       this.snaps.storage = [];
     }
     if (this.requests.replies.length > 0) {
-      this.out.replies.push(...this.requests.replies);
+      const max = this.cfg.replyBytesMax ?? REPLY_BYTES_MAX_DEFAULT;
+      for (const r of this.requests.replies) {
+        if (r.reply.ok && r.reply.reply.length > max) {
+          r.reply = { ok: false, code: 'ERR', message: `reply of ${r.reply.reply.length} bytes exceeds the ${max}-byte reply bound; ask for less (SCAN instead of KEYS, ranges with limits)` };
+        }
+        this.out.replies.push(r);
+      }
       this.requests.replies = [];
     }
+    assert(this.pendingWrites.length <= PENDING_WRITES_MAX, `${this.pendingWrites.length} log writes pending`);
     const out = this.out;
     out.more = this.core.hasReady();
     out.snapshotting = this.snaps.serializing;
