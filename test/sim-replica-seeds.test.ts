@@ -8,14 +8,8 @@
 
 import t from 'tap';
 import { runReplicaSeed } from './sim/replica-schedule.js';
+import { envInt } from './sim/env.js';
 
-function envInt(name: string): number | null {
-  const v = process.env[name];
-  if (v === undefined || v === '') return null;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new Error(`${name} must be an integer, got ${v}`);
-  return n;
-}
 
 const one = envInt('RAFT_SIM_REPLICA_SEED');
 const count = one !== null ? 1 : (envInt('RAFT_SIM_REPLICA_SEEDS') ?? 400);

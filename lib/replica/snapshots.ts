@@ -392,7 +392,8 @@ export class FrameReader {
   }
 }
 
-function concat(parts: Uint8Array[], bytes: number): Uint8Array {
+/** The parts as one array (the only part itself when there is one). */
+export function concat(parts: Uint8Array[], bytes: number): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(bytes);
   let at = 0;

@@ -14,6 +14,7 @@ import type { Entry, HardState, NodeId } from '../../lib/raft/types.js';
 import type { PeerMessage } from '../../lib/replica/messages.js';
 import type { LogWriterSnapshotIn, LogWriterSnapshotOut } from '../../lib/replica/storage-messages.js';
 import { Replica, type Effects, type LogWrite, type ReplicaConfig } from '../../lib/replica/replica.js';
+import { concat } from '../../lib/replica/snapshots.js';
 import { AppliedHistory, check, checkLeaderCompleteness, checkLogMatching, LeaderHistory } from './checks.js';
 import { fmtMessage } from './cluster.js';
 import { Network, type NetworkOptions } from './network.js';
@@ -605,14 +606,4 @@ function fmtPeer(m: PeerMessage): string {
   if (m.type === 'snapAck') return `snapAck t${m.term} ${m.from}->${m.to} ${m.index}/${m.snapTerm} ${m.status} next=${m.nextOffset}`;
   if (m.type === 'fwdReply') return `fwdReply t${m.term} ${m.from}->${m.to} epoch=${m.epoch} fids=${m.replies.map((i) => `${i.fid}${i.ok ? '' : `:${i.code}`}`).join(',')}`;
   return fmtMessage(m);
-}
-
-function concat(parts: Uint8Array[], bytes: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
