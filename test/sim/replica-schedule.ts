@@ -5,6 +5,7 @@
 // safety properties (as the run goes), identical state machines, and a linearizable
 // client history. Everything is derived from the seed, so any failure replays.
 import { checkHistory } from '../../lib/check/index.js';
+import { injectFaults, type FaultTarget } from './nemesis.js';
 import { Prng } from './prng.js';
 import { defaultReplicaSimOptions, ReplicaCluster, type ReplicaSimOptions } from './replica-cluster.js';
 import { SimClients, type ClientStats } from './sim-clients.js';
@@ -100,24 +101,20 @@ export function runReplicaSeed(seed: number, mutate?: (s: ReplicaSchedule) => vo
     clients = new SimClients(c, r.fork(), sched.clients, sched.keys);
     const cl = clients;
     const ids = c.nodes.map((n) => n.id);
+    const faults: FaultTarget = {
+      ids,
+      live: () => c.live().map((n) => ({ id: n.id, writing: n.unsynced.length > 0 })),
+      isDown: (id) => c.node(id).replica === null,
+      crash: (id) => c.crash(id),
+      restart: (id) => c.restart(id),
+      partition: (g) => c.partition(g),
+      heal: () => c.heal(),
+    };
     const chaosSteps = sched.chaosTicks * sched.opts.stepsPerTick;
     for (let i = 0; i < chaosSteps; i++) {
       c.step();
       cl.maybeInvoke(sched.opP);
-      if (r.chance(sched.crashP)) {
-        // Half the crashes hit a node with unsynced writes: the interesting moment.
-        const live = c.live();
-        const writing = live.filter((n) => n.unsynced.length > 0);
-        const pool = writing.length > 0 && r.chance(0.5) ? writing : live;
-        if (pool.length > 0) c.crash(r.pick(pool).id);
-      }
-      for (const n of c.nodes) if (n.replica === null && r.chance(sched.restartP)) c.restart(n.id);
-      if (r.chance(sched.partitionP)) {
-        const shuffled = r.shuffle(ids.slice());
-        const cut = r.int(1, ids.length - 1);
-        c.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
-      }
-      if (r.chance(sched.healP)) c.heal();
+      injectFaults(faults, r, sched);
       if (r.chance(sched.unreachableP)) c.unreachable(r.pick(ids), r.pick(ids));
       if (r.chance(sched.transferP)) {
         const l = c.leader();

@@ -4,6 +4,7 @@
 // Everything is derived from the seed, so any failure replays exactly.
 
 import { Cluster, defaultClusterOptions, type ClusterOptions } from './cluster.js';
+import { injectFaults, type FaultTarget } from './nemesis.js';
 import { Prng } from './prng.js';
 
 export interface SeedResult {
@@ -92,6 +93,15 @@ export function runSeed(seed: number, mutate?: (s: Schedule) => void): SeedResul
     const c = cluster;
     const r = new Prng(seed ^ 0x0c4a05);
     const ids = c.nodes.map((n) => n.id);
+    const faults: FaultTarget = {
+      ids,
+      live: () => c.live().map((n) => ({ id: n.id, writing: n.writes.length > 0 })),
+      isDown: (id) => c.node(id).core === null,
+      crash: (id) => c.crash(id),
+      restart: (id) => c.restart(id),
+      partition: (g) => c.partition(g),
+      heal: () => c.heal(),
+    };
     const chaosSteps = sched.chaosTicks * sched.opts.stepsPerTick;
     for (let i = 0; i < chaosSteps; i++) {
       c.step();
@@ -101,20 +111,7 @@ export function runSeed(seed: number, mutate?: (s: Schedule) => void): SeedResul
         c.propose(target, r.chance(0.2) ? r.int(2, 6) : 1);
       }
       if (r.chance(sched.readP)) c.read(r.pick(ids));
-      if (r.chance(sched.crashP)) {
-        // Half the crashes hit a node with writes in progress: the interesting moment.
-        const live = c.live();
-        const writing = live.filter((n) => n.writes.length > 0);
-        const pool = writing.length > 0 && r.chance(0.5) ? writing : live;
-        if (pool.length > 0) c.crash(r.pick(pool).id);
-      }
-      for (const n of c.nodes) if (n.core === null && r.chance(sched.restartP)) c.restart(n.id);
-      if (r.chance(sched.partitionP)) {
-        const shuffled = r.shuffle(ids.slice());
-        const cut = r.int(1, ids.length - 1);
-        c.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
-      }
-      if (r.chance(sched.healP)) c.heal();
+      injectFaults(faults, r, sched);
       if (r.chance(sched.unreachableP)) c.reportUnreachable(r.pick(ids), r.pick(ids));
       if (i % 1000 === 0) c.checkLogs();
     }
