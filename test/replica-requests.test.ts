@@ -181,3 +181,16 @@ t.test('leadership transfer to a node that cannot win is given up after an elect
   t.equal(answered(c, r, w.reqId, 200), '+OK\r\n', 'the paused write goes through once the transfer is abandoned');
   t.equal(c.leader(), leader, 'the leader kept leading');
 });
+
+t.test('followers whose connection to the leader closed campaign within one base election timeout', async (t) => {
+  const { c } = cluster({ electionTicks: 20, heartbeatTicks: 2 });
+  const leader = c.leader()!;
+  c.runUntil(() => false, 5); // the followers hear a heartbeat: their election timers restart
+  const t0 = c.now;
+  c.crash(leader);
+  // A dead process closes its sockets: each follower's transport reports the leader unreachable.
+  for (const n of c.nodes) if (n.id !== leader) c.unreachable(n.id, leader);
+  const campaigning = () => c.nodes.some((n) => n.replica !== null && n.replica.coreStatus().role !== 'follower');
+  t.ok(c.runUntil(campaigning, c.opts.electionTicks), `a follower campaigns within ${c.opts.electionTicks} ticks (${(c.now - t0) / c.opts.stepsPerTick}), not after its randomized timeout of up to ${2 * c.opts.electionTicks}`);
+  t.ok(c.runUntil(() => c.leader() !== null && c.leader() !== leader, 200), 'and a new leader is elected');
+});

@@ -12,7 +12,7 @@ import { assert, assertNever } from './assert.js';
 import { onStaleTerm, onVote } from './election.js';
 import { appendAccepted, readIndexMsg } from './message-builders.js';
 import { expireReads, leaderRead } from './read-index.js';
-import { becomeFollower, inLease, stepFollower, tickElection } from './roles.js';
+import { becomeFollower, inLease, setLeader, stepFollower, tickElection } from './roles.js';
 import { bcastAppend, bcastCommit, maybeCommit, sendTimeoutNow } from './replication.js';
 import { CoreState } from './state.js';
 import type { CoreConfig, CoreStatus, Entry, HardState, Message, NodeId, ProposeResult, Ready, Restored, SnapshotMeta, TransferResult } from './types.js';
@@ -113,6 +113,18 @@ export class RaftCore {
 
   reportUnreachable(peer: NodeId): void {
     const s = this.s;
+    if (s.role === 'follower' && peer === s.leader && s.cfg.preVote) {
+      // The connection to our leader closed: a leader that died closes it at once, so this
+      // follower stops trusting its lease and campaigns within one base election timeout,
+      // at a random tick of it (followers that all saw the close should not split the
+      // vote), instead of after a whole randomized one. PreVote keeps this harmless when
+      // the leader is alive: followers that still hear from it refuse, being in its lease.
+      const soon = s.randomizedElectionTicks - 1 - Math.floor(s.random() * s.cfg.electionTicks);
+      s.emit('info', 'leaderUnreachable', { leader: peer, campaignInTicks: s.randomizedElectionTicks - Math.max(s.electionElapsed, soon) });
+      setLeader(s, null);
+      s.electionElapsed = Math.max(s.electionElapsed, soon);
+      return;
+    }
     if (s.role !== 'leader') return;
     const pr = s.progress.get(peer);
     if (pr === undefined) return;

@@ -21,6 +21,7 @@ export const CORE_EVENTS = [
   'eventsDropped',
   'conflictingLeader',
   'transferStarted',
+  'leaderUnreachable',
   'transferAborted',
   'timeoutNowSent',
   'timeoutNowReceived',
