@@ -15,7 +15,7 @@ import { expireReads, leaderRead } from './read-index.js';
 import { becomeFollower, inLease, setLeader, stepFollower, tickElection } from './roles.js';
 import { bcastAppend, bcastCommit, maybeCommit, sendTimeoutNow } from './replication.js';
 import { CoreState } from './state.js';
-import type { CoreConfig, CoreStatus, Entry, HardState, Message, NodeId, ProposeResult, Ready, Restored, SnapshotMeta, TransferResult } from './types.js';
+import type { CoreConfig, CoreStatus, Entry, HardState, Message, NodeId, ProposeResult, Ready, Restored, Role, SnapshotMeta, TransferResult } from './types.js';
 
 export { EVENTS_MAX, READS_MAX } from './state.js';
 /** Bound on committed entries handed out by one ready() (hasReady() stays true for the rest). */
@@ -289,6 +289,19 @@ export class RaftCore {
     s.sendSnapshot = [];
     s.events = [];
     return rd;
+  }
+
+  /** Cheap views for the driver's paths that run every round (status() builds the whole picture, progress included). */
+  get role(): Role {
+    return this.s.role;
+  }
+
+  get leader(): NodeId | null {
+    return this.s.leader;
+  }
+
+  get term(): number {
+    return this.s.term;
   }
 
   status(): CoreStatus {

@@ -138,7 +138,7 @@ export class ClientRequests {
       this.transfer = null; // timed out
       return;
     }
-    const st = this.core.status();
+    const st = this.core;
     if (st.role === 'leader' && this.core.transferTarget === null) {
       this.transfer = null;
       this.reply(t.reqId, { ok: false, code: 'ERR', message: `transfer to ${t.target} given up: it did not take over within an election timeout` });
@@ -151,7 +151,7 @@ export class ClientRequests {
 
   /** Hands requests to the leader (this node or another), or keeps them until one is known. */
   private dispatch(items: GatewayRequest[]): void {
-    const st = this.core.status();
+    const st = this.core;
     const leaderKnown = st.role === 'leader' || (st.leader !== null && st.leader !== this.id);
     if (!leaderKnown) {
       for (const it of items) {
@@ -239,7 +239,7 @@ export class ClientRequests {
   onForward(m: ForwardMessage): void {
     switch (m.type) {
       case 'fwdWrite':
-        if (this.core.status().role !== 'leader') {
+        if (this.core.role !== 'leader') {
           for (const it of m.items) this.fail(m.from, m.epoch, it.fid, 'TRYAGAIN', 'not the leader; retry');
           return;
         }
@@ -353,7 +353,7 @@ export class ClientRequests {
    */
   flush(term: number): ForwardMessage[] {
     this.checkTransfer();
-    const st = this.core.status();
+    const st = this.core;
     const leader = st.role === 'leader' ? this.id : st.leader;
     if (leader !== null && this.waiting.length > 0) {
       const due: GatewayRequest[] = [];

@@ -145,13 +145,13 @@ export class Replica {
     this.nowMs = nowMs;
     this.core.tick();
     this.requests.tick();
-    this.snaps.tick(this.core.status().role === 'leader');
+    this.snaps.tick(this.core.role === 'leader');
     this.proposeExpiry();
   }
 
   /** Leader: deletes keys whose deadline passed by its clock, a bounded batch per entry, one entry in flight. */
   private proposeExpiry(): void {
-    if (this.core.status().role !== 'leader') {
+    if (this.core.role !== 'leader') {
       this.expiryIndex = 0;
       return;
     }
@@ -223,7 +223,7 @@ export class Replica {
     this.snaps.continue();
     this.snaps.maybeTake(this.appliedIndex);
     // Forwarded requests, snapshot chunks and their answers depend on nothing this node has yet to persist.
-    this.out.messages.push(...this.requests.flush(this.core.status().term));
+    this.out.messages.push(...this.requests.flush(this.core.term));
     if (this.snaps.messages.length > 0) {
       this.out.messages.push(...this.snaps.messages);
       this.snaps.messages = [];
@@ -310,9 +310,6 @@ export class Replica {
     return { index: this.snaps.latest?.index ?? 0, term: this.snaps.latest?.term ?? 0, bytes: this.snaps.lastBytes, sending: this.snaps.sending };
   }
 
-  get pendingWriteCount(): number {
-    return this.pendingWrites.length;
-  }
 }
 
 function emptyEffects(): Effects {

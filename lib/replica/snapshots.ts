@@ -203,8 +203,7 @@ export class Snapshots {
       o.stage = 'ack';
       o.attempts++;
       o.deadlineTick = this.tickNow + this.limits.chunkTimeoutTicks;
-      const st = this.core.status();
-      this.messages.push({ type: 'snapChunk', term: st.term, from: this.id, to: peer, index: o.index, snapTerm: o.term, offset: m.offset, data: m.data, done: m.done });
+      this.messages.push({ type: 'snapChunk', term: this.core.term, from: this.id, to: peer, index: o.index, snapTerm: o.term, offset: m.offset, data: m.data, done: m.done });
       return;
     }
   }
@@ -258,9 +257,9 @@ export class Snapshots {
   // ------------------------------------------------------------------ receiving (follower)
 
   onChunk(m: SnapChunk): void {
-    const st = this.core.status();
-    if (m.term < st.term) {
-      this.messages.push(ack(this.id, st.term, m, 'refused', 0));
+    const term = this.core.term;
+    if (m.term < term) {
+      this.messages.push(ack(this.id, term, m, 'refused', 0));
       return;
     }
     const cur = this.incoming;
@@ -336,9 +335,6 @@ export class Snapshots {
     return this.cursor !== null;
   }
 
-  get busy(): boolean {
-    return this.taking !== 0 || this.incoming !== null;
-  }
 }
 
 function ack(from: NodeId, term: number, m: SnapChunk, status: SnapAck['status'], nextOffset: number): SnapAck {

@@ -117,8 +117,13 @@ export function runReplicaSeed(seed: number, mutate?: (s: ReplicaSchedule) => vo
       injectFaults(faults, r, sched);
       if (r.chance(sched.unreachableP)) c.unreachable(r.pick(ids), r.pick(ids));
       if (r.chance(sched.transferP)) {
+        // Half straight into the leader's replica, half as an operator's CLUSTER TRANSFER
+        // through the command table, at the leader or (refused) at any node.
         const l = c.leader();
-        if (l !== null) c.transfer(l, r.chance(0.3) ? null : r.pick(ids));
+        const target = r.chance(0.3) ? null : r.pick(ids);
+        if (r.chance(0.5)) {
+          if (l !== null) c.transfer(l, target);
+        } else cl.clusterTransfer(r.chance(0.7) && l !== null ? l : r.pick(ids), target);
       }
       if (i % 1000 === 0) c.checkLogs();
     }
@@ -153,6 +158,7 @@ export function runReplicaSeed(seed: number, mutate?: (s: ReplicaSchedule) => vo
       summary:
         `${desc} | elections=${st.elections} crashes=${st.crashes} torn=${st.tornWrites} lost=${st.lostWrites} ` +
         `snapshots=${st.snapshots} installs=${st.installs} compactions=${st.compactions} transfers=${st.transfers} ` +
+        `clusterTransfer=${cl.transfers.ok}ok/${cl.transfers.refused}refused ` +
         `ops=${cl.stats.ok}ok/${cl.stats.fail}fail/${cl.stats.unknown}unknown msgs=${c.net.delivered}`,
     };
   } catch (err) {

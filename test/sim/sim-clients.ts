@@ -33,6 +33,10 @@ export class SimClients implements ReplyListener {
   readonly history: Operation[] = [];
   readonly stats: ClientStats = { invoked: 0, ok: 0, fail: 0, unknown: 0 };
   private readonly inFlight = new Map<number, InFlightOp>();
+  /** CLUSTER TRANSFER requests in flight, by reqId: the node asked. Not part of the history. */
+  private readonly admin = new Map<number, NodeId>();
+  /** CLUSTER TRANSFER outcomes: +OK (the target leads), or an error (not the leader, given up, ...). */
+  readonly transfers = { ok: 0, refused: 0 };
   /** Each client's node; a client moves to another node after an error or a crash. */
   private readonly nodeOf: NodeId[];
   private readonly busy: boolean[];
@@ -84,7 +88,29 @@ export class SimClients implements ReplyListener {
     this.cluster.request(node, [req]);
   }
 
+  /** An operator's CLUSTER TRANSFER [target] at `node`, through the gateway's command table like any client's. */
+  clusterTransfer(node: NodeId, target: NodeId | null): void {
+    if (this.cluster.node(node).replica === null) return;
+    const out = dispatch(COMMANDS, this.env, ['CLUSTER', 'TRANSFER', ...(target === null ? [] : [target])].map((s) => Buffer.from(s)));
+    if (out.kind !== 'admin') throw new Error(`CLUSTER TRANSFER gave ${out.kind}`);
+    const reqId = ++this.nextReqId;
+    this.admin.set(reqId, node);
+    this.cluster.log(node, 'invoke', `req ${reqId} CLUSTER TRANSFER ${target ?? ''}`);
+    this.cluster.request(node, [{ reqId, kind: 'transfer', target: out.target }]);
+  }
+
   onReply(node: NodeId, reqId: number, reply: ClientReply): void {
+    const asked = this.admin.get(reqId);
+    if (asked !== undefined) {
+      if (asked !== node) throw new Error(`${node} answered CLUSTER TRANSFER ${reqId} sent to ${asked}`);
+      this.admin.delete(reqId);
+      if (reply.ok) {
+        const text = Buffer.from(reply.reply).toString();
+        if (text !== '+OK\r\n') throw new Error(`CLUSTER TRANSFER answered ${JSON.stringify(text)}`);
+        this.transfers.ok++;
+      } else this.transfers.refused++;
+      return;
+    }
     const op = this.inFlight.get(reqId);
     if (op === undefined) throw new Error(`${node} answered request ${reqId}, which nobody waits for`);
     if (op.node !== node) throw new Error(`${node} answered request ${reqId} sent to ${op.node}`);
@@ -110,6 +136,7 @@ export class SimClients implements ReplyListener {
 
   /** A crashed node answers nobody: its writes may still take effect, its reads did not matter. */
   onCrash(node: NodeId): void {
+    for (const [reqId, asked] of this.admin) if (asked === node) this.admin.delete(reqId);
     for (const [reqId, op] of this.inFlight) {
       if (op.node !== node) continue;
       this.inFlight.delete(reqId);
