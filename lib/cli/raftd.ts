@@ -8,6 +8,7 @@ import { checkOptions, defaultClusterId, DEFAULTS, type NodeOptions } from '../c
 import { SECURITY_FLAGS, securityOptions } from '../config/security-options.js';
 import type { LogLevel } from '../log/logger.js';
 import { RaftNode } from '../node/raft-node.js';
+import { settleClusterId } from '../node/cluster-id.js';
 import { RaftdError } from '../util/errors.js';
 import { dumpLog } from './dump-log.js';
 import { launchLocalCluster } from './launcher.js';
@@ -73,11 +74,12 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
 
+  const dataDir = path.resolve(args.data ?? path.join('data', args.id));
   const opts: NodeOptions = {
     ...DEFAULTS,
     id: args.id,
     hosts,
-    dataDir: path.resolve(args.data ?? path.join('data', args.id)),
+    dataDir,
     clusterId: args['cluster-id'] ?? defaultClusterId(hosts),
     logLevel: args['log-level'] as LogLevel,
     logFileBytesMax: args['log-file-bytes-max'],
@@ -104,6 +106,8 @@ export async function main(argv: string[]): Promise<void> {
     ...securityOptions(args),
   };
   checkOptions(opts);
+  // Fixed at bootstrap and kept in the data directory: hosts.txt may change later, the cluster's id does not.
+  opts.clusterId = settleClusterId(dataDir, opts.clusterId, args['cluster-id'] !== undefined).id;
   await runNode(opts);
 }
 
