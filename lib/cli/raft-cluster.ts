@@ -17,9 +17,14 @@ import { report, type Io } from '../ops/report.js';
 import { renderStatus, statusJson } from '../ops/status-table.js';
 import { DEFAULT_EXEC, parseNsMap, targetsFor, type ClusterConfig } from '../ops/target.js';
 import { up } from '../ops/up.js';
+import { adminCommand, renderReply } from '../ops/admin.js';
+import { rollingRestart } from '../ops/rolling-restart.js';
+import { hasStableLeader } from '../ops/probe.js';
+import { waitForStatus } from '../ops/wait.js';
+import { RespError } from '../client/resp-client.js';
 import { fileFlagArgs, fileFlagValue } from '../ops/secrets.js';
 
-const COMMANDS = ['up', 'down', 'restart', 'kill', 'pause', 'resume', 'status', 'metrics', 'logs'] as const;
+const COMMANDS = ['up', 'down', 'restart', 'kill', 'pause', 'resume', 'status', 'metrics', 'logs', 'members', 'transfer', 'rolling-restart'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const WATCH_DEFAULT_MS = 1000;
@@ -44,6 +49,10 @@ export async function main(argv: string[]): Promise<void> {
     .command('status', 'one row per node: address, up/down, role, term, leader, commit, applied, lag, health (GET /health)')
     .command('metrics', 'from two scrapes of every /metrics --interval ms apart: role, term, commit, lag, fsync p99, proposals/s, commits/s, healthy')
     .command('logs', "fetch every node's per-actor logs into --out DIR/<id>/")
+    .command('members', 'CLUSTER MEMBERS of the leader: id, addresses, voter or learner, match index, leader')
+    .command('transfer [id]', 'CLUSTER TRANSFER: hand leadership to the node given (default: the most up-to-date voter)')
+    .command('rolling-restart [ids..]', 'restart every node (or the given ones) one at a time: followers first, the leader last after a transfer, each back and caught up before the next')
+    .option('catch-up-entries', { type: 'number', coerce: lastNumber, default: 100, describe: 'rolling-restart: a node counts as caught up within this many entries of the leader\'s commit index' })
     .option('hosts', { type: 'string', coerce: lastString, default: 'hosts.txt', describe: 'cluster file: `id host peer-port client-port [metrics-port]` a line' })
     .option('exec', { type: 'string', coerce: lastString, describe: `reach every node through this command template: {host} {id} {ns} (default for remote hosts: "${DEFAULT_EXEC}"; e.g. "ip netns exec raftd-{id}")` })
     .option('ns-map', { type: 'string', coerce: lastString, describe: 'the {ns} of each node: id=namespace,id=namespace...' })
@@ -110,6 +119,7 @@ export async function main(argv: string[]): Promise<void> {
     watchMs: args.watch === undefined ? null : watchMs(args.watch),
     out: args.out ?? null,
     intervalMs: positive(args.interval, '--interval'),
+    catchUpEntries: nonNegative(args['catch-up-entries'], '--catch-up-entries'),
   });
   if (!ok) process.exitCode = 1;
 }
@@ -124,6 +134,7 @@ interface RunOptions {
   watchMs: number | null;
   out: string | null;
   intervalMs: number;
+  catchUpEntries: number;
 }
 
 async function run(command: Command, c: ClusterConfig, io: Io, o: RunOptions): Promise<boolean> {
@@ -157,6 +168,12 @@ async function run(command: Command, c: ClusterConfig, io: Io, o: RunOptions): P
       for (const r of results) (r.ok ? io.out : io.err)(`${r.id}: ${r.message}`);
       return results.every((r) => r.ok);
     }
+    case 'members':
+      return members(c, io, o);
+    case 'transfer':
+      return transfer(c, io, o);
+    case 'rolling-restart':
+      return rollingRestart(c, io, { timeoutMs: o.timeoutMs, graceMs: o.graceMs, probeMs: o.probeMs, catchUpEntries: o.catchUpEntries }, targetsFor(c, o.ids));
     default: {
       const never: never = command;
       throw new OpsError('OPS_CONFIG', `unknown command ${String(never)}`);
@@ -198,8 +215,41 @@ async function status(c: ClusterConfig, io: Io, o: RunOptions): Promise<boolean>
   return true;
 }
 
+async function members(c: ClusterConfig, io: Io, o: RunOptions): Promise<boolean> {
+  const r = await adminCommand(c.hosts, ['CLUSTER', 'MEMBERS'], o.probeMs);
+  const lines = renderReply(r.reply);
+  for (const l of lines) (r.reply instanceof RespError ? io.err : io.out)(l);
+  return !(r.reply instanceof RespError);
+}
+
+async function transfer(c: ClusterConfig, io: Io, o: RunOptions): Promise<boolean> {
+  const target = o.id;
+  const before = await probeCluster(c.hosts, o.probeMs);
+  if (before.leader === null) {
+    io.err('no leader to transfer from');
+    return false;
+  }
+  const r = await adminCommand(c.hosts, ['CLUSTER', 'TRANSFER', ...(target ? [target] : [])], o.probeMs, before);
+  if (r.reply instanceof RespError) {
+    io.err(`${r.via}: ${r.reply.reply}`);
+    return false;
+  }
+  const w = await waitForStatus(c.hosts, (s) => hasStableLeader(s) && s.leader !== before.leader && (target === null || s.leader === target), o.timeoutMs, o.probeMs);
+  if (!w.ok) {
+    io.err(`leadership did not move from ${before.leader} within ${o.timeoutMs} ms`);
+    return false;
+  }
+  io.out(`leadership moved from ${before.leader} to ${w.status.leader} (term ${w.status.term})`);
+  return true;
+}
+
 function positive(v: number, flag: string): number {
   if (!Number.isFinite(v) || v <= 0) throw new OpsError('OPS_CONFIG', `${flag} must be a positive number of ms`);
+  return v;
+}
+
+function nonNegative(v: number, flag: string): number {
+  if (!Number.isInteger(v) || v < 0) throw new OpsError('OPS_CONFIG', `${flag} must be an integer >= 0`);
   return v;
 }
 

@@ -82,6 +82,9 @@ let probeAccess: ClientAccess | undefined;
 export function setProbeAccess(a: ClientAccess): void {
   probeAccess = a;
 }
+export function getProbeAccess(): ClientAccess | undefined {
+  return probeAccess;
+}
 
 export async function probeNode(h: HostEntry, timeoutMs = PROBE_TIMEOUT_MS): Promise<NodeRow> {
   const row: NodeRow = {
