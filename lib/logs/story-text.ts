@@ -1,4 +1,5 @@
 // The story (summary.ts) as readable text.
+import { membershipText } from './membership-story.js';
 import type { Election, Story, VoteTally } from './summary.js';
 
 /** `08:01:45.420` from an ISO time (UTC, as the logs write it). */
@@ -82,6 +83,8 @@ export function storyText(s: Story): string[] {
     out.push('', 'Step-downs');
     for (const d of s.stepDowns) out.push(`  ${clock(d.at)} ${d.node} stepped down in term ${d.term}${d.newTerm !== undefined && d.newTerm !== d.term ? ` for term ${d.newTerm}` : ''}: ${d.reason}`);
   }
+
+  out.push(...membershipText(s.membership, clock));
 
   if (s.restarts.length > 0) {
     out.push('', 'Restarts');

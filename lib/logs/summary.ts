@@ -3,6 +3,7 @@
 // it keeps only the story, never the records.
 import type { Level, LogRecord } from './record.js';
 import type { RaftActorEvent } from '../raft/events.js';
+import { MembershipStoryBuilder, type MembershipStory } from './membership-story.js';
 
 export interface VoteTally {
   /** Nodes whose logs show they granted (voteGranted), in the order seen. */
@@ -142,6 +143,8 @@ export interface Story {
   snapshots: SnapshotCounts[];
   links: PeerLink[];
   restarts: Restart[];
+  /** Configuration changes and leadership transfers (lib/logs/membership-story.ts). */
+  membership: MembershipStory;
   problems: Problem[];
   malformed: number;
 }
@@ -180,6 +183,7 @@ export class StoryBuilder {
   private readonly links = { replicator: new Map<string, LinkState>(), raft: new Map<string, LinkState>() };
   private readonly restarts: Restart[] = [];
   private readonly problems = new Map<string, Problem>();
+  private readonly membership = new MembershipStoryBuilder();
 
   add(r: LogRecord): void {
     this.records++;
@@ -187,8 +191,10 @@ export class StoryBuilder {
     this.lastTime = r.time;
     this.noteNode(r);
     if (r.level === 'warn' || r.level === 'error') this.noteProblem(r);
-    if (r.actor === 'raft') this.onRaft(r);
-    else if (r.actor.startsWith('replicator-')) this.onReplicator(r);
+    if (r.actor === 'raft') {
+      this.onRaft(r);
+      this.membership.add(r);
+    } else if (r.actor.startsWith('replicator-')) this.onReplicator(r);
   }
 
   private noteNode(r: LogRecord): void {
@@ -529,6 +535,7 @@ export class StoryBuilder {
       snapshots: [...this.snapshots.values()].sort((a, b) => a.node.localeCompare(b.node)),
       links,
       restarts: this.restarts,
+      membership: this.membership.finish(),
       problems: [...this.problems.values()].sort((a, b) => rank[a.level] - rank[b.level] || b.count - a.count || a.first.localeCompare(b.first)),
       malformed,
     };

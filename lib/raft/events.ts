@@ -51,6 +51,14 @@ export const NODE_EVENTS = [
   'snapshot-loaded',
   'handing-over',
   'handed-over',
+  // Membership in the node shell (lib/node/membership-shell.ts, lib/node/join.ts).
+  'membership',
+  'membership-differs-from-hosts',
+  'removed-from-config',
+  'peer-added',
+  'peer-removed',
+  'joining',
+  'joined',
 ] as const;
 export type NodeEventName = (typeof NODE_EVENTS)[number];
 
