@@ -12,7 +12,7 @@ import { runActor, type ActorContext } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
 import { GatewayMetrics } from '../lib/metrics/gateway-metrics.js';
 import { Transaction } from '../lib/resp/transaction.js';
-import { COMMANDS, dispatch, RAFTD_VERSION, type ClientState, type CommandEnv, type CommandOutcome } from '../lib/resp/commands.js';
+import { adminRequest, COMMANDS, dispatch, RAFTD_VERSION, type AdminOp, type ClientState, type CommandEnv, type CommandOutcome } from '../lib/resp/commands.js';
 import { RespProtocolError } from '../lib/resp/errors.js';
 import type { ServerFacts } from '../lib/resp/info.js';
 import { RespParser, parserLimits } from '../lib/resp/parser.js';
@@ -56,7 +56,7 @@ interface Proposal {
   prepare: (() => Uint8Array) | undefined;
   onReply: ((reply: Buffer) => Buffer) | undefined;
   /** An operation on the cluster (CLUSTER TRANSFER) rather than a write. */
-  admin?: { op: 'transfer'; target: string | null };
+  admin?: AdminOp;
 }
 
 class Conn {
@@ -399,7 +399,7 @@ class Gateway {
         break;
       case 'admin':
         // Ordered like a write: it runs after what the connection sent before it.
-        this.request(conn, cmd, 'write', '', EMPTY, [], undefined, undefined, { op: outcome.op, target: outcome.target });
+        this.request(conn, cmd, 'write', '', EMPTY, [], undefined, undefined, outcome);
         break;
       default:
         assertNever(outcome, 'command outcome');
@@ -488,7 +488,7 @@ class Gateway {
     args: Buffer[],
     prepare?: () => Uint8Array,
     onReply?: (reply: Buffer) => Buffer,
-    admin?: { op: 'transfer'; target: string | null },
+    admin?: AdminOp,
   ): void {
     const d = this.ctx.data;
     if (conn.pending >= d.pendingPerConnMax || this.inFlight.size >= d.pendingNodeMax) {
@@ -532,7 +532,7 @@ class Gateway {
     this.metrics.onStage('gateway_queued', p.sentAt - p.queuedAt);
     this.inFlight.set(reqId, p);
     if (p.admin !== undefined) {
-      this.batch.push({ reqId, kind: 'transfer', target: p.admin.target });
+      this.batch.push(adminRequest(reqId, p.admin));
     } else if (p.kind === 'write') {
       const data = p.data;
       p.data = EMPTY; // transferred below

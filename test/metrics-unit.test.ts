@@ -32,6 +32,7 @@ function ready(over: Partial<Ready> = {}): Effects {
     storage: [],
     restored: null,
     snapshotting: false,
+    membership: null,
     messages: [],
     replies: [],
     applied: over.committed ?? [],

@@ -166,7 +166,7 @@ t.test('validation refuses ill-typed and inconsistent messages', async (t) => {
     ['bool as number', { ...ALL[2]!, granted: 1 }],
     ['empty id', { ...ALL[2]!, from: '' }],
     ['data not binary', { ...ok, entries: [{ index: 2 ** 45 + 1, term: 1, kind: 'normal', tid: '', data: [1, 2] }] }],
-    ['bad kind', { ...ok, entries: [{ index: 2 ** 45 + 1, term: 1, kind: 'config', tid: '', data: new Uint8Array(1) }] }],
+    ['bad kind', { ...ok, entries: [{ index: 2 ** 45 + 1, term: 1, kind: 'membership', tid: '', data: new Uint8Array(1) }] }],
     ['index gap', { ...ok, entries: [entry(2 ** 45 + 2, 1, [1])] }],
     ['term goes down', { ...ok, entries: [entry(2 ** 45 + 1, 3, [1]), entry(2 ** 45 + 2, 2, [1])] }],
     ['entry term over message term', { ...ok, term: 3, entries: [entry(2 ** 45 + 1, 4, [1])] }],

@@ -14,6 +14,8 @@ export function describeEntry(entry: Entry): string {
   switch (entry.kind) {
     case 'noop':
       return '';
+    case 'config':
+      return `CONFIG ${Buffer.from(entry.data).toString('utf8')}`;
     case 'normal': {
       let write: KvWrite;
       try {

@@ -115,6 +115,7 @@ export class KvStateMachine {
     let reply: Buffer;
     switch (entry.kind) {
       case 'noop':
+      case 'config': // membership is the core's; the state machine only counts the index
         reply = w.OK;
         break;
       case 'normal':

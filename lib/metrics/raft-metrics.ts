@@ -155,7 +155,7 @@ export class RaftMetrics {
 
   onRequests(items: GatewayRequest[]): void {
     for (const it of items) {
-      if (it.kind === 'transfer') continue; // an operation on the cluster, not a client write or read
+      if (it.kind !== 'write' && it.kind !== 'read') continue; // an operation on the cluster, not a client write or read
       if (this.requestKind.size >= TRACKED_REQUESTS_MAX) this.requestKind.delete(this.requestKind.keys().next().value!);
       this.requestKind.set(it.reqId, it.kind);
     }

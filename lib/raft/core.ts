@@ -13,9 +13,11 @@ import { onStaleTerm, onVote } from './election.js';
 import { appendAccepted, readIndexMsg } from './message-builders.js';
 import { expireReads, leaderRead } from './read-index.js';
 import { becomeFollower, inLease, setLeader, stepFollower, tickElection } from './roles.js';
-import { bcastAppend, bcastCommit, maybeCommit, sendTimeoutNow } from './replication.js';
+import type { Member, Membership } from '../replica/membership-types.js';
+import { encodeConfig } from './config-entry.js';
+import { bcastAppend, bcastCommit, committedInTerm, maybeCommit, maybeStepDownRemoved, sendTimeoutNow } from './replication.js';
 import { CoreState } from './state.js';
-import type { CoreConfig, CoreStatus, Entry, HardState, Message, NodeId, ProposeResult, Ready, Restored, Role, SnapshotMeta, TransferResult } from './types.js';
+import type { CoreConfig, CoreStatus, Entry, HardState, Message, NodeId, ProposeConfigResult, ProposeResult, Ready, Restored, Role, SnapshotMeta, TransferResult } from './types.js';
 
 export { EVENTS_MAX, READS_MAX } from './state.js';
 /** Bound on committed entries handed out by one ready() (hasReady() stays true for the rest). */
@@ -41,8 +43,15 @@ export class RaftCore {
   step(m: Message): void {
     const s = this.s;
     if (m.to !== s.id) return;
-    if (m.from === s.id || !s.voterSet.has(m.from)) {
+    if (m.from === s.id) {
       s.emit('warn', 'messageFromUnknownPeer', { from: m.from, type: m.type });
+      return;
+    }
+    if (m.type === 'vote' && !s.voterSet.has(m.from)) {
+      // A removed node (or one this node does not know as a voter yet) must not disrupt: its
+      // votes are ignored, its higher term never adopted. Anything else is taken from anyone,
+      // so a node that joins hears its leader before it knows the configuration.
+      s.emit('info', 'voteIgnored', { candidate: m.from, pre: m.pre, reason: 'not a voter', msgTerm: m.term });
       return;
     }
     assert(Number.isInteger(m.term) && m.term >= 0, `bad message term ${m.term}`);
@@ -138,7 +147,50 @@ export class RaftCore {
     const s = this.s;
     assert(Number.isInteger(index) && index >= 0, `persisted index ${index}`);
     if (!s.log.stableTo(index, term)) return;
-    if (s.role === 'leader' && maybeCommit(s)) bcastCommit(s);
+    if (s.role === 'leader' && maybeCommit(s)) {
+      bcastCommit(s);
+      if (maybeStepDownRemoved(s)) becomeFollower(s, s.term, null, 'removed from the configuration');
+    }
+  }
+
+  /**
+   * Leader: append a configuration (the whole member list; single-server changes: the
+   * caller changes at most one voter). It takes effect at once, here and on each
+   * follower as it appends it. Refused while another change is uncommitted, and until
+   * this leader has committed an entry of its own term (dissertation 4.1's fix: otherwise
+   * a change of an earlier term's leader may still be in flight).
+   */
+  proposeConfig(members: Member[]): ProposeConfigResult {
+    const s = this.s;
+    if (s.role !== 'leader') return { ok: false, code: 'NOT_LEADER', leader: s.leader };
+    if (!committedInTerm(s)) return { ok: false, code: 'TRYAGAIN', message: 'the leader has not committed an entry of its term yet' };
+    if (s.leadTransferee !== null) return { ok: false, code: 'TRYAGAIN', message: 'a leadership transfer is under way' };
+    if (s.members.index > s.commitIndex) return { ok: false, code: 'PENDING', message: `the configuration change at index ${s.members.index} is not committed yet` };
+    assert(members.some((m) => m.voter), 'a configuration without voters');
+    const index = s.log.lastIndex + 1;
+    const e: Entry = { index, term: s.term, kind: 'config', tid: '', data: encodeConfig(members) };
+    s.log.append([e]);
+    s.configs.appended([e]);
+    s.adoptConfig('proposed');
+    s.emit('info', 'configProposed', { index });
+    bcastAppend(s);
+    // A leader alone (one voter) commits on its own write; persisted() does that.
+    return { ok: true, index, term: s.term };
+  }
+
+  /** The configuration in effect (set by the last config entry appended). */
+  get membership(): Membership {
+    return this.s.members;
+  }
+
+  /** The configuration in effect at `index` (at or after the log's start): what a snapshot through it stores. */
+  configAt(index: number): Membership {
+    return this.s.configs.at(index);
+  }
+
+  /** Is this node a voter in the configuration in effect? */
+  get isVoter(): boolean {
+    return this.s.isVoter;
   }
 
   /**
@@ -153,12 +205,15 @@ export class RaftCore {
     let to = target;
     if (to === null) {
       let best = -1;
-      for (const [peer, pr] of s.progress) if (pr.match > best) [best, to] = [pr.match, peer];
+      for (const peer of s.otherVoters) {
+        const m = s.progressOf(peer).match;
+        if (m > best) [best, to] = [m, peer];
+      }
     }
     if (to === null) return { ok: false, code: 'UNKNOWN_PEER', message: 'no other voter to hand leadership to' };
     if (to === s.id) return { ok: false, code: 'SELF', message: `${to} leads already` };
     const pr = s.progress.get(to);
-    if (pr === undefined) return { ok: false, code: 'UNKNOWN_PEER', message: `${to} is not a voter` };
+    if (pr === undefined || !s.voterSet.has(to)) return { ok: false, code: 'UNKNOWN_PEER', message: `${to} is not a voter` };
     s.leadTransferee = to;
     s.transferElapsed = 0;
     s.emit('info', 'transferStarted', { target: to, match: pr.match, lastIndex: s.log.lastIndex });
@@ -183,6 +238,7 @@ export class RaftCore {
     const to = Math.min(throughIndex, s.appliedIndex, s.log.stableIndex);
     if (to <= s.log.snapshotIndex) return;
     s.log.compactTo(to);
+    s.configs.compactedTo(to);
     s.emit('info', 'logCompacted', { throughIndex: to, firstIndex: s.log.firstIndex });
   }
 
@@ -192,11 +248,14 @@ export class RaftCore {
    * it when it holds the snapshot's last entry (a follower must not drop entries it may
    * have acknowledged), and is replaced by it otherwise.
    */
-  installSnapshot(snap: SnapshotMeta): void {
+  installSnapshot(snap: SnapshotMeta, config: Membership | null = null): void {
     const s = this.s;
     assert(Number.isInteger(snap.index) && snap.index > s.appliedIndex && snap.term > 0, `install ${snap.index}/${snap.term} at applied ${s.appliedIndex}`);
-    if (s.log.matchTerm(snap.index, snap.term)) s.log.compactAround(snap.index);
+    const kept = s.log.matchTerm(snap.index, snap.term);
+    if (kept) s.log.compactAround(snap.index);
     else s.log.restore(snap);
+    s.configs.installed(snap.index, config, kept);
+    s.adoptConfig(`snapshot ${snap.index}`);
     s.appliedIndex = snap.index;
     if (s.commitIndex < snap.index) s.commitIndex = snap.index;
     s.emit('info', 'snapshotRestored', { index: snap.index, snapTerm: snap.term });
@@ -208,7 +267,7 @@ export class RaftCore {
    */
   snapshotAck(from: NodeId, leaderTerm: number): void {
     const s = this.s;
-    if (leaderTerm < s.term || !s.voterSet.has(from) || from === s.id) return; // a stale leader's: it learns our term from appends
+    if (leaderTerm < s.term || from === s.id) return; // a stale leader's: it learns our term from appends
     if (leaderTerm > s.term || s.role !== 'follower') becomeFollower(s, leaderTerm, from, `snapshot from ${from}`);
     s.electionElapsed = 0;
     // Held until durable: the term this node just adopted may not be on disk yet.

@@ -9,6 +9,8 @@ import type { Message } from './types.js';
 
 /** kind 'transfer': the leader asked for it (TimeoutNow): no PreVote, and voters set their lease aside. */
 export function campaign(s: CoreState, kind: 'pre' | 'real' | 'transfer'): void {
+  // A learner, a removed node or one that joins and knows no configuration yet never campaigns.
+  if (!s.isVoter) return;
   const pre = kind === 'pre';
   if (pre) becomePreCandidate(s);
   else becomeCandidate(s);
@@ -16,7 +18,7 @@ export function campaign(s: CoreState, kind: 'pre' | 'real' | 'transfer'): void 
   s.emit('info', 'electionStarted', { pre, voteTerm, ...(kind === 'transfer' ? { transfer: true } : {}) });
   s.votes.set(s.id, true);
   if (tallyVotes(s)) return;
-  for (const to of s.others) {
+  for (const to of s.otherVoters) {
     const m = voteMsg(s, to, voteTerm, pre, kind === 'transfer');
     // A real vote request depends on our durable term and self-vote.
     if (pre) s.msgsNow.push(m);
@@ -28,11 +30,12 @@ export function campaign(s: CoreState, kind: 'pre' | 'real' | 'transfer'): void 
 function tallyVotes(s: CoreState): boolean {
   let granted = 0;
   let rejected = 0;
-  for (const g of s.votes.values()) {
+  for (const [from, g] of s.votes) {
+    if (!s.voterSet.has(from)) continue; // the configuration changed under the election
     if (g) granted++;
     else rejected++;
   }
-  const res = voteResult(granted, rejected, s.cfg.peers.length);
+  const res = voteResult(granted, rejected, s.voterSet.size);
   const pre = s.role === 'precandidate';
   switch (res) {
     case 'pending':
@@ -79,7 +82,7 @@ export function onVoteResp(s: CoreState, m: VoteRespMsg): void {
   if (m.pre !== pre) return; // a response to another kind of election
   if (pre && m.granted && m.term !== s.term + 1) return; // stale grant from an older pre-election
   if (!pre) assert(m.term === s.term, 'vote response term not reconciled');
-  if (s.votes.has(m.from)) return;
+  if (s.votes.has(m.from) || !s.voterSet.has(m.from)) return;
   s.votes.set(m.from, m.granted);
   tallyVotes(s);
 }

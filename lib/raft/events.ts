@@ -28,6 +28,9 @@ export const CORE_EVENTS = [
   'snapshotNeeded',
   'snapshotRestored',
   'logCompacted',
+  'configChanged',
+  'configProposed',
+  'removedSteppingDown',
 ] as const;
 export type CoreEventName = (typeof CORE_EVENTS)[number];
 

@@ -25,7 +25,7 @@ export function leaderRead(s: CoreState, req: ReadRequester): void {
 export function startReads(s: CoreState, rs: PendingRead[]): void {
   if (rs.length === 0) return;
   assert(s.role === 'leader' && committedInTerm(s), 'read started before commit in term');
-  if (s.others.length === 0) {
+  if (s.otherVoters.length === 0 && s.isVoter) {
     for (const r of rs) completeRead(s, r.req, s.commitIndex);
     return;
   }
@@ -43,8 +43,9 @@ export function checkReads(s: CoreState): void {
   let done = 0;
   while (done < pending.length) {
     const r = pending[done]!;
-    let acks = 1;
-    for (const pr of s.progress.values()) if (pr.ackedRound >= r.round) acks++;
+    // Voters only: a learner's ack confirms nothing about leadership.
+    let acks = s.isVoter ? 1 : 0;
+    for (const p of s.otherVoters) if (s.progressOf(p).ackedRound >= r.round) acks++;
     if (acks < s.quorum) break;
     completeRead(s, r.req, r.index);
     done++;

@@ -5,6 +5,7 @@ import { assert } from './assert.js';
 import { appendAccepted, appendMsg, appendRejected, timeoutNowMsg, type AppendMsg, type AppendRespMsg } from './message-builders.js';
 import { committedIndex } from './quorum.js';
 import { checkReads, startReads } from './read-index.js';
+import { becomeFollower } from './roles.js';
 import type { CoreState } from './state.js';
 import type { NodeId } from './types.js';
 
@@ -39,8 +40,12 @@ export function onAppend(s: CoreState, m: AppendMsg): void {
       assert(conflict > s.commitIndex, `truncating committed entry ${conflict} (commit ${s.commitIndex})`);
       s.emit('warn', 'logTruncated', { index: conflict, lastIndex: s.log.lastIndex, leader: m.from });
       s.log.truncateFrom(conflict);
+      s.configs.truncatedFrom(conflict); // a configuration cut from the log is undone with it
     }
-    s.log.append(m.entries.slice(conflict - (m.prevLogIndex + 1)));
+    const added = m.entries.slice(conflict - (m.prevLogIndex + 1));
+    s.log.append(added);
+    s.configs.appended(added); // and one appended takes effect now, not when it commits
+    s.adoptConfig(`append from ${m.from}`);
   }
   commitTo(s, Math.min(m.leaderCommit, lastNew));
   s.msgs.push(appendAccepted(s, m.from, lastNew, m.ctx));
@@ -55,7 +60,8 @@ function commitTo(s: CoreState, index: number): void {
 // ---------------------------------------------------------------- leader
 
 export function onAppendResp(s: CoreState, m: AppendRespMsg): void {
-  const pr = s.progressOf(m.from);
+  const pr = s.progress.get(m.from);
+  if (pr === undefined) return; // no longer a member
   pr.recentActive = true;
   if (m.ctx > pr.ackedRound) {
     assert(m.ctx <= s.readRound, `ack for read round ${m.ctx} never started (at ${s.readRound})`);
@@ -86,6 +92,7 @@ export function onAppendResp(s: CoreState, m: AppendRespMsg): void {
   }
   pr.checkInvariants();
   checkReads(s);
+  if (maybeStepDownRemoved(s)) becomeFollower(s, s.term, null, 'removed from the configuration');
 }
 
 /** Where to retry after a rejection, from the follower's conflict hint (6.824 fast backup). */
@@ -99,13 +106,34 @@ function nextFromHint(s: CoreState, m: AppendRespMsg): number {
 
 /** Advance the commit index by counting replicas; only entries of our term are counted. */
 export function maybeCommit(s: CoreState): boolean {
-  const matches = [s.log.stableIndex];
-  for (const pr of s.progress.values()) matches.push(pr.match);
+  // Voters of the configuration in effect only; a leader the configuration removed does not count itself.
+  const matches: number[] = [];
+  if (s.isVoter) matches.push(s.log.stableIndex);
+  for (const p of s.otherVoters) matches.push(s.progressOf(p).match);
+  if (matches.length === 0) return false;
   const idx = committedIndex(matches);
   if (idx <= s.commitIndex || s.log.term(idx) !== s.term) return false;
   const firstInTerm = !committedInTerm(s);
   commitTo(s, idx);
   if (firstInTerm) startReads(s, s.leaderReads.awaitingCommit.splice(0));
+  return true;
+}
+
+/**
+ * Leader: the configuration that removed this node committed, so it steps down (it led
+ * until then without counting itself). It first tells the most up-to-date voter to
+ * campaign at once, so the cluster does not wait an election timeout for a leader.
+ */
+export function maybeStepDownRemoved(s: CoreState): boolean {
+  if (s.role !== 'leader' || s.isVoter || s.commitIndex < s.members.index) return false;
+  let best: NodeId | null = null;
+  let bestMatch = -1;
+  for (const p of s.otherVoters) {
+    const m = s.progressOf(p).match;
+    if (m > bestMatch) [best, bestMatch] = [p, m];
+  }
+  s.emit('warn', 'removedSteppingDown', { config: s.members.index, handTo: best !== null && bestMatch === s.log.lastIndex ? best : null });
+  if (best !== null && bestMatch === s.log.lastIndex) sendTimeoutNow(s, best);
   return true;
 }
 

@@ -101,6 +101,11 @@ export function inLease(s: CoreState): boolean {
 
 export function tickElection(s: CoreState): void {
   s.electionElapsed++;
+  if (!s.isVoter) {
+    // Not a voter here (a learner, removed, or joining): it never campaigns, so it never disrupts.
+    if (s.electionElapsed >= s.randomizedElectionTicks) s.electionElapsed = 0;
+    return;
+  }
   if (s.electionElapsed >= s.randomizedElectionTicks) {
     s.electionElapsed = 0;
     campaign(s, s.cfg.preVote ? 'pre' : 'real');
@@ -119,9 +124,10 @@ function tickHeartbeat(s: CoreState): void {
   if (s.electionElapsed >= s.cfg.electionTicks) {
     s.electionElapsed = 0;
     if (s.cfg.checkQuorum) {
-      let active = 1;
-      for (const pr of s.progress.values()) {
-        if (pr.recentActive) active++;
+      // Only voters count: learners are replicated to, but never make a quorum.
+      let active = s.isVoter ? 1 : 0;
+      for (const [peer, pr] of s.progress) {
+        if (pr.recentActive && s.voterSet.has(peer)) active++;
         pr.recentActive = false;
       }
       if (active < s.quorum) {
@@ -153,7 +159,7 @@ export function stepFollower(s: CoreState, m: Message): void {
       return;
     case 'timeoutNow':
       // Our leader hands over: campaign at once, without PreVote (it would only delay).
-      if (m.from !== s.leader) return;
+      if (m.from !== s.leader || !s.isVoter) return;
       s.emit('info', 'timeoutNowReceived', { from: m.from });
       campaign(s, 'transfer');
       return;

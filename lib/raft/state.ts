@@ -1,10 +1,13 @@
 // The core's state, shared by the files that act on it (roles.ts, election.ts,
 // replication.ts, read-index.ts) the way etcd-io/raft's functions share one `raft`
 // struct. Only core.ts is the public face; nothing outside lib/raft touches this.
+import type { Membership } from '../replica/membership-types.js';
 import { assert } from './assert.js';
+import { configFromSnapshot } from './config-entry.js';
+import { ConfigHistory } from './config-history.js';
 import type { CoreEventName } from './events.js';
 import { RaftLog } from './log.js';
-import type { Progress } from './progress.js';
+import { Progress } from './progress.js';
 import { quorumSize } from './quorum.js';
 import { ForwardedReads, LeaderReads } from './reads.js';
 import type { CoreConfig, HardState, Message, NodeId, RaftEvent, Restored, Role } from './types.js';
@@ -17,10 +20,17 @@ export const EVENTS_MAX = 4096;
 export class CoreState {
   readonly cfg: CoreConfig;
   readonly id: NodeId;
-  /** Every voter except this node. */
-  readonly others: NodeId[];
-  readonly voterSet: Set<NodeId>;
-  readonly quorum: number;
+  /** The configurations the log holds; `members` is the one in effect (set when appended, not when committed). */
+  readonly configs: ConfigHistory;
+  members: Membership;
+  /** Every member except this node, voters and learners: whom a leader replicates to. */
+  others: NodeId[] = [];
+  /** Every voter except this node: whom a candidate asks for votes. */
+  otherVoters: NodeId[] = [];
+  voterSet = new Set<NodeId>();
+  memberSet = new Set<NodeId>();
+  /** Votes that make a majority of the voters (1 with none, so nothing is ever won or committed by nobody). */
+  quorum = 1;
   readonly random: () => number;
   readonly readTimeoutTicks: number;
 
@@ -70,17 +80,19 @@ export class CoreState {
     validateConfig(config);
     this.cfg = { ...config, peers: [...config.peers] };
     this.id = config.id;
-    this.voterSet = new Set(config.peers);
-    this.others = config.peers.filter((p) => p !== config.id);
-    this.quorum = quorumSize(config.peers.length);
     this.random = random;
     this.readTimeoutTicks = 2 * config.electionTicks;
 
     const hs = restored.hardState;
     assert(Number.isInteger(hs.term) && hs.term >= 0, `restored term ${hs.term}`);
-    assert(hs.vote === null || this.voterSet.has(hs.vote), `restored vote for unknown node ${hs.vote}`);
     const snap = restored.snapshot ?? null;
     this.log = new RaftLog(restored.entries, snap);
+    // On restart: the log's last config entry, else the snapshot's, else the bootstrap list.
+    const snapConfig = snap === null ? null : configFromSnapshot(restored.snapshotConfig, snap.index);
+    this.configs = new ConfigHistory(snapConfig ?? bootstrapMembership(config));
+    this.configs.appended(restored.entries);
+    this.members = this.configs.current();
+    this.deriveMembership();
     // What a snapshot covers was committed and is already in the state machine.
     this.commitIndex = this.appliedIndex = snap?.index ?? 0;
     assert(this.log.lastTerm <= hs.term, `restored log term ${this.log.lastTerm} > hard state term ${hs.term}`);
@@ -89,6 +101,33 @@ export class CoreState {
     this.prevHard = { term: hs.term, vote: hs.vote };
     this.stepRole = step;
     this.tickRole = tick;
+  }
+
+  /** Recomputes what follows from `members`; a leader starts or stops replicating to who joined or left. */
+  deriveMembership(): void {
+    const m = this.members;
+    this.memberSet = new Set(m.members.map((x) => x.id));
+    this.voterSet = new Set(m.members.filter((x) => x.voter).map((x) => x.id));
+    this.others = m.members.filter((x) => x.id !== this.id).map((x) => x.id);
+    this.otherVoters = this.others.filter((p) => this.voterSet.has(p));
+    this.quorum = this.voterSet.size === 0 ? 1 : quorumSize(this.voterSet.size);
+    if (this.role !== 'leader') return;
+    for (const p of this.others) if (!this.progress.has(p)) this.progress.set(p, new Progress(this.log.lastIndex + 1, this.cfg.inflightMax));
+    for (const p of [...this.progress.keys()]) if (!this.memberSet.has(p)) this.progress.delete(p);
+  }
+
+  /** The configuration in effect may have changed (config history updated): adopt it. */
+  adoptConfig(reason: string): boolean {
+    const next = this.configs.current();
+    if (next === this.members) return false;
+    this.emit('info', 'configChanged', { from: this.members.index, to: next.index, reason, voters: next.members.filter((x) => x.voter).map((x) => x.id), learners: next.members.filter((x) => !x.voter).map((x) => x.id) });
+    this.members = next;
+    this.deriveMembership();
+    return true;
+  }
+
+  get isVoter(): boolean {
+    return this.voterSet.has(this.id);
   }
 
   progressOf(peer: NodeId): Progress {
@@ -111,10 +150,18 @@ export class CoreState {
   }
 }
 
+/** The bootstrap list (index 0): hosts.txt's members, or none for a node that joins. */
+function bootstrapMembership(c: CoreConfig): Membership {
+  if (c.join === true) return { index: 0, members: [] };
+  if (c.members !== undefined) return { index: 0, members: c.members.map((m) => ({ ...m })) };
+  return { index: 0, members: c.peers.map((id) => ({ id, host: '', peerPort: 0, clientPort: 0, voter: true })) };
+}
+
 function validateConfig(c: CoreConfig): void {
   assert(typeof c.id === 'string' && c.id.length > 0, 'config.id must be a non-empty string');
-  assert(c.peers.includes(c.id), `config.peers must include ${c.id}`);
   assert(new Set(c.peers).size === c.peers.length, 'config.peers has duplicates');
+  if (c.join !== true && c.members === undefined) assert(c.peers.includes(c.id), `config.peers must include ${c.id}`);
+  if (c.members !== undefined) assert(new Set(c.members.map((m) => m.id)).size === c.members.length, 'config.members has duplicates');
   const posInt = (n: number): boolean => Number.isInteger(n) && n >= 1;
   assert(posInt(c.heartbeatTicks), `heartbeatTicks ${c.heartbeatTicks}`);
   assert(posInt(c.electionTicks) && c.electionTicks > c.heartbeatTicks, 'electionTicks must exceed heartbeatTicks');

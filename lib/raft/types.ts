@@ -1,11 +1,16 @@
 // The contract between the pure Raft core and whatever drives it (the node's
 // actors in production, the seeded simulator in tests). Nothing here does I/O.
+import type { Member } from '../replica/membership-types.js';
 import type { CoreEventName } from './events.js';
 
 export type NodeId = string;
 
-/** noop: the entry a new leader appends so it can commit entries of earlier terms. */
-export type EntryKind = 'normal' | 'noop';
+/**
+ * noop: the entry a new leader appends so it can commit entries of earlier terms.
+ * config: a cluster membership (lib/raft/config-entry.ts encodes it); it takes effect
+ * on every node as soon as it is appended, not when it commits.
+ */
+export type EntryKind = 'normal' | 'noop' | 'config';
 
 export interface Entry {
   index: number;
@@ -78,8 +83,15 @@ export type MessageType = Message['type'];
 
 export interface CoreConfig {
   id: NodeId;
-  /** Every voter, including `id`. */
+  /**
+   * The bootstrap voters (hosts.txt), including `id`: used only when neither the snapshot
+   * nor the log holds a configuration. Empty for a node that joins an existing cluster.
+   */
   peers: NodeId[];
+  /** The bootstrap members with their addresses (overrides `peers` when given). */
+  members?: Member[];
+  /** A node joining an existing cluster: no configuration until a leader's log or snapshot brings one. */
+  join?: boolean;
   /** Base election timeout in ticks; the randomized timeout is in [electionTicks, 2*electionTicks). */
   electionTicks: number;
   heartbeatTicks: number;
@@ -159,6 +171,14 @@ export type ProposeResult =
   /** A leadership transfer is under way: writes wait for its outcome (at most an election timeout). */
   | { ok: false; code: 'TRANSFERRING' };
 
+export type ProposeConfigResult =
+  | { ok: true; index: number; term: number }
+  | { ok: false; code: 'NOT_LEADER'; leader: NodeId | null }
+  /** The leader has not committed an entry of its term yet (dissertation 4.1's fix), or a transfer is under way. */
+  | { ok: false; code: 'TRYAGAIN'; message: string }
+  /** A configuration change is still uncommitted: one at a time. */
+  | { ok: false; code: 'PENDING'; message: string };
+
 export type TransferResult = { ok: true; target: NodeId } | { ok: false; code: 'NOT_LEADER' | 'UNKNOWN_PEER' | 'SELF' | 'IN_PROGRESS'; message: string };
 
 /** The last entry a snapshot covers: the log continues after it. */
@@ -171,5 +191,7 @@ export interface Restored {
   hardState: HardState;
   /** The newest snapshot the state machine was restored from, if any; `entries` continue after it. */
   snapshot?: SnapshotMeta | null;
+  /** The configuration stored in that snapshot's header (a Membership; null/absent: none, e.g. an older snapshot). */
+  snapshotConfig?: unknown;
   entries: Entry[];
 }

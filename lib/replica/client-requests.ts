@@ -7,6 +7,7 @@ import type { KvStateMachine } from '../kv/state-machine.js';
 import type { RaftCore } from '../raft/core.js';
 import type { Entry, NodeId } from '../raft/types.js';
 import { assert } from '../util/assert.js';
+import { applyChange, decodeChange, encodeChange, isMemberTid, MEMBER_TID_PREFIX, memberStatuses, membersReply } from './membership.js';
 import type { ClientReply, ForwardMessage, ForwardReplyItem, ForwardWriteItem, GatewayRequest, ReplyCode } from './messages.js';
 
 export interface ClientRequestsLimits {
@@ -103,13 +104,25 @@ export class ClientRequests {
   }
 
   /** Requests from this node's gateway. */
-  onRequests(items: GatewayRequest[]): void {
-    for (const it of items) {
-      assert(!this.pending.has(it.reqId), `request ${it.reqId} arrived twice`);
-      if (this.pending.size >= this.limits.inFlightMax) {
-        this.replies.push({ reqId: it.reqId, reply: { ok: false, code: 'BUSY', message: 'too many requests in flight' } });
+  onRequests(given: GatewayRequest[]): void {
+    const items: GatewayRequest[] = [];
+    for (const g of given) {
+      assert(!this.pending.has(g.reqId), `request ${g.reqId} arrived twice`);
+      if (g.kind === 'members') {
+        // This node's view, at once: nothing to agree on.
+        const st = this.core.status();
+        const leader = st.role === 'leader' ? this.id : st.leader;
+        this.replies.push({ reqId: g.reqId, reply: { ok: true, reply: membersReply(memberStatuses(this.core.membership, this.id, st.lastIndex, leader, st.progress)) } });
         continue;
       }
+      if (this.pending.size >= this.limits.inFlightMax) {
+        this.replies.push({ reqId: g.reqId, reply: { ok: false, code: 'BUSY', message: 'too many requests in flight' } });
+        continue;
+      }
+      // A membership change travels like a write (to the leader, forwarded if need be) whose
+      // tid marks it; the leader turns it into a config entry instead of proposing it.
+      const it: GatewayRequest = g.kind === 'member' ? { reqId: g.reqId, kind: 'write', tid: `${MEMBER_TID_PREFIX}${this.id}:${this.epoch}:${g.reqId}`, data: encodeChange(g.change) } : g;
+      items.push(it);
       this.pending.set(it.reqId, { req: it, deadlineTick: this.tickNow + this.limits.requestTicks, fid: 0, waiting: false, attempts: 0, retryTick: 0 });
     }
     for (const it of items) if (it.kind === 'transfer' && this.pending.has(it.reqId)) this.startTransfer(it.reqId, it.target);
@@ -170,7 +183,7 @@ export class ClientRequests {
     for (const it of items) {
       if (it.kind === 'write') writes.push({ id: it.reqId, tid: it.tid, data: it.data });
       else if (it.kind === 'read') reads.push({ reqId: it.reqId, args: it.args.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)) });
-      else assert(false, 'a transfer is never dispatched');
+      else assert(false, `a ${it.kind} request is never dispatched`);
     }
     if (writes.length > 0) {
       if (st.role === 'leader') this.propose(writes, null, 0);
@@ -189,7 +202,13 @@ export class ClientRequests {
   }
 
   /** Proposes on the leader; `origin` null for local requests, else the follower that forwarded them. */
-  private propose(items: { id: number; tid: string; data: Uint8Array }[], origin: NodeId | null, epoch: number): void {
+  private propose(all: { id: number; tid: string; data: Uint8Array }[], origin: NodeId | null, epoch: number): void {
+    let items = all;
+    if (all.some((i) => isMemberTid(i.tid))) {
+      for (const i of all) if (isMemberTid(i.tid)) this.proposeMember(i, origin, epoch);
+      items = all.filter((i) => !isMemberTid(i.tid));
+      if (items.length === 0) return;
+    }
     if (this.proposals.size + items.length > this.limits.inFlightMax) {
       for (const i of items) this.fail(origin, epoch, i.id, 'BUSY', 'too many writes in flight');
       return;
@@ -223,6 +242,37 @@ export class ClientRequests {
     });
   }
 
+  /** Leader: a membership change, checked against the configuration in effect, becomes a config entry. */
+  private proposeMember(item: { id: number; tid: string; data: Uint8Array }, origin: NodeId | null, epoch: number): void {
+    const change = decodeChange(item.data);
+    if (change === null) {
+      this.fail(origin, epoch, item.id, 'ERR', 'malformed membership change');
+      return;
+    }
+    if (this.proposals.size >= this.limits.inFlightMax) {
+      this.fail(origin, epoch, item.id, 'BUSY', 'too many writes in flight');
+      return;
+    }
+    const next = applyChange(this.core.membership, change);
+    if (!next.ok) {
+      this.fail(origin, epoch, item.id, 'ERR', next.message);
+      return;
+    }
+    const res = this.core.proposeConfig(next.members);
+    if (!res.ok) {
+      if (res.code === 'NOT_LEADER') this.fail(origin, epoch, item.id, 'TRYAGAIN', `leader changed${res.leader ? ` to ${res.leader}` : ''}; retry`);
+      else if (res.code === 'TRYAGAIN') this.fail(origin, epoch, item.id, 'TRYAGAIN', `${res.message}; retry`);
+      else this.fail(origin, epoch, item.id, 'ERR', `one membership change at a time: ${res.message}`);
+      return;
+    }
+    const stale = this.proposals.get(res.index);
+    if (stale !== undefined) {
+      assert(stale.term < res.term, `two proposals at index ${res.index} in term ${res.term}`);
+      this.lost(stale, false);
+    }
+    this.proposals.set(res.index, { term: res.term, origin, epoch, id: item.id });
+  }
+
   private read(items: { reqId: number; args: Buffer[] }[]): void {
     // Rounds whose requests timed out stay until the core ends them: bound them too.
     if (this.reads.size >= this.limits.inFlightMax) {
@@ -250,6 +300,12 @@ export class ClientRequests {
         for (const r of m.replies) {
           const f = this.forwarded.get(r.fid);
           if (f === undefined || f.target !== m.from) continue; // answered, given up, or re-routed since
+          if (!r.ok && r.code === LOST && isMemberTid(f.tid)) {
+            // A membership change is never sent twice: the lost entry may still commit elsewhere.
+            this.forwarded.delete(r.fid);
+            this.reply(f.reqId, { ok: false, code: 'TIMEOUT', message: 'membership change cut from the log by a leader change; outcome unknown, see CLUSTER MEMBERS' });
+            continue;
+          }
           if (!r.ok && r.code === LOST) {
             f.target = null;
             this.rerouteDue = true;
@@ -386,6 +442,12 @@ export class ClientRequests {
     for (const [fid, f] of this.forwarded) {
       if (f.target === leader) continue;
       if (f.target === null && (f.refusedBy === leader || f.retryTick > this.tickNow)) continue;
+      if (isMemberTid(f.tid) && f.target !== null) {
+        // Sent to a leader that is gone: it may be in some log. Never sent twice (see above).
+        this.forwarded.delete(fid);
+        this.reply(f.reqId, { ok: false, code: 'TIMEOUT', message: 'leader changed while a membership change was under way; outcome unknown, see CLUSTER MEMBERS' });
+        continue;
+      }
       if (leader === this.id) {
         // This node leads now: propose it here, as a request of its own.
         this.forwarded.delete(fid);
@@ -470,7 +532,7 @@ export class ClientRequests {
    * request id, so sending it again is safe: the dedup table applies it once.
    */
   private mayExistElsewhere(p: Pending): boolean {
-    return p.req.kind === 'write' && p.req.tid !== '' && p.attempts > 1;
+    return p.req.kind === 'write' && p.req.tid !== '' && !isMemberTid(p.req.tid) && p.attempts > 1;
   }
 
   private retry(p: Pending, notBeforeTick: number): void {

@@ -11,6 +11,8 @@ export interface Member {
   clientPort: number;
   /** false: a learner, which receives the log but never votes nor counts toward a quorum. */
   voter: boolean;
+  /** A learner the leader promotes to voter by itself once it has caught up (CLUSTER ADD without LEARNER). */
+  autoPromote?: boolean;
 }
 
 export interface Membership {

@@ -3,6 +3,7 @@
 // The actors' channel unions (actors/protocol.ts) are built from these; lib never
 // imports actors.
 import type { Message, NodeId, Role } from '../raft/types.js';
+import type { MemberChange } from './membership-types.js';
 
 /**
  * Not Raft: a follower hands client writes to the leader over the same peer
@@ -73,7 +74,11 @@ export type GatewayRequest =
   | { reqId: number; kind: 'write'; tid: string; data: Uint8Array }
   | { reqId: number; kind: 'read'; args: Uint8Array[] }
   /** CLUSTER TRANSFER: hand leadership to `target` (null: the most up-to-date follower); answered once it leads. */
-  | { reqId: number; kind: 'transfer'; target: string | null };
+  | { reqId: number; kind: 'transfer'; target: string | null }
+  /** CLUSTER MEMBERS: this node's view of the configuration, answered at once on any node (a RESP array). */
+  | { reqId: number; kind: 'members' }
+  /** CLUSTER ADD/PROMOTE/REMOVE, on any node: forwarded to the leader; answered once the config entry commits. */
+  | { reqId: number; kind: 'member'; change: MemberChange };
 
 export interface NodeStatus {
   id: NodeId;
@@ -89,6 +94,8 @@ export interface NodeStatus {
   msgsSent: number;
   keys: number;
   peers: { id: NodeId; match: number; lag: number; connected: boolean; state?: 'probe' | 'replicate' | 'snapshot' }[];
+  /** The configuration in effect as this node sees it (match: known on the leader only). */
+  members?: { id: NodeId; host: string; peerPort: number; clientPort: number; voter: boolean; match: number; leader: boolean }[];
   /** The newest durable snapshot, the size of the last one taken or received, transfers under way, and where the log starts. */
   snapshot?: { index: number; term: number; bytes: number; sending: number; firstLogIndex: number };
 }

@@ -9,6 +9,8 @@ import { RaftCore } from '../raft/core.js';
 import type { CoreConfig, CoreStatus, Entry, HardState, NodeId, RaftEvent, Ready, Restored, TransferResult } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import { ClientRequests } from './client-requests.js';
+import { applyChange, memberStatuses, PROMOTE_LAG_ENTRIES_MAX, type MemberStatus } from './membership.js';
+import type { Member, Membership } from './membership-types.js';
 import type { ClientReply, GatewayRequest, PeerMessage } from './messages.js';
 import { FrameReader, Snapshots, type SnapshotLimits } from './snapshots.js';
 import type { LogWriterSnapshotIn, LogWriterSnapshotOut } from './storage-messages.js';
@@ -23,6 +25,16 @@ const EXPIRE_KEYS_PER_ENTRY_MAX = 256;
 
 export interface ReplicaConfig {
   core: CoreConfig;
+  /**
+   * The bootstrap members (hosts.txt, with addresses): used only when neither the snapshot
+   * nor the log holds a configuration. Absent: core.peers, without addresses.
+   */
+  members?: Member[];
+  /**
+   * A node joining an existing cluster: it starts with no configuration, is no voter,
+   * never campaigns, and learns the membership from the leader's snapshot or log.
+   */
+  join?: boolean;
   /** A client request not answered within this many ticks gets TIMEOUT (TRYAGAIN while no leader is known). */
   requestTicks: number;
   /** Bound on client requests in flight on this node. */
@@ -66,6 +78,8 @@ export interface Effects {
   more: boolean;
   /** A snapshot is being serialized a slice per round: call process() again soon (the daemon does; the simulator lets ticks do it). */
   snapshotting: boolean;
+  /** The membership in effect, when it changed in this round (the first process() always reports it). */
+  membership: Membership | null;
 }
 
 /** A write handed out and not yet durable, in seq order. */
@@ -86,6 +100,8 @@ export class Replica {
   private writeSeq = 0;
   private readonly pendingWrites: PendingWrite[] = [];
   private appliedIndex = 0;
+  /** The membership last reported in Effects (null: none yet, so the first process() reports it). */
+  private reportedMembership: Membership | null = null;
   /** The driver's clock at the last tick (ms). */
   private nowMs = 0;
   /** Leader: the index of the expiry entry in flight (0: none). */
@@ -119,7 +135,10 @@ export class Replica {
       assert(this.sm.appliedIndex === snap.index, `snapshot ${snap.index} restored a state at ${this.sm.appliedIndex}`);
       this.appliedIndex = snap.index;
     }
-    this.core = new RaftCore(cfg.core, restored, random);
+    const coreCfg: CoreConfig = { ...cfg.core };
+    if (cfg.members !== undefined) coreCfg.members = cfg.members;
+    if (cfg.join !== undefined) coreCfg.join = cfg.join;
+    this.core = new RaftCore(coreCfg, restored, random);
     this.snaps = new Snapshots(this.id, this.core, this.sm, cfg.snapshots, snap);
     const epoch = Math.floor(random() * 0x1_0000_0000) >>> 0;
     this.requests = new ClientRequests(
@@ -147,6 +166,28 @@ export class Replica {
     this.requests.tick();
     this.snaps.tick(this.core.role === 'leader');
     this.proposeExpiry();
+    this.promoteCaughtUp();
+  }
+
+  /**
+   * Leader: a learner added to become a voter (CLUSTER ADD without LEARNER) is promoted
+   * once it has caught up: replicating, and within a few entries of the leader's log.
+   * A learner nobody can reach never gets there and stays a learner.
+   */
+  private promoteCaughtUp(): void {
+    if (this.core.role !== 'leader') return;
+    const m = this.core.membership;
+    if (!m.members.some((x) => !x.voter && x.autoPromote === true)) return;
+    const st = this.core.status();
+    if (m.index > st.commitIndex) return; // one change at a time
+    for (const x of m.members) {
+      if (x.voter || x.autoPromote !== true) continue;
+      const pr = st.progress[x.id];
+      if (pr === undefined || pr.state !== 'replicate' || pr.match + PROMOTE_LAG_ENTRIES_MAX < st.lastIndex) continue;
+      const next = applyChange(m, { op: 'promote', id: x.id });
+      if (next.ok) this.core.proposeConfig(next.members); // refused (no entry of this term committed yet): next tick
+      return;
+    }
   }
 
   /** Leader: deletes keys whose deadline passed by its clock, a bounded batch per entry, one entry in flight. */
@@ -244,6 +285,11 @@ export class Replica {
     }
     assert(this.pendingWrites.length <= PENDING_WRITES_MAX, `${this.pendingWrites.length} log writes pending`);
     const out = this.out;
+    const m = this.core.membership;
+    if (m !== this.reportedMembership) {
+      this.reportedMembership = m;
+      out.membership = m;
+    }
     out.more = this.core.hasReady();
     out.snapshotting = this.snaps.serializing;
     this.out = emptyEffects();
@@ -289,6 +335,17 @@ export class Replica {
     return this.core.status();
   }
 
+  /** The configuration in effect on this node (set by the last config entry it appended). */
+  membership(): Membership {
+    return this.core.membership;
+  }
+
+  /** Members as status and CLUSTER MEMBERS show them (match indexes are known on the leader only). */
+  membersStatus(): MemberStatus[] {
+    const st = this.core.status();
+    return memberStatuses(this.core.membership, this.id, st.lastIndex, st.role === 'leader' ? this.id : st.leader, st.progress);
+  }
+
   get applied(): number {
     return this.appliedIndex;
   }
@@ -313,5 +370,5 @@ export class Replica {
 }
 
 function emptyEffects(): Effects {
-  return { writes: [], storage: [], messages: [], replies: [], applied: [], events: [], readIndex: { ok: 0, failed: 0 }, restored: null, more: false, snapshotting: false };
+  return { writes: [], storage: [], messages: [], replies: [], applied: [], events: [], readIndex: { ok: 0, failed: 0 }, restored: null, more: false, snapshotting: false, membership: null };
 }

@@ -1,4 +1,6 @@
-import type { NodeStatus } from '../replica/messages.js';
+import type { GatewayRequest, NodeStatus } from '../replica/messages.js';
+import type { MemberChange } from '../replica/membership-types.js';
+import { isPort } from '../replica/membership.js';
 import { assert } from '../util/assert.js';
 import { infoText, type ServerFacts } from './info.js';
 import { parseInteger } from './parser.js';
@@ -41,8 +43,27 @@ export type CommandOutcome =
   | { kind: 'write'; tid: string; data: Uint8Array; prepare?: () => Uint8Array }
   /** A linearizable read (ReadIndex): main runs `args` against the state machine once it is safe. */
   | { kind: 'read'; args: Buffer[]; onReply?: (reply: Buffer) => Buffer }
-  /** An operation on the cluster itself, decided by main: hand leadership to `target` (null: the most up-to-date follower). */
-  | { kind: 'admin'; op: 'transfer'; target: string | null };
+  /** An operation on the cluster itself, decided by main (see AdminOp). */
+  | ({ kind: 'admin' } & AdminOp);
+
+/**
+ * transfer: hand leadership to `target` (null: the most up-to-date follower); members:
+ * this node's view of the configuration; member: a membership change (any node; the
+ * leader answers once its config entry commits).
+ */
+export type AdminOp = { op: 'transfer'; target: string | null } | { op: 'members' } | { op: 'member'; change: MemberChange };
+
+/** The replica's request for an admin operation. */
+export function adminRequest(reqId: number, a: AdminOp): GatewayRequest {
+  switch (a.op) {
+    case 'transfer':
+      return { reqId, kind: 'transfer', target: a.target };
+    case 'members':
+      return { reqId, kind: 'members' };
+    case 'member':
+      return { reqId, kind: 'member', change: a.change };
+  }
+}
 // prepare: builds `data` when the gateway sends the write (after the connection's earlier
 // reads are answered); onReply: turns the read's reply into the client's. Both are for
 // transactions (./transaction.ts).
@@ -132,14 +153,42 @@ function isLeader(env: CommandEnv): CommandOutcome {
   return reply(env.status?.role === 'leader' ? w.ONE : w.ZERO);
 }
 
-/** CLUSTER TRANSFER [id]: hand leadership over (the leader answers once the target leads). */
+/**
+ * CLUSTER TRANSFER [id]: hand leadership over (the leader answers once the target leads).
+ * CLUSTER MEMBERS | ADD id host peer-port client-port [LEARNER] | PROMOTE id | REMOVE id: the
+ * membership (ADD makes a learner, promoted once it caught up unless LEARNER is given).
+ */
 function cluster(_env: CommandEnv, args: Buffer[]): CommandOutcome {
   const sub = args[1]!.toString('utf8').toLowerCase();
-  if (sub === 'transfer') {
-    if (args.length > 3) return reply(w.error(wrongArity('cluster|transfer')));
-    return { kind: 'admin', op: 'transfer', target: args.length === 3 ? args[2]!.toString('utf8') : null };
+  const word = (i: number): string => args[i]!.toString('utf8');
+  switch (sub) {
+    case 'transfer':
+      if (args.length > 3) return reply(w.error(wrongArity('cluster|transfer')));
+      return { kind: 'admin', op: 'transfer', target: args.length === 3 ? word(2) : null };
+    case 'members':
+      if (args.length !== 2) return reply(w.error(wrongArity('cluster|members')));
+      return { kind: 'admin', op: 'members' };
+    case 'add': {
+      if (args.length !== 6 && args.length !== 7) return reply(w.error(wrongArity('cluster|add')));
+      const learner = args.length === 7;
+      if (learner && word(6).toLowerCase() !== 'learner') return reply(w.error(`ERR syntax error: CLUSTER ADD id host peer-port client-port [LEARNER]`));
+      const id = word(2);
+      const host = word(3);
+      const peerPort = parseInteger(args[4]!);
+      const clientPort = parseInteger(args[5]!);
+      if (id.length === 0 || id.length > 256 || /\s/.test(id)) return reply(w.error('ERR invalid member id'));
+      if (host.length === 0 || host.length > 256) return reply(w.error('ERR invalid host'));
+      if (!isPort(peerPort) || !isPort(clientPort)) return reply(w.error('ERR invalid port: ports are integers in 1..65535'));
+      if (peerPort === clientPort) return reply(w.error('ERR the peer port and the client port must differ'));
+      return { kind: 'admin', op: 'member', change: { op: 'add', member: { id, host, peerPort, clientPort }, learner } };
+    }
+    case 'promote':
+    case 'remove':
+      if (args.length !== 3) return reply(w.error(wrongArity(`cluster|${sub}`)));
+      return { kind: 'admin', op: 'member', change: { op: sub, id: word(2) } };
+    default:
+      return reply(w.error(`ERR unknown subcommand '${sub.slice(0, 64)}'. raftd supports CLUSTER MEMBERS, ADD, PROMOTE, REMOVE and TRANSFER`));
   }
-  return reply(w.error(`ERR unknown subcommand '${sub.slice(0, 64)}'. raftd supports CLUSTER TRANSFER [id]; membership changes are not built yet`));
 }
 
 function info(env: CommandEnv, args: Buffer[]): CommandOutcome {

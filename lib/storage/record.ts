@@ -17,7 +17,7 @@ export const RECORD_BODY_BYTES_MIN = 8 + 8 + 1 + 2;
 export const RECORD_BODY_BYTES_MAX = 64 * 1024 * 1024;
 export const TID_BYTES_MAX = 0xffff;
 
-const KIND_OF_CODE: readonly EntryKind[] = ['normal', 'noop'];
+const KIND_OF_CODE: readonly EntryKind[] = ['normal', 'noop', 'config'];
 
 /** Encoded size of one entry's record, header included. */
 export function recordBytes(entry: Entry): number {

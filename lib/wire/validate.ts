@@ -68,7 +68,7 @@ function bytes(r: Rec, key: string, what: string, bytesMax: number): Uint8Array 
 function validateEntry(v: unknown, what: string): Entry {
   const r = rec(v, what);
   const kind = own(r, 'kind');
-  if (kind !== 'normal' && kind !== 'noop') bad(`${what}.kind is not 'normal' or 'noop'`);
+  if (kind !== 'normal' && kind !== 'noop' && kind !== 'config') bad(`${what}.kind is not 'normal', 'noop' or 'config'`);
   const data = own(r, 'data');
   if (!(data instanceof Uint8Array)) bad(`${what}.data is not binary`);
   return {

@@ -6,7 +6,7 @@
 // for linearizability.
 import type { NodeId } from '../../lib/raft/types.js';
 import type { ClientReply, GatewayRequest } from '../../lib/replica/messages.js';
-import { COMMANDS, dispatch, type CommandEnv } from '../../lib/resp/commands.js';
+import { adminRequest, COMMANDS, dispatch, type CommandEnv } from '../../lib/resp/commands.js';
 import type { ServerFacts } from '../../lib/resp/info.js';
 import { ReplyParser, type RespValue } from '../../lib/resp/reply-parser.js';
 import type { Operation } from '../../lib/check/history.js';
@@ -96,7 +96,7 @@ export class SimClients implements ReplyListener {
     const reqId = ++this.nextReqId;
     this.admin.set(reqId, node);
     this.cluster.log(node, 'invoke', `req ${reqId} CLUSTER TRANSFER ${target ?? ''}`);
-    this.cluster.request(node, [{ reqId, kind: 'transfer', target: out.target }]);
+    this.cluster.request(node, [adminRequest(reqId, out)]);
   }
 
   onReply(node: NodeId, reqId: number, reply: ClientReply): void {
