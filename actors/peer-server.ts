@@ -246,6 +246,12 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
       case 'term':
         log.term = msg.term;
         return;
+      case 'peers':
+        // Membership changed (lib/node/peer-set.ts): the handshake checks this set, connections open stay.
+        known.clear();
+        for (const id of msg.peers) if (id !== self.id) known.add(id);
+        log.info('peers', { peers: [...known] });
+        return;
       case 'stop':
         stop();
         return;

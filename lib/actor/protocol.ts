@@ -111,7 +111,12 @@ export interface PeerServerData extends ActorBase {
   /** Absent: no secret, no TLS. */
   security?: PeerSecurity;
 }
-export type PeerServerIn = { type: 'term'; term: number } | { type: 'stop' } | MetricsRequest;
+export type PeerServerIn =
+  | { type: 'term'; term: number }
+  /** The nodes whose connections it accepts from now on: the members (and, while joining, the cluster it joins). */
+  | { type: 'peers'; peers: NodeId[] }
+  | { type: 'stop' }
+  | MetricsRequest;
 export type PeerServerOut =
   /** One decoded frame from a peer. */
   | { type: 'received'; from: NodeId; messages: PeerMessage[] }

@@ -3,12 +3,22 @@ import type { ClientSecurity, PeerSecurity } from '../actor/protocol.js';
 import type { LogLevel } from '../log/logger.js';
 import { RaftdError } from '../util/errors.js';
 import type { HostEntry } from './hosts.js';
+import type { Member } from '../replica/membership-types.js';
 import { CLIENT_SECURITY_DEFAULTS, PEER_SECURITY_DEFAULTS } from './security-options.js';
 
 /** Everything one node needs to run; the CLI fills it from flags and hosts.txt. */
 export interface NodeOptions {
   id: string;
+  /** hosts.txt: the bootstrap members of a new cluster (a node whose data directory holds a configuration follows that). */
   hosts: HostEntry[];
+  /** This node's addresses when hosts.txt has no line for it (a node that joins with --host/--peer-port/--client-port). */
+  self?: HostEntry;
+  /**
+   * Set for a node that joined an existing cluster (now or before): it never bootstraps
+   * from hosts.txt; until the leader's log or snapshot brings the configuration, it
+   * accepts and answers the members it was told about when it asked to join.
+   */
+  join?: { members: Member[] } | null;
   dataDir: string;
   clusterId: string;
   logLevel: LogLevel;
@@ -97,7 +107,8 @@ export function checkOptions(o: NodeOptions): void {
   const bad = (m: string) => {
     throw new RaftdError('RAFTD_CONFIG', m);
   };
-  if (!o.hosts.some((h) => h.id === o.id)) bad(`node id "${o.id}" is not in the hosts file (known: ${o.hosts.map((h) => h.id).join(', ')})`);
+  if (o.self !== undefined && o.self.id !== o.id) bad(`self entry ${o.self.id} is not node ${o.id}`);
+  if (o.self === undefined && !o.hosts.some((h) => h.id === o.id)) bad(`node id "${o.id}" is not in the hosts file (known: ${o.hosts.map((h) => h.id).join(', ')})`);
   if (!(o.tickMs >= 1)) bad('--tick-ms must be at least 1');
   if (o.heartbeatMs < o.tickMs) bad('--heartbeat-ms must be at least --tick-ms');
   if (o.electionTimeoutMs < 2 * o.heartbeatMs) bad('--election-timeout-ms must be at least twice --heartbeat-ms');

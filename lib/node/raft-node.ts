@@ -40,6 +40,9 @@ import type {
 import { seededRandom } from './random.js';
 import { Replica, type Effects } from '../replica/replica.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
+import type { MetricsSource } from '../metrics/node-metrics.js';
+import type { Membership } from '../replica/membership-types.js';
+import { differencesFromHosts, membersOfHosts, planPeers, wantedPeers } from './peer-set.js';
 
 /** Exactly-once: a request id is remembered for this many later log entries, and at most this many ids. */
 const DEDUP_WINDOW_ENTRIES = 1_000_000;
@@ -87,6 +90,16 @@ export class RaftNode {
   private peerServer!: ActorHandle<PeerServerIn>;
   private gateway!: ActorHandle<GatewayIn>;
   private readonly replicators = new Map<NodeId, ActorHandle<ReplicatorIn>>();
+  /** Where each replicator dials: it follows the membership (lib/node/peer-set.ts). */
+  private readonly peerAddrs = new Map<NodeId, PeerAddr>();
+  /** Every actor, for metrics; replicators come and go with the membership (the array is shared with NodeMetrics). */
+  private readonly metricSources: MetricsSource[] = [];
+  /** Transport settings every replicator starts with. */
+  private limits!: TransportLimits;
+  /** Was this node a member of the last configuration it saw (to log its removal once)? */
+  private wasMember = false;
+  /** Messages to a peer without a replicator (not a member any more): dropped, counted. */
+  private msgsToStrangers = 0;
   private readonly connected = new Map<NodeId, boolean>();
   private processScheduled = false;
   private lastStatus: NodeStatus | null = null;
@@ -97,13 +110,14 @@ export class RaftNode {
   /** Metrics, /health, /ready: hooks below, logic in lib/metrics/. */
   readonly metrics = new NodeMetrics();
   private msgsSent = 0;
+  private membershipSeen = false;
   private stopping = false;
   private started = false;
   /** Every actor is up: Ready may be handed out. */
   private running = false;
 
   constructor(readonly opts: NodeOptions) {
-    const self = opts.hosts.find((h) => h.id === opts.id);
+    const self = opts.self ?? opts.hosts.find((h) => h.id === opts.id);
     assert(self, `node ${opts.id} not in hosts`);
     this.self = self;
     fs.mkdirSync(path.join(opts.dataDir, 'logs'), { recursive: true });
@@ -143,7 +157,7 @@ export class RaftNode {
 
     const coreConfig: CoreConfig = {
       id: o.id,
-      peers: o.hosts.map((h) => h.id),
+      peers: o.join != null ? [] : o.hosts.map((h) => h.id),
       electionTicks: Math.max(2, Math.round(o.electionTimeoutMs / o.tickMs)),
       heartbeatTicks: Math.max(1, Math.round(o.heartbeatMs / o.tickMs)),
       preVote: o.preVote,
@@ -152,9 +166,12 @@ export class RaftNode {
       appendBytesMax: o.appendBytesMax,
       uncommittedEntriesMax: o.uncommittedEntriesMax,
     };
+    // hosts.txt bootstraps a new cluster only: a configuration on disk wins, and a node that joined never bootstraps.
+    const join = o.join != null;
     this.replica = new Replica(
       {
         core: coreConfig,
+        ...(join ? { join: true } : { members: membersOfHosts(o.hosts) }),
         requestTicks: Math.ceil(o.requestTimeoutMs / o.tickMs),
         inFlightMax: o.pendingNodeMax,
         dedupWindowEntries: DEDUP_WINDOW_ENTRIES,
@@ -181,36 +198,24 @@ export class RaftNode {
     this.log.term = restored.hardState.term;
     this.log.info('restored', { vote: restored.hardState.vote, snapshotIndex: restored.snapshot?.index ?? 0, entries: restored.entries.length });
 
-    const limits: TransportLimits = {
+    const limits: TransportLimits = (this.limits = {
       frameBytesMax: o.frameBytesMax,
       queueMessagesMax: o.peerQueueMessagesMax,
       backoffBaseMs: o.backoffBaseMs,
       backoffMaxMs: o.backoffMaxMs,
       connectTimeoutMs: o.connectTimeoutMs,
-    };
+    });
     const addr = (h: HostEntry): PeerAddr => ({ id: h.id, host: h.host, peerPort: h.peerPort });
-    const peers = o.hosts.filter((h) => h.id !== o.id);
+    const peers = this.wantedPeers(this.replica.membership());
 
     this.peerServer = spawnActor<PeerServerIn, PeerServerOut>({
       name: 'peer-server',
       file: this.actorFile('peer-server'),
-      workerData: { ...this.base(), clusterId: o.clusterId, self: addr(this.self), peers: peers.map(addr), limits, security: o.peerSecurity } satisfies PeerServerData,
+      workerData: { ...this.base(), clusterId: o.clusterId, self: addr(this.self), peers, limits, security: o.peerSecurity } satisfies PeerServerData,
       onMessage: (m) => this.onPeerServer(m),
       onFatal: this.onFatal,
     });
-    for (const p of peers) {
-      this.connected.set(p.id, false);
-      this.replicators.set(
-        p.id,
-        spawnActor<ReplicatorIn, ReplicatorOut>({
-          name: `replicator-${p.id}`,
-          file: this.actorFile('replicator'),
-          workerData: { ...this.base(), clusterId: o.clusterId, self: addr(this.self), peer: addr(p), limits, security: o.peerSecurity } satisfies ReplicatorData,
-          onMessage: (m) => this.onReplicator(m),
-          onFatal: this.onFatal,
-        }),
-      );
-    }
+    for (const p of peers) this.addPeer(p);
     this.gateway = spawnActor<GatewayIn, GatewayOut>({
       name: 'client-gateway',
       file: this.actorFile('client-gateway'),
@@ -254,7 +259,8 @@ export class RaftNode {
     // INFO on an idle node: peer counters and connections change without any index moving.
     this.statusRefresh = setInterval(() => this.pushStatus(true), STATUS_REFRESH_INTERVAL_MS);
     this.statusRefresh.unref();
-    this.metrics.attach([this.logWriter, this.timer, this.peerServer, this.gateway, ...this.replicators.values()], () => this.status());
+    this.metricSources.push(this.logWriter, this.timer, this.peerServer, this.gateway, ...this.replicators.values());
+    this.metrics.attach(this.metricSources, () => this.status());
     if (o.metricsAddr) {
       const port = await this.metrics.serve(o.metricsAddr.host, o.metricsAddr.port);
       this.log.info('metrics-listening', { host: o.metricsAddr.host, port });
@@ -292,7 +298,7 @@ export class RaftNode {
       }
       this.log.info('snapshot-loaded', { index: snap.index, snapTerm: snap.term, bytes: offset, logEntriesAfter: entries.length });
     }
-    return { restored: { hardState: loaded.hardState, snapshot: snap === null ? null : { index: snap.index, term: snap.term }, entries }, content };
+    return { restored: { hardState: loaded.hardState, snapshot: snap === null ? null : { index: snap.index, term: snap.term }, snapshotConfig: snap?.config ?? null, entries }, content };
   }
 
   // ------------------------------------------------------------------ inputs
@@ -426,6 +432,8 @@ export class RaftNode {
   private process(): void {
     const fx = this.replica.process();
     if (fx.more || fx.snapshotting) this.schedule();
+    // Replicators first: this round's messages may be for a member that just appeared.
+    if (fx.membership !== null) this.onMembership(fx.membership);
     this.perform(fx);
     this.pushStatus(false);
   }
@@ -463,7 +471,12 @@ export class RaftNode {
     }
     for (const [peer, list] of byPeer) {
       const r = this.replicators.get(peer);
-      assert(r, `message for unknown peer ${peer}`);
+      if (r === undefined) {
+        // Not a member (any more): a removed follower's last replies, say. Raft retries what matters.
+        this.msgsToStrangers += list.length;
+        this.log.debug('peer-dropped', { peer, count: list.length, reason: 'not a member' });
+        continue;
+      }
       r.post({ type: 'send', messages: list });
       this.msgsSent += list.length;
     }
@@ -472,7 +485,8 @@ export class RaftNode {
   status(): NodeStatus {
     const s = this.replica.coreStatus();
     const snap = this.replica.snapshotStatus();
-    const leader = s.leader ? this.opts.hosts.find((h) => h.id === s.leader) : undefined;
+    const members = this.replica.membersStatus();
+    const leader = s.leader ? (members.find((m) => m.id === s.leader) ?? this.opts.hosts.find((h) => h.id === s.leader)) : undefined;
     return {
       id: s.id,
       role: s.role,
@@ -486,7 +500,76 @@ export class RaftNode {
       keys: this.replica.sm.keyCount,
       peers: Object.entries(s.progress).map(([id, p]) => ({ id, match: p.match, lag: s.lastIndex - p.match, connected: this.connected.get(id) ?? false, state: p.state })),
       snapshot: { ...snap, firstLogIndex: s.firstIndex },
+      members,
     };
+  }
+
+  // ------------------------------------------------------------------ membership
+
+  /** The members but this node, or while it joins and has no configuration yet, the cluster it asked to join. */
+  private wantedPeers(m: Membership) {
+    const fallback = (this.opts.join?.members ?? []).map((x) => ({ id: x.id, host: x.host, peerPort: x.peerPort }));
+    return wantedPeers(m, this.opts.id, fallback);
+  }
+
+  private addPeer(p: PeerAddr): void {
+    const o = this.opts;
+    const self: PeerAddr = { id: this.self.id, host: this.self.host, peerPort: this.self.peerPort };
+    const r = spawnActor<ReplicatorIn, ReplicatorOut>({
+      name: `replicator-${p.id}`,
+      file: this.actorFile('replicator'),
+      workerData: { ...this.base(), clusterId: o.clusterId, self, peer: p, limits: this.limits, security: o.peerSecurity } satisfies ReplicatorData,
+      onMessage: (m) => this.onReplicator(m),
+      onFatal: this.onFatal,
+    });
+    this.replicators.set(p.id, r);
+    this.peerAddrs.set(p.id, p);
+    this.connected.set(p.id, false);
+    if (this.running) {
+      this.metricSources.push(r);
+      r.post({ type: 'term', term: this.replica.coreStatus().term });
+    }
+  }
+
+  private removePeer(id: NodeId): void {
+    const r = this.replicators.get(id);
+    assert(r, `no replicator for ${id}`);
+    this.replicators.delete(id);
+    this.peerAddrs.delete(id);
+    this.connected.delete(id);
+    const i = this.metricSources.indexOf(r);
+    if (i >= 0) this.metricSources.splice(i, 1);
+    void r.stop({ type: 'stop' }, STOP_ACTOR_TIMEOUT_MS);
+  }
+
+  /**
+   * The configuration in effect changed (appended, truncated away, restored from a
+   * snapshot; the first round reports the one the node starts with): replicators and the
+   * peer server's allowlist follow it. A node removed from it keeps running and says so.
+   */
+  private onMembership(m: Membership): void {
+    const members = m.members.map((x) => ({ id: x.id, host: x.host, peerPort: x.peerPort, clientPort: x.clientPort, voter: x.voter }));
+    this.log.info('membership', { index: m.index, members });
+    const first = !this.membershipSeen;
+    this.membershipSeen = true;
+    if (first && m.index > 0 && this.opts.join == null) {
+      const diff = differencesFromHosts(m, this.opts.hosts);
+      if (diff.length > 0) this.log.warn('membership-differs-from-hosts', { index: m.index, differences: diff, message: 'the configuration in the data directory wins over hosts.txt' });
+    }
+    const member = m.members.some((x) => x.id === this.opts.id);
+    if (this.wasMember && !member) this.log.warn('removed-from-config', { index: m.index, message: 'this node is no longer a member: it keeps running but takes no part until added again' });
+    this.wasMember = member;
+    const wanted = this.wantedPeers(m);
+    const plan = planPeers(this.peerAddrs, wanted);
+    for (const id of plan.remove) {
+      this.removePeer(id);
+      this.log.info('peer-removed', { peer: id });
+    }
+    for (const p of plan.add) {
+      this.addPeer(p);
+      this.log.info('peer-added', { peer: p.id, host: p.host, peerPort: p.peerPort });
+    }
+    this.peerServer.post({ type: 'peers', peers: wanted.map((p) => p.id) });
   }
 
   private pushStatus(force: boolean): void {
