@@ -420,6 +420,7 @@ class Gateway {
       nowMs: Date.now(),
       connectedClients: this.conns.size,
       pendingRequests: this.inFlight.size,
+      clusterId: this.ctx.data.clusterId ?? '',
     };
   }
 

@@ -172,6 +172,8 @@ export interface ClientSecurity {
 // ---------------------------------------------------------------- client gateway
 export interface GatewayData extends ActorBase {
   host: string;
+  /** Shown by INFO (cluster_id): a node that joins learns it from the member it asks. */
+  clusterId?: string;
   clientPort: number;
   /** Bound on commands waiting for a reply, per connection and for the whole node. */
   pendingPerConnMax: number;

@@ -1,5 +1,6 @@
 // `node bin/raftd.js`: with --id, run one node; without, launch every local node of
 // hosts.txt as its own process; with --dump-log, print a node's log from disk.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -8,10 +9,15 @@ import { checkOptions, defaultClusterId, DEFAULTS, type NodeOptions } from '../c
 import { SECURITY_FLAGS, securityOptions } from '../config/security-options.js';
 import type { LogLevel } from '../log/logger.js';
 import { RaftNode } from '../node/raft-node.js';
-import { settleClusterId } from '../node/cluster-id.js';
+import { readClusterId, settleClusterId, writeClusterId } from '../node/cluster-id.js';
+import { alreadyMember, askToJoin, discover, parseSeed, type Joiner } from '../node/join.js';
+import { hostEntryOf, readJoined, writeJoined, type JoinedState } from '../node/joined-state.js';
 import { RaftdError } from '../util/errors.js';
 import { dumpLog } from './dump-log.js';
 import { launchLocalCluster } from './launcher.js';
+
+/** Exit code of a node that could not join (--join): nobody answered, or the cluster refused it. */
+export const JOIN_FAILED_EXIT = 2;
 
 /** Messages a node started by the launcher sends it over the IPC channel. */
 export type LaunchReport =
@@ -25,6 +31,12 @@ export async function main(argv: string[]): Promise<void> {
     .option('id', { type: 'string', describe: 'run this node of the hosts file' })
     .option('hosts', { type: 'string', default: 'hosts.txt', describe: 'cluster file: `id host peer-port client-port` a line' })
     .option('data', { type: 'string', describe: 'data directory (default data/<id>)' })
+    .option('join', { type: 'string', describe: 'join a running cluster through this member\'s client address host:port (an empty data directory only; a restart rejoins from its disk)' })
+    .option('host', { type: 'string', describe: 'with --join: this node\'s address, when the hosts file has no line for it' })
+    .option('peer-port', { type: 'number', describe: 'with --join: this node\'s peer port' })
+    .option('client-port', { type: 'number', describe: 'with --join: this node\'s client port' })
+    .option('learner', { type: 'boolean', default: false, describe: 'with --join: stay a non-voting learner (default: promoted to voter once caught up)' })
+    .option('join-timeout-ms', { type: 'number', default: 30_000, describe: 'with --join: how long to keep asking the cluster' })
     .option('cluster-id', { type: 'string', describe: 'cluster id checked in the peer handshake (default: derived from the hosts file)' })
     .option('dump-log', { type: 'boolean', default: false, describe: "print the node's log (index, term, kind, tid, data) from its data directory and exit; works while the node is stopped" })
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error'] as const, default: DEFAULTS.logLevel, describe: 'per-actor log level (logs/<actor>.log)' })
@@ -63,7 +75,8 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   const hostsFile = path.resolve(args.hosts);
-  const hosts = readHosts(hostsFile);
+  // A node that joins needs no hosts file: its own addresses come from flags, the rest from the cluster.
+  const hosts = args.id && !fs.existsSync(hostsFile) && (args.join !== undefined || args.host !== undefined) ? [] : readHosts(hostsFile);
 
   if (!args.id) {
     // One address cannot serve every node: the launcher's nodes take the hosts file's metrics ports.
@@ -75,6 +88,8 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   const dataDir = path.resolve(args.data ?? path.join('data', args.id));
+  const joined = readJoined(dataDir);
+  const self = selfEntry(args.id, hosts, joined, { host: args.host, peerPort: args['peer-port'], clientPort: args['client-port'] });
   const opts: NodeOptions = {
     ...DEFAULTS,
     id: args.id,
@@ -94,6 +109,8 @@ export async function main(argv: string[]): Promise<void> {
     segmentBytesMax: args['segment-bytes-max'],
     requestTimeoutMs: args['request-timeout-ms'],
     metricsAddr: metricsAddrOf(args['metrics-addr'], hosts.find((h) => h.id === args.id)),
+    ...(self !== undefined ? { self } : {}),
+    ...(joined !== null ? { join: { members: joined.members } } : {}),
     clockOffsetMs: args['clock-offset-ms'],
     snapshotEntries: args['snapshot-entries'],
     snapshotRetainEntries: args['snapshot-retain-entries'],
@@ -106,6 +123,25 @@ export async function main(argv: string[]): Promise<void> {
     ...securityOptions(args),
   };
   checkOptions(opts);
+  if (args.join !== undefined && readClusterId(dataDir) === null) {
+    // A fresh node joining: the cluster id comes from the cluster, and is kept once the add committed.
+    const seed = parseSeed(args.join);
+    const view = await discover(seed, Date.now() + args['join-timeout-ms']);
+    const entry = opts.self ?? opts.hosts.find((h) => h.id === opts.id)!;
+    const me: Joiner = { id: opts.id, host: entry.host, peerPort: entry.peerPort, clientPort: entry.clientPort, learner: args.learner };
+    alreadyMember(view.members, me); // an id the cluster has elsewhere: refused before anything starts
+    if (args['cluster-id'] !== undefined && args['cluster-id'] !== view.clusterId) throw new RaftdError('RAFTD_CONFIG', `--cluster-id ${args['cluster-id']} is not the cluster's (${view.clusterId})`);
+    opts.clusterId = view.clusterId;
+    opts.join = { members: view.members };
+    await runNode(opts, async (node) => {
+      node.logJoin('joining', { via: args.join, clusterId: view.clusterId, members: view.members.map((m) => m.id), learner: me.learner });
+      await askToJoin(seed, me, Date.now() + args['join-timeout-ms']);
+      writeClusterId(dataDir, view.clusterId);
+      writeJoined(dataDir, { self: { id: me.id, host: me.host, peerPort: me.peerPort, clientPort: me.clientPort }, via: args.join!, members: view.members });
+      node.logJoin('joined', { via: args.join, clusterId: view.clusterId });
+    });
+    return;
+  }
   // Fixed at bootstrap and kept in the data directory: hosts.txt may change later, the cluster's id does not.
   opts.clusterId = settleClusterId(dataDir, opts.clusterId, args['cluster-id'] !== undefined).id;
   await runNode(opts);
@@ -136,7 +172,28 @@ function withoutFlags(argv: string[], flags: string[]): string[] {
   return out;
 }
 
-async function runNode(opts: NodeOptions): Promise<void> {
+/**
+ * This node's addresses: --host/--peer-port/--client-port (all three), else its hosts-file
+ * line, else what it kept when it joined. Undefined: its hosts-file line (checkOptions
+ * says so when there is none).
+ */
+function selfEntry(id: string, hosts: HostEntry[], joined: JoinedState | null, flags: { host: string | undefined; peerPort: number | undefined; clientPort: number | undefined }): HostEntry | undefined {
+  const given = [flags.host, flags.peerPort, flags.clientPort].filter((x) => x !== undefined).length;
+  const line = hosts.find((h) => h.id === id);
+  if (given > 0) {
+    if (given < 3) throw new RaftdError('RAFTD_CONFIG', '--host, --peer-port and --client-port go together');
+    const e: HostEntry = { id, host: flags.host!, peerPort: flags.peerPort!, clientPort: flags.clientPort!, metricsPort: line?.metricsPort ?? null };
+    if (!(e.peerPort >= 1 && e.peerPort <= 65535 && e.clientPort >= 1 && e.clientPort <= 65535 && Number.isInteger(e.peerPort) && Number.isInteger(e.clientPort)) || e.peerPort === e.clientPort) {
+      throw new RaftdError('RAFTD_CONFIG', '--peer-port and --client-port must be two different ports in 1..65535');
+    }
+    if (line && (line.host !== e.host || line.peerPort !== e.peerPort || line.clientPort !== e.clientPort)) throw new RaftdError('RAFTD_CONFIG', `--host/--peer-port/--client-port differ from ${id}'s line in the hosts file`);
+    return e;
+  }
+  if (line) return undefined;
+  return joined !== null && joined.self.id === id ? hostEntryOf(joined.self) : undefined;
+}
+
+async function runNode(opts: NodeOptions, afterStart?: (node: RaftNode) => Promise<void>): Promise<void> {
   const node = new RaftNode(opts);
   const report = (r: LaunchReport) => process.send?.(r);
   node.events.on('fatal', (err) => {
@@ -164,6 +221,17 @@ async function runNode(opts: NodeOptions): Promise<void> {
   // The launcher going away takes its nodes with it.
   process.on('disconnect', () => shutdown('disconnect'));
   await node.start();
+  if (afterStart) {
+    try {
+      await afterStart(node);
+    } catch (err) {
+      const e = err as RaftdError;
+      process.stderr.write(`raftd ${opts.id}: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+      stopping = true;
+      await node.stop().catch(() => undefined);
+      process.exit(JOIN_FAILED_EXIT);
+    }
+  }
   const self = node.self;
   if (opts.peerSecurity.clusterSecretFile === null) {
     process.stderr.write(`raftd ${self.id}: warning: no --cluster-secret-file: anything that reaches ${self.host}:${self.peerPort} can act as a cluster member\n`);

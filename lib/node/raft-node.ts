@@ -223,6 +223,7 @@ export class RaftNode {
         ...this.base(),
         host: this.self.host,
         clientPort: this.self.clientPort,
+        clusterId: o.clusterId,
         pendingPerConnMax: o.pendingPerConnMax,
         pendingNodeMax: o.pendingNodeMax,
         requestBytesMax: o.requestBytesMax,
@@ -505,6 +506,11 @@ export class RaftNode {
   }
 
   // ------------------------------------------------------------------ membership
+
+  /** Joining (lib/node/join.ts, driven by the CLI): its steps go to this node's raft log. */
+  logJoin(event: 'joining' | 'joined', fields: Record<string, unknown>): void {
+    this.log.info(event, fields);
+  }
 
   /** The members but this node, or while it joins and has no configuration yet, the cluster it asked to join. */
   private wantedPeers(m: Membership) {

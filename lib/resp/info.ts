@@ -12,6 +12,8 @@ export interface ServerFacts {
   connectedClients: number;
   /** Commands of all connections waiting for consensus or for a leader. */
   pendingRequests: number;
+  /** The cluster id of the peer handshake ('' when unknown): a node that joins learns it here. */
+  clusterId?: string;
 }
 
 type Section = 'server' | 'clients' | 'raft';
@@ -46,6 +48,7 @@ function section(s: Section, facts: ServerFacts, status: NodeStatus | null): str
         ['tcp_port', facts.tcpPort],
         ['uptime_in_seconds', uptimeS],
         ['uptime_in_days', Math.floor(uptimeS / 86400)],
+        ['cluster_id', facts.clusterId ?? ''],
       ]);
     }
     case 'clients':

@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'RAFTD_FRAME_MALFORMED'
   | 'RAFTD_HANDSHAKE_REFUSED'
   | 'RAFTD_AUTH_FAILED'
-  | 'RAFTD_ACTOR_DIED';
+  | 'RAFTD_ACTOR_DIED'
+  /** A node could not join a cluster (--join): nobody answers at the seed, or the cluster refused the add. */
+  | 'RAFTD_JOIN_FAILED';
 
 export class RaftdError extends Error {
   constructor(
