@@ -4,5 +4,6 @@ import { main } from '../build/lib/cli/raftd.js';
 
 main(process.argv).catch((err) => {
   process.stderr.write(`raftd: ${err && err.code ? err.code + ': ' : ''}${err && err.message ? err.message : err}\n`);
-  process.exit(1);
+  // 2: could not join a cluster (--join), so scripts can tell it from a bad flag or a crash.
+  process.exit(err && err.code === 'RAFTD_JOIN_FAILED' ? 2 : 1);
 });

@@ -62,3 +62,100 @@ t.test('grow from 3 to 5 under load, then remove the leader', async (t) => {
   for (const id of rest) t.same((await lostWrites(c.node(id), load.acked)).slice(0, 5), [], `${id} holds all ${load.acked.size} acknowledged writes`);
   t.comment(`acknowledged ${load.acked.size} writes with ${load.retries} retried attempts; longest gap ${load.gapMaxMs.toFixed(0)} ms`);
 });
+
+t.test('replace a dead node with a fresh one; a joined node restarts from its disk', async (t) => {
+  const { c, join } = await membershipCluster({ size: 4, members: 3 }, FLAGS);
+  t.teardown(() => c.stop());
+  for (const id of ['n1', 'n2', 'n3']) c.start(id);
+  await c.waitForLeader(30_000, ['n4']);
+  const live = new Set(['n1', 'n2', 'n3']);
+  const load = new WriteLoad(() => c.nodes.filter((n) => live.has(n.id) && c.isRunning(n.id)), 'replace');
+  t.teardown(() => load.stop());
+  load.start();
+  await waitFor('some writes', () => load.acked.size >= 300, 60_000);
+
+  await c.kill('n3');
+  live.delete('n3');
+  const leaderOf = async () => (await c.waitForLeader(30_000, ['n3', 'n4'])).id;
+  t.equal(await c.command(await leaderOf(), 'CLUSTER', 'REMOVE', 'n3'), 'OK', 'the dead node is removed');
+  join('n4', 'n1');
+  await waitForMembers(c, leaderOf, ['n1', 'n2', 'n4']);
+  live.add('n4');
+  const before = load.acked.size;
+  await waitFor('writes with the new member', () => load.acked.size >= before + 100, 60_000);
+
+  // Restarted without --join (and without a hosts-file line): it follows its disk.
+  await c.kill('n4');
+  live.delete('n4');
+  c.opts.nodeArgs!['n4'] = [...FLAGS];
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  t.ok(fs.existsSync(path.join(c.node('n4').dataDir, 'joined.json')), 'the joined node kept what it joined');
+  c.start('n4');
+  await waitFor('n4 back and following', async () => {
+    const info = await c.info('n4');
+    return info.role === 'follower' && info.leader_id !== '' ? info : undefined;
+  }, 30_000);
+  live.add('n4');
+  const again = load.acked.size;
+  await waitFor('writes after the restart', () => load.acked.size >= again + 50, 60_000);
+  await load.stop();
+  t.equal(load.failed, 0, 'no write was given up');
+  for (const id of ['n1', 'n2', 'n4']) t.same((await lostWrites(c.node(id), load.acked)).slice(0, 5), [], `${id} holds all ${load.acked.size} acknowledged writes`);
+});
+
+t.test('bad input gets a clear error and the cluster keeps serving', async (t) => {
+  const { c, join } = await membershipCluster({ size: 4, members: 3 }, FLAGS);
+  t.teardown(() => c.stop());
+  for (const id of ['n1', 'n2', 'n3']) c.start(id);
+  const { id: leader } = await c.waitForLeader(30_000, ['n4']);
+  const n1 = c.node('n1');
+  const err = (r: unknown): string => (r instanceof RespError ? r.message : `not an error: ${String(r)}`);
+
+  t.match(err(await c.command('n2', 'CLUSTER', 'ADD', 'n1', '127.0.0.1', 9, 10)), /already exists/, 'adding an id that exists');
+  t.match(err(await c.command('n2', 'CLUSTER', 'ADD', 'n9', n1.host, n1.peerPort, 10)), /already used by member n1/, 'adding an address in use');
+  t.match(err(await c.command('n2', 'CLUSTER', 'REMOVE', 'n9')), /no member n9/, 'removing an unknown id');
+  t.match(err(await c.command('n2', 'CLUSTER', 'ADD', 'n9', '127.0.0.1', 70000, 10)), /invalid port/, 'a bad port');
+
+  // An address nobody listens on: the learner is added, never catches up, never promoted, harms nobody.
+  t.equal(await c.command(leader, 'CLUSTER', 'ADD', 'n9', '127.0.0.1', 1, 2), 'OK', 'a member at an address nobody listens on is added as a learner');
+  await new Promise((r) => setTimeout(r, 1000));
+  const rows = await members(c, (await c.waitForLeader(30_000, ['n4'])).id);
+  t.same(rows.find((r) => r.id === 'n9')?.voter, false, 'it stays a learner');
+  t.equal(await c.command('n2', 'SET', 'still', 'serving'), 'OK', 'the cluster keeps serving');
+  t.equal(await c.command((await c.waitForLeader(30_000, ['n4'])).id, 'CLUSTER', 'REMOVE', 'n9'), 'OK', 'and it can be removed');
+
+  // A second change while one is pending: with two voters down, the first cannot commit.
+  await c.kill('n2');
+  await c.kill('n3');
+  const first = c.command('n1', 'CLUSTER', 'ADD', 'n8', '127.0.0.1', 3, 4, 'LEARNER');
+  await new Promise((r) => setTimeout(r, 300));
+  t.match(err(await c.command('n1', 'CLUSTER', 'ADD', 'n7', '127.0.0.1', 5, 6, 'LEARNER')), /one membership change at a time|TRYAGAIN|no leader/, 'a second change while one is pending');
+  c.start('n2');
+  c.start('n3');
+  await first.catch(() => undefined);
+  await c.waitForLeader(30_000, ['n4']);
+
+  // Joining with an id that exists, and through a seed nobody answers on: exit code 2 and a clear message.
+  const { spawnSync } = await import('node:child_process');
+  const { RAFTD } = await import('./helpers/cluster.js');
+  const n4 = c.node('n4');
+  const dup = spawnSync(process.execPath, [RAFTD, '--hosts', c.dir + '/none.txt', '--id', 'n1', '--host', n4.host, '--peer-port', String(n4.peerPort), '--client-port', String(n4.clientPort), '--data', n4.dataDir + '-dup', '--join', `${n1.host}:${n1.clientPort}`, '--join-timeout-ms', '5000'], { encoding: 'utf8', timeout: 30_000 });
+  t.equal(dup.status, 2, 'joining with an existing id exits 2');
+  t.match(dup.stderr, /already has a member n1/, `and says why: ${dup.stderr.trim()}`);
+  const nobody = spawnSync(process.execPath, [RAFTD, '--hosts', c.dir + '/none.txt', '--id', 'n4', '--host', n4.host, '--peer-port', String(n4.peerPort), '--client-port', String(n4.clientPort), '--data', n4.dataDir, '--join', `${n4.host}:${n4.clientPort}`, '--join-timeout-ms', '1000'], { encoding: 'utf8', timeout: 30_000 });
+  t.equal(nobody.status, 2, 'joining through a seed nobody answers on exits 2');
+  t.match(nobody.stderr, /nobody answers at/, `and says why: ${nobody.stderr.trim()}`);
+  t.equal(await c.command('n3', 'SET', 'still', 'serving2'), 'OK', 'the cluster keeps serving');
+  void join;
+});
+
+t.test('the last voter cannot be removed', async (t) => {
+  const { c } = await membershipCluster({ size: 1, members: 1 }, FLAGS);
+  t.teardown(() => c.stop());
+  c.start('n1');
+  await c.waitForLeader();
+  const r = await c.command('n1', 'CLUSTER', 'REMOVE', 'n1');
+  t.ok(r instanceof RespError && /last voter/.test(r.message), `refused: ${String(r)}`);
+  t.equal(await c.command('n1', 'SET', 'k', 'v'), 'OK', 'the node keeps serving');
+});
