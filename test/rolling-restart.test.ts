@@ -1,7 +1,9 @@
 // `raft-cluster rolling-restart` under a steady write load: every node is restarted
 // once, followers first and the leader last after a transfer, and every acknowledged
 // write is still there afterwards on every node. `transfer` moves leadership on
-// request. Gaps are reported, never asserted (speed lives in bench:membership).
+// request; `add` starts a node that joins (and is restarted with the others, though
+// hosts.txt never lists it), `members` shows it, `remove` takes it out and stops it.
+// Gaps are reported, never asserted (speed lives in bench:membership).
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -48,7 +50,7 @@ t.test('rolling restart under a write load loses no acknowledged write', async (
   const dataRoot = path.join(dir, 'data');
   const seen = new Set<number>();
   const remember = () => pidsIn(dataRoot).forEach((p) => seen.add(p));
-  const addrs = loopbackBlock(SIZE);
+  const addrs = loopbackBlock(SIZE + 1);
   const nodes: Endpoint[] = [];
   for (let i = 0; i < SIZE; i++) nodes.push({ id: `n${i + 1}`, host: addrs[i]!, clientPort: 0 });
   const lines: string[] = [];
@@ -85,6 +87,20 @@ t.test('rolling restart under a write load loses no acknowledged write', async (
   t.equal(moved.code, 0, `transfer succeeds${moved.code ? `: ${moved.stdout}${moved.stderr}` : ''}`);
   t.match(moved.stdout, /^leadership moved from n\d to n\d \(term \d+\)$/m, 'transfer says where leadership went');
 
+  const extra = { id: `n${SIZE + 1}`, host: addrs[SIZE]!, peerPort: await freePort(addrs[SIZE]!), clientPort: 0 };
+  extra.clientPort = await freePort(extra.host);
+  const added = await run(['add', extra.id, extra.host, String(extra.peerPort), String(extra.clientPort), '--timeout', '30000', '--', ...RAFTD_FLAGS]);
+  remember();
+  t.equal(added.code, 0, `add succeeds${added.code ? `: ${added.stdout}${added.stderr}` : ''}`);
+  t.match(added.stdout, new RegExp(`^${extra.id}: joined through n\\d as a voter`, 'm'), 'add says the node joined');
+  const listed = await run(['members']);
+  t.equal(listed.code, 0, 'members succeeds');
+  t.equal(listed.stdout.split('\n').filter((l) => /^n\d\s.*\svoter\s/.test(l)).length, SIZE + 1, `members lists ${SIZE + 1} voters: ${listed.stdout}`);
+  const again = await run(['add', extra.id, extra.host, String(extra.peerPort), String(extra.clientPort)]);
+  t.equal(again.code, 1, 'adding it again fails');
+  t.match(again.stderr, /already a member/);
+  nodes.push({ id: extra.id, host: extra.host, clientPort: extra.clientPort });
+
   load = new WriteLoad(() => nodes, 'roll');
   load.start();
   const warm = Date.now();
@@ -96,8 +112,8 @@ t.test('rolling restart under a write load loses no acknowledged write', async (
   remember();
   t.equal(rolled.code, 0, `rolling-restart succeeds${rolled.code ? `: ${rolled.stdout}${rolled.stderr}` : ''}`);
   const order = [...rolled.stdout.matchAll(/^(n\d): restarted/gm)].map((m) => m[1]);
-  t.equal(order.length, SIZE, `every node restarted once: ${order.join(', ')}`);
-  t.equal(new Set(order).size, SIZE, 'no node twice');
+  t.equal(order.length, SIZE + 1, `every member restarted once, the added one too: ${order.join(', ')}`);
+  t.equal(new Set(order).size, SIZE + 1, 'no node twice');
   t.match(rolled.stdout, /handed leadership to n\d/, 'the leader handed over before its restart');
 
   const before = load.acked.size;
@@ -111,6 +127,11 @@ t.test('rolling restart under a write load loses no acknowledged write', async (
     t.same(lost.slice(0, 5), [], `${n.id} holds all ${load.acked.size} acknowledged writes`);
   }
   t.comment(`acknowledged ${load.acked.size} writes, ${load.retries} retried attempts; longest gap between acknowledgements during the rolling restart: ${load.gapMaxMs.toFixed(0)} ms`);
+
+  const removed = await run(['remove', extra.id, '--timeout', '30000']);
+  t.equal(removed.code, 0, `remove succeeds${removed.code ? `: ${removed.stdout}${removed.stderr}` : ''}`);
+  t.match(removed.stdout, new RegExp(`^${extra.id}: removed; members now n\\d, n\\d, n\\d$`, 'm'), 'remove says who is left');
+  t.match(removed.stdout, new RegExp(`^${extra.id}: stopped`, 'm'), 'and stops the node');
 
   const down = await run(['down']);
   t.equal(down.code, 0, 'down stops everything');

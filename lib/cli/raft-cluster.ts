@@ -19,12 +19,13 @@ import { DEFAULT_EXEC, parseNsMap, targetsFor, type ClusterConfig } from '../ops
 import { up } from '../ops/up.js';
 import { adminCommand, renderReply } from '../ops/admin.js';
 import { rollingRestart } from '../ops/rolling-restart.js';
+import { addMember, clusterMembers, hostsWithMembers, removeMember } from '../ops/membership.js';
 import { hasStableLeader } from '../ops/probe.js';
 import { waitForStatus } from '../ops/wait.js';
 import { RespError } from '../client/resp-client.js';
 import { fileFlagArgs, fileFlagValue } from '../ops/secrets.js';
 
-const COMMANDS = ['up', 'down', 'restart', 'kill', 'pause', 'resume', 'status', 'metrics', 'logs', 'members', 'transfer', 'rolling-restart'] as const;
+const COMMANDS = ['up', 'down', 'restart', 'kill', 'pause', 'resume', 'status', 'metrics', 'logs', 'members', 'transfer', 'rolling-restart', 'add', 'remove'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const WATCH_DEFAULT_MS = 1000;
@@ -50,6 +51,9 @@ export async function main(argv: string[]): Promise<void> {
     .command('metrics', 'from two scrapes of every /metrics --interval ms apart: role, term, commit, lag, fsync p99, proposals/s, commits/s, healthy')
     .command('logs', "fetch every node's per-actor logs into --out DIR/<id>/")
     .command('members', 'CLUSTER MEMBERS of the leader: id, addresses, voter or learner, match index, leader')
+    .command('add <id> <host> <peer-port> <client-port>', 'start a new node (here, or through --exec) that joins the cluster through the leader; a voter once caught up, or --learner')
+    .command('remove <id>', 'CLUSTER REMOVE the node, then stop it')
+    .option('learner', { type: 'boolean', default: false, describe: 'add: the new node stays a non-voting learner' })
     .command('transfer [id]', 'CLUSTER TRANSFER: hand leadership to the node given (default: the most up-to-date voter)')
     .command('rolling-restart [ids..]', 'restart every node (or the given ones) one at a time: followers first, the leader last after a transfer, each back and caught up before the next')
     .option('catch-up-entries', { type: 'number', coerce: lastNumber, default: 100, describe: 'rolling-restart: a node counts as caught up within this many entries of the leader\'s commit index' })
@@ -120,6 +124,7 @@ export async function main(argv: string[]): Promise<void> {
     out: args.out ?? null,
     intervalMs: positive(args.interval, '--interval'),
     catchUpEntries: nonNegative(args['catch-up-entries'], '--catch-up-entries'),
+    add: command === 'add' ? { host: String(args.host), peerPort: port(args['peer-port'], 'peer-port'), clientPort: port(args['client-port'], 'client-port'), learner: args.learner } : null,
   });
   if (!ok) process.exitCode = 1;
 }
@@ -135,6 +140,7 @@ interface RunOptions {
   out: string | null;
   intervalMs: number;
   catchUpEntries: number;
+  add: { host: string; peerPort: number; clientPort: number; learner: boolean } | null;
 }
 
 async function run(command: Command, c: ClusterConfig, io: Io, o: RunOptions): Promise<boolean> {
@@ -170,10 +176,23 @@ async function run(command: Command, c: ClusterConfig, io: Io, o: RunOptions): P
     }
     case 'members':
       return members(c, io, o);
+    case 'add': {
+      const a = o.add!;
+      const entry = { id: o.id!, host: a.host, peerPort: a.peerPort, clientPort: a.clientPort, metricsPort: null };
+      return addMember(c, io, { timeoutMs: o.timeoutMs, graceMs: o.graceMs, probeMs: o.probeMs }, entry, a.learner);
+    }
+    case 'remove':
+      return removeMember(c, io, { timeoutMs: o.timeoutMs, graceMs: o.graceMs, probeMs: o.probeMs }, o.id!);
     case 'transfer':
       return transfer(c, io, o);
-    case 'rolling-restart':
-      return rollingRestart(c, io, { timeoutMs: o.timeoutMs, graceMs: o.graceMs, probeMs: o.probeMs, catchUpEntries: o.catchUpEntries }, targetsFor(c, o.ids));
+    case 'rolling-restart': {
+      // Nodes added since hosts.txt was written are restarted too.
+      // Nodes added since hosts.txt was written are restarted too; lines of removed nodes are not.
+      const all = { ...c, hosts: await hostsWithMembers(c, o.probeMs) };
+      const memberIds = (await clusterMembers(all.hosts, o.probeMs).catch(() => [])).map((m) => m.id);
+      const ids = o.ids.length > 0 ? o.ids : memberIds;
+      return rollingRestart(all, io, { timeoutMs: o.timeoutMs, graceMs: o.graceMs, probeMs: o.probeMs, catchUpEntries: o.catchUpEntries }, targetsFor(all, ids));
+    }
     default: {
       const never: never = command;
       throw new OpsError('OPS_CONFIG', `unknown command ${String(never)}`);
@@ -217,9 +236,21 @@ async function status(c: ClusterConfig, io: Io, o: RunOptions): Promise<boolean>
 
 async function members(c: ClusterConfig, io: Io, o: RunOptions): Promise<boolean> {
   const r = await adminCommand(c.hosts, ['CLUSTER', 'MEMBERS'], o.probeMs);
-  const lines = renderReply(r.reply);
-  for (const l of lines) (r.reply instanceof RespError ? io.err : io.out)(l);
-  return !(r.reply instanceof RespError);
+  if (!Array.isArray(r.reply)) {
+    for (const l of renderReply(r.reply)) io.err(`${r.via}: ${l}`);
+    return false;
+  }
+  const s = (v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
+  const rows = r.reply.map((row) => (row as unknown[]).map(s));
+  if (o.json) {
+    io.out(JSON.stringify({ via: r.via, members: rows.map((x) => ({ id: x[0], host: x[1], peerPort: Number(x[2]), clientPort: Number(x[3]), voter: x[4] === 'voter', match: Number(x[5]), leader: x[6] === '1' })) }, null, 2));
+    return true;
+  }
+  const table = [['ID', 'HOST', 'PEER', 'CLIENT', 'ROLE', 'MATCH', 'LEADER'], ...rows.map((x) => [x[0]!, x[1]!, x[2]!, x[3]!, x[4]!, x[5]!, x[6] === '1' ? 'yes' : ''])];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  for (const row of table) io.out(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  io.out(`(as ${r.via} sees it; match indexes are known on the leader)`);
+  return true;
 }
 
 async function transfer(c: ClusterConfig, io: Io, o: RunOptions): Promise<boolean> {
@@ -246,6 +277,12 @@ async function transfer(c: ClusterConfig, io: Io, o: RunOptions): Promise<boolea
 function positive(v: number, flag: string): number {
   if (!Number.isFinite(v) || v <= 0) throw new OpsError('OPS_CONFIG', `${flag} must be a positive number of ms`);
   return v;
+}
+
+function port(v: unknown, what: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new OpsError('OPS_CONFIG', `${what} must be a port in 1..65535, got "${String(v)}"`);
+  return n;
 }
 
 function nonNegative(v: number, flag: string): number {
