@@ -9,6 +9,7 @@ import { checkOptions, defaultClusterId, DEFAULTS, type NodeOptions } from '../c
 import { SECURITY_FLAGS, securityOptions } from '../config/security-options.js';
 import type { LogLevel } from '../log/logger.js';
 import { RaftNode } from '../node/raft-node.js';
+import { accessFromArgs } from '../client/access.js';
 import { readClusterId, settleClusterId, writeClusterId } from '../node/cluster-id.js';
 import { alreadyMember, askToJoin, discover, parseSeed, type Joiner } from '../node/join.js';
 import { hostEntryOf, readJoined, writeJoined, type JoinedState } from '../node/joined-state.js';
@@ -126,7 +127,14 @@ export async function main(argv: string[]): Promise<void> {
   if (args.join !== undefined && readClusterId(dataDir) === null) {
     // A fresh node joining: the cluster id comes from the cluster, and is kept once the add committed.
     const seed = parseSeed(args.join);
-    const view = await discover(seed, Date.now() + args['join-timeout-ms']);
+    // The members share the client port's TLS and password: the joiner talks to the seed with its own.
+    const cs = opts.clientSecurity;
+    const access = accessFromArgs({
+      tls: cs.tls !== null,
+      ...(cs.tls !== null ? { cert: cs.tls.certFile, key: cs.tls.keyFile, ...(cs.tls.caFile !== null ? { cacert: cs.tls.caFile } : {}) } : {}),
+      ...(cs.requirepassFile !== null ? { 'password-file': cs.requirepassFile } : {}),
+    });
+    const view = await discover(seed, Date.now() + args['join-timeout-ms'], access);
     const entry = opts.self ?? opts.hosts.find((h) => h.id === opts.id)!;
     const me: Joiner = { id: opts.id, host: entry.host, peerPort: entry.peerPort, clientPort: entry.clientPort, learner: args.learner };
     alreadyMember(view.members, me); // an id the cluster has elsewhere: refused before anything starts
@@ -135,7 +143,7 @@ export async function main(argv: string[]): Promise<void> {
     opts.join = { members: view.members };
     await runNode(opts, async (node) => {
       node.logJoin('joining', { via: args.join, clusterId: view.clusterId, members: view.members.map((m) => m.id), learner: me.learner });
-      await askToJoin(seed, me, Date.now() + args['join-timeout-ms']);
+      await askToJoin(seed, me, Date.now() + args['join-timeout-ms'], access);
       writeClusterId(dataDir, view.clusterId);
       writeJoined(dataDir, { self: { id: me.id, host: me.host, peerPort: me.peerPort, clientPort: me.clientPort }, via: args.join!, members: view.members });
       node.logJoin('joined', { via: args.join, clusterId: view.clusterId });

@@ -2,24 +2,29 @@
 // healed, with quiet stretches in between. Faults are the ones Jepsen uses: kill -9 and
 // restart (the leader, a random node, a majority, all), SIGSTOP of the leader for longer
 // than the election timeout, partitions (isolated leader, random halves, majorities
-// ring, bridge) and slow or lossy links. Which node is hit depends on who leads at that
+// ring, bridge) and slow or lossy links; and membership changes (a node removed and
+// added back, a node replaced by a fresh empty one that joins). Which node is hit depends on who leads at that
 // moment, so a replayed seed makes the same choices of kind, duration and shape but may
 // hit other nodes.
 import type { Prng } from '../sim/prng.js';
 import type { FaultWindow, Recorder } from './history.js';
 import type { NetFaults } from './net.js';
 import type { Nodes } from './nodes.js';
+import { MemberOps } from './membership-faults.js';
 
 export const KILL_FAULTS = ['kill-leader', 'kill-random', 'kill-majority', 'kill-all'] as const;
 export const PAUSE_FAULTS = ['pause-leader', 'pause-random'] as const;
 export const PARTITION_FAULTS = ['partition-leader', 'partition-halves', 'partition-ring', 'partition-bridge'] as const;
 export const LINK_FAULTS = ['slow-links', 'lossy-links'] as const;
+/** member-readd: CLUSTER REMOVE a node, ADD it back on heal; member-replace: kill -9, remove, wipe, and on heal start it empty with --join. */
+export const MEMBERSHIP_FAULTS = ['member-readd', 'member-replace'] as const;
 
 export type FaultKind =
   | (typeof KILL_FAULTS)[number]
   | (typeof PAUSE_FAULTS)[number]
   | (typeof PARTITION_FAULTS)[number]
-  | (typeof LINK_FAULTS)[number];
+  | (typeof LINK_FAULTS)[number]
+  | (typeof MEMBERSHIP_FAULTS)[number];
 
 export const NEMESIS_GROUPS: Record<string, readonly FaultKind[]> = {
   none: [],
@@ -28,7 +33,11 @@ export const NEMESIS_GROUPS: Record<string, readonly FaultKind[]> = {
   partition: PARTITION_FAULTS,
   netem: LINK_FAULTS,
   all: [...KILL_FAULTS, ...PAUSE_FAULTS, ...PARTITION_FAULTS, ...LINK_FAULTS],
+  // Not in `all` (whose seeds replay the runs CI knows): ask for it, alone or with others.
+  membership: MEMBERSHIP_FAULTS,
 };
+
+const KNOWN_FAULTS: readonly FaultKind[] = [...NEMESIS_GROUPS.all!, ...MEMBERSHIP_FAULTS];
 
 /** `all`, `kill,partition`, or single kinds like `kill-leader,partition-ring`. */
 export function parseNemesis(spec: string): FaultKind[] {
@@ -36,8 +45,8 @@ export function parseNemesis(spec: string): FaultKind[] {
   for (const part of spec.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
     const group = NEMESIS_GROUPS[part];
     if (group) group.forEach((k) => out.add(k));
-    else if (NEMESIS_GROUPS.all!.includes(part as FaultKind)) out.add(part as FaultKind);
-    else throw new Error(`unknown nemesis ${JSON.stringify(part)}: use ${Object.keys(NEMESIS_GROUPS).join(', ')} or a fault kind (${NEMESIS_GROUPS.all!.join(', ')})`);
+    else if (KNOWN_FAULTS.includes(part as FaultKind)) out.add(part as FaultKind);
+    else throw new Error(`unknown nemesis ${JSON.stringify(part)}: use ${Object.keys(NEMESIS_GROUPS).join(', ')} or a fault kind (${KNOWN_FAULTS.join(', ')})`);
   }
   return [...out];
 }
@@ -69,6 +78,7 @@ export class Nemesis {
   private active: { window: FaultWindow; applied: Applied } | null = null;
   /** How many faults of each kind were injected. */
   readonly counts = new Map<string, number>();
+  private readonly members: MemberOps;
 
   constructor(
     private readonly nodes: Nodes,
@@ -80,6 +90,7 @@ export class Nemesis {
     for (const k of opts.kinds) {
       if (needsNetwork(k) && net === null) throw new Error(`nemesis ${k} needs iptables`);
     }
+    this.members = new MemberOps(nodes);
   }
 
   /** Sleeps ms, or less when stop() is called. */
@@ -204,6 +215,25 @@ export class Nemesis {
         const right = s.slice(mid + 1);
         return this.partition([[...left, bridge], [bridge, ...right]], `bridge ${bridge} between ${left.join(',')} and ${right.join(',')}`);
       }
+      case 'member-readd': {
+        // The leader half the time: a removed leader steps down and hands over.
+        const l = this.rng.int(0, 1) === 0 ? await this.leaderOrRandom() : { id: this.rng.pick(ids), how: 'random' };
+        await this.ensured(l.id, () => this.members.remove(l.id));
+        return { detail: `CLUSTER REMOVE ${l.id} (${l.how}), added back on heal`, heal: () => this.heal(l.id) };
+      }
+      case 'member-replace': {
+        const id = this.rng.pick(ids);
+        await this.nodes.kill(id);
+        await this.ensured(id, () => this.members.remove(id), () => this.nodes.start(id));
+        await this.members.wipeAndJoinNext(id);
+        return {
+          detail: `replace ${id}: kill -9, CLUSTER REMOVE, wipe its data; on heal it starts empty with --join`,
+          heal: async () => {
+            this.nodes.start(id);
+            await this.heal(id);
+          },
+        };
+      }
       case 'slow-links':
       case 'lossy-links': {
         const net = this.net!;
@@ -220,6 +250,22 @@ export class Nemesis {
         return { detail: `drop ${Math.round(p * 100)}% of packets between all nodes${note}`, heal: () => net.heal() };
       }
     }
+  }
+
+  /** Runs a membership move; if it fails, puts the node back (its outcome may be unknown) and rethrows. */
+  private async ensured(id: string, move: () => Promise<void>, undo?: () => void): Promise<void> {
+    try {
+      await move();
+    } catch (err) {
+      undo?.();
+      await this.heal(id);
+      throw err;
+    }
+  }
+
+  private async heal(id: string): Promise<void> {
+    const why = await this.members.ensureVoter(id);
+    if (why !== null) this.rec.event(`nemesis: ${why}`);
   }
 
   private partition(groups: string[][], what: string): Applied {
