@@ -10,7 +10,9 @@
 //     table, and their history is checked for linearizability at the end.
 // Raft's safety properties are checked as the run goes (checks.ts), and every bound
 // of the replica is asserted after each step.
+import { createHash } from 'node:crypto';
 import type { Entry, HardState, NodeId } from '../../lib/raft/types.js';
+import { decodeSnapshotHeader, encodeSnapshotConfig, encodeSnapshotHeader, snapshotHeaderBytes } from '../../lib/storage/snapshot-format.js';
 import type { PeerMessage } from '../../lib/replica/messages.js';
 import type { LogWriterSnapshotIn, LogWriterSnapshotOut } from '../../lib/replica/storage-messages.js';
 import { Replica, type Effects, type LogWrite, type ReplicaConfig } from '../../lib/replica/replica.js';
@@ -74,9 +76,13 @@ export function defaultReplicaSimOptions(seed: number, over: Partial<ReplicaSimO
   };
 }
 
+/** A snapshot file as the log writer keeps it: the real header (config included), then the content. */
 interface StoredSnapshot {
   index: number;
   term: number;
+  config: unknown;
+  file: Uint8Array;
+  /** The state machine's bytes: file after its header. */
   content: Uint8Array;
 }
 
@@ -93,6 +99,7 @@ interface Disk {
 interface SnapshotInProgress {
   index: number;
   term: number;
+  config: unknown;
   parts: Uint8Array[];
   bytes: number;
 }
@@ -197,7 +204,7 @@ export class ReplicaCluster {
     if (snap !== null) for (let at = 0; at < snap.content.length; at += 777) pieces.push(snap.content.subarray(at, at + 777));
     n.replica = new Replica(
       this.config(n.id),
-      { hardState: { ...d.hardState }, snapshot: snap === null ? null : { index: snap.index, term: snap.term }, entries },
+      { hardState: { ...d.hardState }, snapshot: snap === null ? null : { index: snap.index, term: snap.term }, snapshotConfig: snap?.config ?? null, entries },
       () => rng.next(),
       pieces,
     );
@@ -422,7 +429,7 @@ export class ReplicaCluster {
     switch (c.type) {
       case 'snapshotBegin':
         check(n.writing === null, 'snapshot', () => `${n.id} began snapshot ${c.index} while writing ${n.writing!.index}`);
-        n.writing = { index: c.index, term: c.term, parts: [], bytes: 0 };
+        n.writing = { index: c.index, term: c.term, config: c.config, parts: [], bytes: 0 };
         return;
       case 'snapshotChunk':
         check(n.writing !== null && n.writing.index === c.index, 'snapshot', () => `${n.id} chunk of ${c.index} outside its snapshot`);
@@ -436,7 +443,7 @@ export class ReplicaCluster {
         const w = n.writing;
         check(w !== null && w.index === c.index, 'snapshot', () => `${n.id} ended snapshot ${c.index} it did not begin`);
         // Durable when this answer is delivered (a crash before loses it, as fsync would).
-        this.reply(n, { type: 'snapshotWritten', snapshot: { index: w.index, term: w.term, config: null, contentBytes: w.bytes, fileBytes: w.bytes } });
+        this.reply(n, { type: 'snapshotWritten', snapshot: { index: w.index, term: w.term, config: w.config, contentBytes: w.bytes, fileBytes: w.bytes } });
         return;
       }
       case 'compact': {
@@ -453,14 +460,15 @@ export class ReplicaCluster {
       case 'snapshotRead': {
         const s = d.snapshot;
         const found = s !== null && s.index === c.index && s.term === c.term;
-        const data = found ? s.content.subarray(c.offset, c.offset + c.bytesMax) : new Uint8Array(0);
-        const done = found && c.offset + data.length >= s.content.length;
+        const whole = found ? (c.part === 'file' ? s.file : s.content) : new Uint8Array(0);
+        const data = whole.subarray(c.offset, c.offset + c.bytesMax);
+        const done = found && c.offset + data.length >= whole.length;
         this.reply(n, { type: 'snapshotData', reqId: c.reqId, index: c.index, term: c.term, part: c.part, offset: c.offset, data, done, found }, 1);
         return;
       }
       case 'snapshotRecv': {
         let r = n.receiving;
-        if (r === null || r.index !== c.index || r.term !== c.term) r = n.receiving = c.offset === 0 ? { index: c.index, term: c.term, parts: [], bytes: 0 } : null;
+        if (r === null || r.index !== c.index || r.term !== c.term) r = n.receiving = c.offset === 0 ? { index: c.index, term: c.term, config: null, parts: [], bytes: 0 } : null;
         const ack = (status: 'appended' | 'ignored' | 'gap' | 'installed', nextOffset: number): void =>
           this.reply(n, { type: 'snapshotRecvAck', index: c.index, term: c.term, status, nextOffset, firstIndex: d.base + 1, lastIndex: d.base + d.entries.length });
         if (r === null) return ack('gap', 0);
@@ -470,7 +478,7 @@ export class ReplicaCluster {
         r.bytes += c.data.length;
         if (!c.done) return ack('appended', r.bytes);
         n.receiving = null;
-        this.install(n, { index: r.index, term: r.term, content: concat(r.parts, r.bytes) });
+        this.install(n, fromFile(concat(r.parts, r.bytes)));
         return ack('installed', 0);
       }
     }
@@ -497,7 +505,7 @@ export class ReplicaCluster {
     const w = n.writing;
     check(w !== null && w.index === reply.snapshot.index, 'snapshot', () => `${n.id} finished a snapshot it was not writing`);
     n.writing = null;
-    if (n.disk.snapshot === null || n.disk.snapshot.index < w.index) n.disk.snapshot = { index: w.index, term: w.term, content: concat(w.parts, w.bytes) };
+    if (n.disk.snapshot === null || n.disk.snapshot.index < w.index) n.disk.snapshot = toFile(w.index, w.term, w.config, concat(w.parts, w.bytes));
     this.stats.snapshots++;
   }
 
@@ -598,6 +606,27 @@ export class ReplicaCluster {
     const ordered = this.trace.slice(this.traceHead).concat(this.trace.slice(0, this.traceHead));
     return ordered.slice(-lines).map(([t, node, kind, p]) => `${String(t).padStart(6)} ${node.padEnd(3)} ${kind} ${p}`);
   }
+}
+
+/** A snapshot file in the log writer's format (lib/storage/snapshot-format.ts). */
+function toFile(index: number, term: number, config: unknown, content: Uint8Array): StoredSnapshot {
+  const digest = createHash('sha256').update(content).digest();
+  const header = encodeSnapshotHeader(index, term, encodeSnapshotConfig(config), content.length, digest);
+  const file = concat([header, content], header.length + content.length);
+  return { index, term, config, file, content: file.subarray(header.length) };
+}
+
+/** A received snapshot file: checked as the log writer checks it. */
+function fromFile(file: Uint8Array): StoredSnapshot {
+  const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  const n = snapshotHeaderBytes(buf);
+  check(typeof n === 'number', 'snapshot file', () => `received a file without a header: ${String(n)}`);
+  const h = decodeSnapshotHeader(buf.subarray(0, n as number));
+  check(typeof h !== 'string', 'snapshot file', () => `received a damaged header: ${String(h)}`);
+  const head = h as Exclude<typeof h, string>;
+  const content = file.subarray(head.headerBytes);
+  check(content.length === head.contentBytes && createHash('sha256').update(content).digest().equals(head.digest), 'snapshot file', () => 'content does not match its header');
+  return { index: head.index, term: head.term, config: head.config, file, content };
 }
 
 function fmtPeer(m: PeerMessage): string {
