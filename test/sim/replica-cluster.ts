@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { Entry, HardState, NodeId } from '../../lib/raft/types.js';
 import { decodeSnapshotHeader, encodeSnapshotConfig, encodeSnapshotHeader, snapshotHeaderBytes } from '../../lib/storage/snapshot-format.js';
+import { decodeConfig } from '../../lib/raft/config-entry.js';
 import type { PeerMessage } from '../../lib/replica/messages.js';
 import type { LogWriterSnapshotIn, LogWriterSnapshotOut } from '../../lib/replica/storage-messages.js';
 import { Replica, type Effects, type LogWrite, type ReplicaConfig } from '../../lib/replica/replica.js';
@@ -45,6 +46,13 @@ export interface ReplicaSimOptions {
   snapshotRetainEntries: number;
   /** Per-node clock offset in ms (expiry must not depend on it). */
   clockSkewMs: Record<NodeId, number>;
+  /**
+   * Nodes beyond the bootstrap members, down until joined (joinNode): they start empty and
+   * join (ReplicaConfig.join). The last spare, when `ghost`, is never started: an address
+   * nobody listens on.
+   */
+  spares: number;
+  ghost: boolean;
   net: NetworkOptions;
   traceMax: number;
 }
@@ -70,6 +78,8 @@ export function defaultReplicaSimOptions(seed: number, over: Partial<ReplicaSimO
     snapshotEntries: 1_000_000,
     snapshotRetainEntries: 0,
     clockSkewMs: {},
+    spares: 0,
+    ghost: false,
     net: { dropP: 0, dupP: 0, delayMin: 1, delayMax: 3 },
     traceMax: 400,
     ...over,
@@ -125,6 +135,10 @@ export interface SimReplica {
   nextTickAt: number;
   readonly rng: Prng;
   incarnation: number;
+  /** A bootstrap member (hosts.txt), or a spare that has been told to join. */
+  joined: boolean;
+  /** Removed from the cluster and stopped for good. */
+  retired: boolean;
 }
 
 /** Who hears about replies: the simulated clients. */
@@ -147,14 +161,17 @@ export class ReplicaCluster {
   now = 0;
   private trace: TraceItem[] = [];
   private traceHead = 0;
-  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0, snapshots: 0, installs: 0, compactions: 0, transfers: 0 };
+  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0, snapshots: 0, installs: 0, compactions: 0, transfers: 0, joins: 0, retired: 0 };
+  /** Committed configurations in index order, from the bootstrap one on (membership checks). */
+  readonly configs: { index: number; voters: string[]; members: string[] }[] = [];
+  private readonly retireDue: NodeId[] = [];
 
   constructor(opts: ReplicaSimOptions) {
     this.opts = opts;
     this.rng = new Prng(opts.seed);
     this.net = new Network<PeerMessage>(this.rng.fork(), opts.net);
-    const ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
-    this.nodes = ids.map((id) => ({
+    const ids = Array.from({ length: opts.nodes + opts.spares }, (_, i) => `n${i + 1}`);
+    this.nodes = ids.map((id, i) => ({
       id,
       replica: null,
       disk: { hardState: { term: 0, vote: null }, snapshot: null, base: 0, entries: [] },
@@ -166,17 +183,69 @@ export class ReplicaCluster {
       nextTickAt: 0,
       rng: this.rng.fork(),
       incarnation: 0,
+      joined: i < opts.nodes,
+      retired: false,
     }));
     for (const n of this.nodes) this.byId.set(n.id, n);
-    for (const n of this.nodes) this.start(n);
+    this.configs.push({ index: 0, voters: ids.slice(0, opts.nodes), members: ids.slice(0, opts.nodes) });
+    for (const n of this.nodes) if (n.joined) this.start(n);
+  }
+
+  /** The address a node listens on (a spare's too: CLUSTER ADD names it). */
+  static address(id: NodeId): { host: string; peerPort: number; clientPort: number } {
+    const k = Number(id.slice(1));
+    return { host: `10.0.0.${k}`, peerPort: 7100 + k, clientPort: 6100 + k };
+  }
+
+  /** The spare nodes that may still be added, the ghost last (null when none is left). */
+  spareIds(): NodeId[] {
+    return this.nodes.filter((n) => !n.joined && !n.retired).map((n) => n.id);
+  }
+
+  /** The ghost: a member an operator may add whose address nobody listens on. */
+  get ghostId(): NodeId | null {
+    return this.opts.ghost && this.opts.spares > 0 ? this.nodes[this.nodes.length - 1]!.id : null;
+  }
+
+  /** Starts spare `id` empty, as a node that joins (it waits for a leader to add it and send it the log). */
+  joinNode(id: NodeId): void {
+    const n = this.node(id);
+    if (n.joined || n.retired || id === this.ghostId) return;
+    n.joined = true;
+    this.stats.joins++;
+    this.log(id, 'join', 'started empty, waiting for the leader');
+    this.start(n);
+  }
+
+  /** A removed member is stopped for good (its disk is never used again), at the next step (not inside its own effects). */
+  retire(id: NodeId): void {
+    this.retireDue.push(id);
+  }
+
+  private retireNow(id: NodeId): void {
+    const n = this.node(id);
+    if (n.retired) return;
+    if (n.replica !== null) this.crash(id);
+    n.retired = true;
+    this.stats.retired++;
+    this.log(id, 'retire', 'removed from the cluster');
+  }
+
+  /** Started at least once and not retired: restarts bring it back. */
+  startable(id: NodeId): boolean {
+    const n = this.node(id);
+    return n.joined && !n.retired;
   }
 
   config(id: NodeId): ReplicaConfig {
     const o = this.opts;
+    const boot = this.nodes.slice(0, o.nodes);
     return {
+      members: boot.map((n) => ({ id: n.id, ...ReplicaCluster.address(n.id), voter: true })),
+      join: !boot.some((n) => n.id === id),
       core: {
         id,
-        peers: this.nodes.map((n) => n.id),
+        peers: boot.map((n) => n.id),
         electionTicks: o.electionTicks,
         heartbeatTicks: o.heartbeatTicks,
         preVote: o.preVote,
@@ -248,7 +317,7 @@ export class ReplicaCluster {
 
   restart(id: NodeId): void {
     const n = this.node(id);
-    if (n.replica !== null) return;
+    if (n.replica !== null || !this.startable(id)) return;
     this.stats.restarts++;
     this.log(id, 'restart', `term ${n.disk.hardState.term} entries ${n.disk.entries.length}`);
     this.start(n);
@@ -323,6 +392,7 @@ export class ReplicaCluster {
   /** One step: deliver due messages, complete due syncs, tick due nodes. */
   step(): void {
     this.now++;
+    for (const id of this.retireDue.splice(0)) this.retireNow(id);
     for (;;) {
       const m = this.net.pop(this.now);
       if (m === undefined) break;
@@ -407,8 +477,10 @@ export class ReplicaCluster {
     }
     for (const e of fx.applied) {
       check(e.index === n.applied + 1, 'apply order', () => `${n.id} applied ${e.index} after ${n.applied}`);
+      const first = e.index > this.applied.maxIndex;
       this.applied.apply(n.id, e);
       n.applied = e.index;
+      if (first && e.kind === 'config') this.onConfigCommitted(e);
     }
     for (const r of fx.replies) {
       this.log(n.id, 'reply', `req ${r.reqId} ${r.reply.ok ? 'ok' : `${r.reply.code} ${r.reply.message}`}`);
@@ -530,6 +602,21 @@ export class ReplicaCluster {
     }
   }
 
+  /** A config entry is known committed (first applied anywhere): successive configurations must overlap in a quorum. */
+  private onConfigCommitted(e: Entry): void {
+    const m = decodeConfig(e.data, e.index);
+    const next = { index: e.index, voters: m.members.filter((x) => x.voter).map((x) => x.id).sort(), members: m.members.map((x) => x.id).sort() };
+    const prev = this.configs[this.configs.length - 1]!;
+    check(next.index > prev.index, 'config order', () => `config ${next.index} committed after ${prev.index}`);
+    const added = next.voters.filter((v) => !prev.voters.includes(v));
+    const removed = prev.voters.filter((v) => !next.voters.includes(v));
+    // Single-server changes: one voter more or less, so any majority of one overlaps any majority of the next.
+    check(added.length + removed.length <= 1, 'quorum overlap', () => `config ${prev.index} [${prev.voters}] -> ${next.index} [${next.voters}]`);
+    check(next.voters.length >= 1, 'quorum overlap', () => `config ${next.index} has no voter`);
+    this.configs.push(next);
+    this.log('-', 'config', `${next.index} voters ${next.voters.join(',')} members ${next.members.join(',')}`);
+  }
+
   private observe(n: SimReplica): void {
     const r = n.replica!;
     const s = r.coreStatus();
@@ -538,6 +625,8 @@ export class ReplicaCluster {
     const max = this.opts.inFlightMax;
     check(sz.pending <= max && sz.proposals <= max && sz.forwarded <= max && sz.reads <= max, 'request bounds', () => `${n.id} ${JSON.stringify(sz)}`);
     if (s.role === 'leader' && this.leaders.observe(s.term, n.id)) {
+      // Only a voter of its own configuration is ever elected (learners, removed and joining nodes never campaign).
+      check(r.membership().members.some((m) => m.id === n.id && m.voter), 'leader is a voter', () => `${n.id} leads term ${s.term} outside its configuration's voters`);
       this.stats.elections++;
       this.log(n.id, 'leader', `term ${s.term}`);
       // The new leader's log: durable entries plus whatever it still has to write.
@@ -571,14 +660,28 @@ export class ReplicaCluster {
     checkLogMatching(this.nodes.map((n) => ({ id: n.id, log: n.replica !== null ? this.logOf(n) : this.diskLog(n) })));
   }
 
-  /** All nodes up, one leader, everything committed and applied everywhere. */
+  /**
+   * The nodes that must agree at the end: members of the leader's configuration that run
+   * (or should: not the ghost, not retired). Removed nodes that still run are left out:
+   * nobody replicates to them any more.
+   */
+  activeMembers(): SimReplica[] {
+    const id = this.leader();
+    if (id === null) return [];
+    const members = new Set(this.node(id).replica!.membership().members.map((m) => m.id));
+    return this.nodes.filter((n) => members.has(n.id) && this.startable(n.id));
+  }
+
+  /** All members up, one leader, everything committed and applied everywhere, one configuration. */
   converged(): boolean {
     const id = this.leader();
     if (id === null) return false;
-    const ls = this.node(id).replica!.coreStatus();
+    const lr = this.node(id).replica!;
+    const ls = lr.coreStatus();
     if (ls.commitIndex !== ls.lastIndex) return false;
-    for (const n of this.nodes) {
+    for (const n of this.activeMembers()) {
       if (n.replica === null) return false;
+      if (n.replica.membership() !== lr.membership() && n.replica.membership().index !== lr.membership().index) return false;
       const s = n.replica.coreStatus();
       if (s.appliedIndex !== ls.commitIndex || s.lastIndex !== ls.lastIndex || n.replica.applied !== ls.commitIndex) return false;
     }
@@ -587,7 +690,10 @@ export class ReplicaCluster {
 
   /** Every replica's state machine holds the same state (after converged()). */
   checkStateMachines(): void {
-    const digests = this.nodes.map((n) => ({ id: n.id, d: n.replica!.sm.digest() }));
+    const active = this.activeMembers();
+    const lm = JSON.stringify(this.node(this.leader()!).replica!.membership());
+    for (const n of active) check(JSON.stringify(n.replica!.membership()) === lm, 'configuration', () => `${n.id} holds ${JSON.stringify(n.replica!.membership())}, the leader ${lm}`);
+    const digests = active.map((n) => ({ id: n.id, d: n.replica!.sm.digest() }));
     for (const x of digests) check(x.d === digests[0]!.d, 'replica state', () => `${x.id} differs from ${digests[0]!.id}`);
   }
 
