@@ -130,6 +130,20 @@ export class CoreState {
     return this.voterSet.has(this.id);
   }
 
+  /**
+   * May this node campaign? A voter may. So may a node whose removal is appended but not
+   * known committed, if it votes in the configuration it knows committed (hashicorp/raft's
+   * rule): a leader that appended its own removal and crashed before replicating it may
+   * hold the only copy of the longest log, and the others would wait for its vote forever.
+   * Its votes are counted in its latest configuration (where it does not count itself);
+   * as leader it commits its removal, then steps down.
+   */
+  get canCampaign(): boolean {
+    if (this.isVoter) return true;
+    if (this.members.index <= this.commitIndex) return false;
+    return this.configs.at(this.commitIndex).members.some((m) => m.id === this.id && m.voter);
+  }
+
   progressOf(peer: NodeId): Progress {
     const pr = this.progress.get(peer);
     assert(pr !== undefined, `no progress for ${peer}`);

@@ -7,7 +7,7 @@ import type { KvStateMachine } from '../kv/state-machine.js';
 import type { RaftCore } from '../raft/core.js';
 import type { Entry, NodeId } from '../raft/types.js';
 import { assert } from '../util/assert.js';
-import { applyChange, decodeChange, encodeChange, isMemberTid, MEMBER_TID_PREFIX, memberStatuses, membersReply } from './membership.js';
+import { applyChange, caughtUp, decodeChange, encodeChange, isMemberTid, MEMBER_TID_PREFIX, memberStatuses, membersReply } from './membership.js';
 import type { ClientReply, ForwardMessage, ForwardReplyItem, ForwardWriteItem, GatewayRequest, ReplyCode } from './messages.js';
 
 export interface ClientRequestsLimits {
@@ -257,6 +257,14 @@ export class ClientRequests {
     if (!next.ok) {
       this.fail(origin, epoch, item.id, 'ERR', next.message);
       return;
+    }
+    if (change.op === 'promote' && this.core.role === 'leader') {
+      const st = this.core.status();
+      const pr = st.progress[change.id];
+      if (!caughtUp(pr, st.lastIndex, this.core.membership.index)) {
+        this.fail(origin, epoch, item.id, 'ERR', `learner ${change.id} has not caught up (match ${pr?.match ?? 0} of ${st.lastIndex}); promote it once it has`);
+        return;
+      }
     }
     const res = this.core.proposeConfig(next.members);
     if (!res.ok) {

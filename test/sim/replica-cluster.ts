@@ -456,7 +456,7 @@ export class ReplicaCluster {
 
   private perform(n: SimReplica, fx: Effects): void {
     // Writes first: the log writer takes them in order with the snapshot commands.
-    for (const ev of fx.events) if (ev.level !== 'debug') this.log(n.id, 'event', `${ev.event} t${ev.term}`);
+    for (const ev of fx.events) if (ev.level !== 'debug') this.log(n.id, 'event', `${ev.event} t${ev.term}${typeof ev['reason'] === 'string' ? ` (${ev['reason']})` : ''}${ev.event === 'configChanged' ? ` ${String(ev['from'])}->${String(ev['to'])} voters ${String(ev['voters'])}` : ''}`);
     for (const c of fx.storage) this.onStorage(n, c);
     if (fx.restored !== null) {
       check(fx.restored > n.applied, 'snapshot restore', () => `${n.id} restored to ${fx.restored} at applied ${n.applied}`);
@@ -625,8 +625,10 @@ export class ReplicaCluster {
     const max = this.opts.inFlightMax;
     check(sz.pending <= max && sz.proposals <= max && sz.forwarded <= max && sz.reads <= max, 'request bounds', () => `${n.id} ${JSON.stringify(sz)}`);
     if (s.role === 'leader' && this.leaders.observe(s.term, n.id)) {
-      // Only a voter of its own configuration is ever elected (learners, removed and joining nodes never campaign).
-      check(r.membership().members.some((m) => m.id === n.id && m.voter), 'leader is a voter', () => `${n.id} leads term ${s.term} outside its configuration's voters`);
+      // Only a voter is ever elected (learners, removed and joining nodes never campaign): of
+      // its latest configuration, or of its committed one while its removal is uncommitted.
+      const voterIn = (m: ReturnType<Replica['membership']>): boolean => m.members.some((x) => x.id === n.id && x.voter);
+      check(voterIn(r.membership()) || (r.membership().index > s.commitIndex && voterIn(r.configAt(s.commitIndex))), 'leader is a voter', () => `${n.id} leads term ${s.term} outside its configuration's voters`);
       this.stats.elections++;
       this.log(n.id, 'leader', `term ${s.term}`);
       // The new leader's log: durable entries plus whatever it still has to write.
