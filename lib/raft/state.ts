@@ -95,9 +95,15 @@ export class CoreState {
     this.deriveMembership();
     // What a snapshot covers was committed and is already in the state machine.
     this.commitIndex = this.appliedIndex = snap?.index ?? 0;
-    assert(this.log.lastTerm <= hs.term, `restored log term ${this.log.lastTerm} > hard state term ${hs.term}`);
-    this.term = hs.term;
-    this.vote = hs.vote;
+    // A leader's snapshot is durable as soon as it is installed, before the term this node
+    // adopted from that leader is (snapshotAck raises it after the install): the snapshot's
+    // term may then be above the hard state's. Committed entries carry it, so it is adopted
+    // (without a vote: none was sent in it, votes leave only once durable) and saved at the
+    // first Ready. The log's own entries are always written after their term.
+    const term = Math.max(hs.term, snap?.term ?? 0);
+    assert(this.log.lastTerm <= term, `restored log term ${this.log.lastTerm} > hard state term ${hs.term}`);
+    this.term = term;
+    this.vote = term === hs.term ? hs.vote : null;
     this.prevHard = { term: hs.term, vote: hs.vote };
     this.stepRole = step;
     this.tickRole = tick;
