@@ -308,10 +308,13 @@ export class ClientRequests {
         for (const r of m.replies) {
           const f = this.forwarded.get(r.fid);
           if (f === undefined || f.target !== m.from) continue; // answered, given up, or re-routed since
-          if (!r.ok && r.code === LOST && isMemberTid(f.tid)) {
-            // A membership change is never sent twice: the lost entry may still commit elsewhere.
+          if (!r.ok && isMemberTid(f.tid)) {
+            // A membership change is never sent twice: a lost entry may still commit elsewhere
+            // (outcome unknown), and a refusal (TRYAGAIN before the leader's noop commits, BUSY,
+            // a bad change) is the client's to act on.
             this.forwarded.delete(r.fid);
-            this.reply(f.reqId, { ok: false, code: 'TIMEOUT', message: 'membership change cut from the log by a leader change; outcome unknown, see CLUSTER MEMBERS' });
+            if (r.code === LOST) this.reply(f.reqId, { ok: false, code: 'TIMEOUT', message: 'membership change cut from the log by a leader change; outcome unknown, see CLUSTER MEMBERS' });
+            else this.reply(f.reqId, { ok: false, code: asCode(r.code), message: r.message });
             continue;
           }
           if (!r.ok && r.code === LOST) {

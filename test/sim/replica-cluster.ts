@@ -300,8 +300,10 @@ export class ReplicaCluster {
       }
       const w = u.write;
       if (w.entries.length > 1 && this.rng.chance(0.3)) {
-        // Torn: a prefix of the entries reached the platter; the hard state (renamed last) did not.
-        this.persist(n, { seq: w.seq, hardState: null, entries: w.entries.slice(0, this.rng.int(1, w.entries.length - 1)) });
+        // Torn: a prefix of the entries reached the platter. The hard state did, whole: the log
+        // writer syncs and renames it before it appends the entries (actors/log-writer.ts), so
+        // a log never holds a term its hard state has not reached.
+        this.persist(n, { seq: w.seq, hardState: w.hardState, entries: w.entries.slice(0, this.rng.int(1, w.entries.length - 1)) });
         this.stats.tornWrites++;
         break;
       }
@@ -396,8 +398,8 @@ export class ReplicaCluster {
     for (;;) {
       const m = this.net.pop(this.now);
       if (m === undefined) break;
-      const n = this.node(m.to);
-      if (n.replica === null) continue;
+      const n = this.byId.get(m.to);
+      if (n === undefined || n.replica === null) continue; // down, or an address nobody listens on
       this.log(m.to, 'recv', fmtPeer(m));
       n.replica.receive([m]);
       this.pump(n);
