@@ -628,9 +628,10 @@ export class ReplicaCluster {
     check(sz.pending <= max && sz.proposals <= max && sz.forwarded <= max && sz.reads <= max, 'request bounds', () => `${n.id} ${JSON.stringify(sz)}`);
     if (s.role === 'leader' && this.leaders.observe(s.term, n.id)) {
       // Only a voter is ever elected (learners, removed and joining nodes never campaign): of
-      // its latest configuration, or of its committed one while its removal is uncommitted.
+      // its latest configuration, or of the (committed) one before while its removal is uncommitted.
       const voterIn = (m: ReturnType<Replica['membership']>): boolean => m.members.some((x) => x.id === n.id && x.voter);
-      check(voterIn(r.membership()) || (r.membership().index > s.commitIndex && voterIn(r.configAt(s.commitIndex))), 'leader is a voter', () => `${n.id} leads term ${s.term} outside its configuration's voters`);
+      const latest = r.membership();
+      check(voterIn(latest) || (latest.index > s.commitIndex && voterIn(r.configAt(latest.index - 1))), 'leader is a voter', () => `${n.id} leads term ${s.term} outside its configuration's voters`);
       this.stats.elections++;
       this.log(n.id, 'leader', `term ${s.term}`);
       // The new leader's log: durable entries plus whatever it still has to write.
