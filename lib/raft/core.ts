@@ -47,7 +47,7 @@ export class RaftCore {
       s.emit('warn', 'messageFromUnknownPeer', { from: m.from, type: m.type });
       return;
     }
-    if (m.type === 'vote' && !s.voterSet.has(m.from)) {
+    if (m.type === 'vote' && !s.isKnownVoter(m.from)) {
       // A removed node (or one this node does not know as a voter yet) must not disrupt: its
       // votes are ignored, its higher term never adopted. Anything else is taken from anyone,
       // so a node that joins hears its leader before it knows the configuration.

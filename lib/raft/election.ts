@@ -10,7 +10,7 @@ import type { Message } from './types.js';
 /** kind 'transfer': the leader asked for it (TimeoutNow): no PreVote, and voters set their lease aside. */
 export function campaign(s: CoreState, kind: 'pre' | 'real' | 'transfer'): void {
   // A learner, a removed node or one that joins and knows no configuration yet never campaigns.
-  if (!s.isVoter) return;
+  if (!s.canCampaign) return;
   const pre = kind === 'pre';
   if (pre) becomePreCandidate(s);
   else becomeCandidate(s);

@@ -101,9 +101,11 @@ export function inLease(s: CoreState): boolean {
 
 export function tickElection(s: CoreState): void {
   s.electionElapsed++;
-  if (!s.isVoter) {
-    // Not a voter here (a learner, removed, or joining): it never campaigns, so it never disrupts.
-    if (s.electionElapsed >= s.randomizedElectionTicks) s.electionElapsed = 0;
+  if (!s.canCampaign) {
+    // Not a voter here (a learner, removed, or joining): it never campaigns, so it never
+    // disrupts. The clock keeps running (capped), so its lease on a silent leader ends and
+    // it votes for whoever campaigns once its configuration makes it a voter.
+    if (s.electionElapsed > s.randomizedElectionTicks) s.electionElapsed = s.randomizedElectionTicks;
     return;
   }
   if (s.electionElapsed >= s.randomizedElectionTicks) {
@@ -159,7 +161,7 @@ export function stepFollower(s: CoreState, m: Message): void {
       return;
     case 'timeoutNow':
       // Our leader hands over: campaign at once, without PreVote (it would only delay).
-      if (m.from !== s.leader || !s.isVoter) return;
+      if (m.from !== s.leader || !s.canCampaign) return;
       s.emit('info', 'timeoutNowReceived', { from: m.from });
       campaign(s, 'transfer');
       return;

@@ -95,9 +95,15 @@ export class CoreState {
     this.deriveMembership();
     // What a snapshot covers was committed and is already in the state machine.
     this.commitIndex = this.appliedIndex = snap?.index ?? 0;
-    assert(this.log.lastTerm <= hs.term, `restored log term ${this.log.lastTerm} > hard state term ${hs.term}`);
-    this.term = hs.term;
-    this.vote = hs.vote;
+    // A leader's snapshot is durable as soon as it is installed, before the term this node
+    // adopted from that leader is (snapshotAck raises it after the install): the snapshot's
+    // term may then be above the hard state's. Committed entries carry it, so it is adopted
+    // (without a vote: none was sent in it, votes leave only once durable) and saved at the
+    // first Ready. The log's own entries are always written after their term.
+    const term = Math.max(hs.term, snap?.term ?? 0);
+    assert(this.log.lastTerm <= term, `restored log term ${this.log.lastTerm} > hard state term ${hs.term}`);
+    this.term = term;
+    this.vote = term === hs.term ? hs.vote : null;
     this.prevHard = { term: hs.term, vote: hs.vote };
     this.stepRole = step;
     this.tickRole = tick;
@@ -128,6 +134,42 @@ export class CoreState {
 
   get isVoter(): boolean {
     return this.voterSet.has(this.id);
+  }
+
+  /**
+   * Is `id` a voter this node listens to in elections: of its latest configuration, or, while
+   * that is not known committed, of the one before it (committed)? Logs may differ in uncommitted config entries (one will be
+   * cut), so refusing voters of the committed configuration could leave each candidate
+   * waiting for a node that ignores it. A node removed by a committed change is in neither.
+   */
+  isKnownVoter(id: NodeId): boolean {
+    if (this.voterSet.has(id)) return true;
+    if (this.members.index <= this.commitIndex) return false;
+    return this.previousConfig().members.some((m) => m.id === id && m.voter);
+  }
+
+  /**
+   * May this node campaign? A voter may. So may a node whose removal is appended but not
+   * known committed, if it votes in the configuration before (hashicorp/raft's rule, with
+   * the configuration before the latest for the committed one): a leader that appended its
+   * own removal and crashed before replicating it may hold the only copy of the longest
+   * log, and the others would wait for its vote forever. Its votes are counted in its
+   * latest configuration (where it does not count itself); as leader it commits its
+   * removal, then steps down.
+   */
+  get canCampaign(): boolean {
+    if (this.isVoter) return true;
+    if (this.members.index <= this.commitIndex) return false;
+    return this.previousConfig().members.some((m) => m.id === this.id && m.voter);
+  }
+
+  /**
+   * The configuration before the latest: committed, since a leader appends a change only
+   * once the one before it committed. (The commit index does not say so after a restart:
+   * it starts at the snapshot's index.)
+   */
+  previousConfig(): Membership {
+    return this.configs.at(this.members.index - 1);
   }
 
   progressOf(peer: NodeId): Progress {

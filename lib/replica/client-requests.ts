@@ -7,7 +7,7 @@ import type { KvStateMachine } from '../kv/state-machine.js';
 import type { RaftCore } from '../raft/core.js';
 import type { Entry, NodeId } from '../raft/types.js';
 import { assert } from '../util/assert.js';
-import { applyChange, decodeChange, encodeChange, isMemberTid, MEMBER_TID_PREFIX, memberStatuses, membersReply } from './membership.js';
+import { applyChange, caughtUp, decodeChange, encodeChange, isMemberTid, MEMBER_TID_PREFIX, memberStatuses, membersReply } from './membership.js';
 import type { ClientReply, ForwardMessage, ForwardReplyItem, ForwardWriteItem, GatewayRequest, ReplyCode } from './messages.js';
 
 export interface ClientRequestsLimits {
@@ -258,6 +258,14 @@ export class ClientRequests {
       this.fail(origin, epoch, item.id, 'ERR', next.message);
       return;
     }
+    if (change.op === 'promote' && this.core.role === 'leader') {
+      const st = this.core.status();
+      const pr = st.progress[change.id];
+      if (!caughtUp(pr, st.lastIndex, this.core.membership.index)) {
+        this.fail(origin, epoch, item.id, 'ERR', `learner ${change.id} has not caught up (match ${pr?.match ?? 0} of ${st.lastIndex}); promote it once it has`);
+        return;
+      }
+    }
     const res = this.core.proposeConfig(next.members);
     if (!res.ok) {
       if (res.code === 'NOT_LEADER') this.fail(origin, epoch, item.id, 'TRYAGAIN', `leader changed${res.leader ? ` to ${res.leader}` : ''}; retry`);
@@ -300,10 +308,13 @@ export class ClientRequests {
         for (const r of m.replies) {
           const f = this.forwarded.get(r.fid);
           if (f === undefined || f.target !== m.from) continue; // answered, given up, or re-routed since
-          if (!r.ok && r.code === LOST && isMemberTid(f.tid)) {
-            // A membership change is never sent twice: the lost entry may still commit elsewhere.
+          if (!r.ok && isMemberTid(f.tid)) {
+            // A membership change is never sent twice: a lost entry may still commit elsewhere
+            // (outcome unknown), and a refusal (TRYAGAIN before the leader's noop commits, BUSY,
+            // a bad change) is the client's to act on.
             this.forwarded.delete(r.fid);
-            this.reply(f.reqId, { ok: false, code: 'TIMEOUT', message: 'membership change cut from the log by a leader change; outcome unknown, see CLUSTER MEMBERS' });
+            if (r.code === LOST) this.reply(f.reqId, { ok: false, code: 'TIMEOUT', message: 'membership change cut from the log by a leader change; outcome unknown, see CLUSTER MEMBERS' });
+            else this.reply(f.reqId, { ok: false, code: asCode(r.code), message: r.message });
             continue;
           }
           if (!r.ok && r.code === LOST) {

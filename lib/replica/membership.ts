@@ -47,6 +47,17 @@ export function applyChange(cur: Membership, change: MemberChange): ChangeResult
   }
 }
 
+/**
+ * Has a learner caught up with the leader (its progress, on the leader)? Replicating, and
+ * within PROMOTE_LAG_ENTRIES_MAX of the leader's last index, past the configuration in effect. Only such a learner is promoted:
+ * a voter that cannot vote for an up-to-date candidate (it holds no log, or no configuration
+ * yet) could leave the cluster without a majority.
+ */
+export function caughtUp(pr: PeerProgress | undefined, leaderLast: number, configIndex: number): boolean {
+  // It must hold the configuration in effect too: a voter that does not know it is one never campaigns.
+  return pr !== undefined && pr.state === 'replicate' && pr.match >= configIndex && pr.match + PROMOTE_LAG_ENTRIES_MAX >= leaderLast;
+}
+
 export function isMemberTid(tid: string): boolean {
   return tid.startsWith(MEMBER_TID_PREFIX);
 }

@@ -9,7 +9,7 @@ import { RaftCore } from '../raft/core.js';
 import type { CoreConfig, CoreStatus, Entry, HardState, NodeId, RaftEvent, Ready, Restored, TransferResult } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import { ClientRequests } from './client-requests.js';
-import { applyChange, memberStatuses, PROMOTE_LAG_ENTRIES_MAX, type MemberStatus } from './membership.js';
+import { applyChange, caughtUp, memberStatuses, type MemberStatus } from './membership.js';
 import type { Member, Membership } from './membership-types.js';
 import type { ClientReply, GatewayRequest, PeerMessage } from './messages.js';
 import { FrameReader, Snapshots, type SnapshotLimits } from './snapshots.js';
@@ -182,8 +182,7 @@ export class Replica {
     if (m.index > st.commitIndex) return; // one change at a time
     for (const x of m.members) {
       if (x.voter || x.autoPromote !== true) continue;
-      const pr = st.progress[x.id];
-      if (pr === undefined || pr.state !== 'replicate' || pr.match + PROMOTE_LAG_ENTRIES_MAX < st.lastIndex) continue;
+      if (!caughtUp(st.progress[x.id], st.lastIndex, m.index)) continue;
       const next = applyChange(m, { op: 'promote', id: x.id });
       if (next.ok) this.core.proposeConfig(next.members); // refused (no entry of this term committed yet): next tick
       return;
@@ -338,6 +337,11 @@ export class Replica {
   /** The configuration in effect on this node (set by the last config entry it appended). */
   membership(): Membership {
     return this.core.membership;
+  }
+
+  /** The configuration in effect at `index` (at or after the log's start). */
+  configAt(index: number): Membership {
+    return this.core.configAt(index);
   }
 
   /** Members as status and CLUSTER MEMBERS show them (match indexes are known on the leader only). */

@@ -9,7 +9,9 @@
 import type { SnapshotCursor } from '../kv/snapshot-cursor.js';
 import type { KvStateMachine } from '../kv/state-machine.js';
 import type { RaftCore } from '../raft/core.js';
+import { configForSnapshot, configFromSnapshot } from '../raft/config-entry.js';
 import type { NodeId, SnapshotMeta } from '../raft/types.js';
+import { decodeSnapshotHeader, SNAPSHOT_FIXED_BYTES, snapshotHeaderBytes } from '../storage/snapshot-format.js';
 import { assert } from '../util/assert.js';
 import type { SnapAck, SnapChunk } from './messages.js';
 import type { LogWriterSnapshotIn, LogWriterSnapshotOut } from './storage-messages.js';
@@ -48,8 +50,8 @@ interface Incoming {
   leaderTerm: number;
   index: number;
   term: number;
-  /** Set once installed: content read back for the state machine. */
-  restore: { reqId: number; offset: number; frames: FrameReader } | null;
+  /** Set once installed: the file read back, its header for the configuration, its content for the state machine. */
+  restore: { reqId: number; offset: number; file: SnapshotFileReader } | null;
 }
 
 const FRAME_HEADER_BYTES = 4;
@@ -102,7 +104,9 @@ export class Snapshots {
     const term = this.core.termAt(applied);
     assert(term !== undefined, `no term for applied index ${applied}`);
     this.taking = applied;
-    this.storage.push({ type: 'snapshotBegin', index: applied, term, config: null });
+    // The configuration as of the snapshot's index goes in its header: after compaction, and
+    // on a node that installs it, it is the configuration until the log says otherwise.
+    this.storage.push({ type: 'snapshotBegin', index: applied, term, config: configForSnapshot(this.core.configAt(applied)) });
     // A copy-on-write view (lib/kv/snapshot-cursor.ts): it is serialized a slice per round
     // (continue()), while entries go on being applied, so clients never wait for it whole.
     this.cursor = this.sm.beginSnapshot();
@@ -287,20 +291,20 @@ export class Snapshots {
       this.finishIncoming(false);
       return;
     }
-    inc.restore = { reqId: ++this.nextReqId, offset: 0, frames: new FrameReader() };
+    inc.restore = { reqId: ++this.nextReqId, offset: 0, file: new SnapshotFileReader() };
     this.readContent(inc);
   }
 
   private readContent(inc: Incoming): void {
     const r = inc.restore!;
-    this.storage.push({ type: 'snapshotRead', reqId: r.reqId, index: inc.index, term: inc.term, part: 'content', offset: r.offset, bytesMax: this.limits.chunkBytes });
+    this.storage.push({ type: 'snapshotRead', reqId: r.reqId, index: inc.index, term: inc.term, part: 'file', offset: r.offset, bytesMax: this.limits.chunkBytes });
   }
 
   private onRestoreData(m: Extract<LogWriterSnapshotOut, { type: 'snapshotData' }>): void {
     const inc = this.incoming!;
     const r = inc.restore!;
     assert(m.found, `installed snapshot ${inc.index} not found`);
-    r.frames.push(m.data);
+    r.file.push(m.data);
     r.offset += m.data.length;
     if (!m.done) {
       r.reqId = ++this.nextReqId;
@@ -317,8 +321,9 @@ export class Snapshots {
     const meta = { index: inc.index, term: inc.term };
     if (load && inc.index > this.sm.appliedIndex) {
       this.abortTaking();
-      this.sm.restore(inc.restore!.frames.finish());
-      this.core.installSnapshot(meta);
+      const file = inc.restore!.file;
+      this.sm.restore(file.finish());
+      this.core.installSnapshot(meta, configFromSnapshot(file.config, inc.index));
     }
     this.core.snapshotAck(inc.from, inc.leaderTerm);
     this.messages.push({ type: 'snapAck', term: inc.leaderTerm, from: this.id, to: inc.from, index: inc.index, snapTerm: inc.term, status: 'installed', nextOffset: 0 });
@@ -347,6 +352,45 @@ export function frame(chunk: Uint8Array): Uint8Array {
   new DataView(out.buffer).setUint32(0, chunk.length);
   out.set(chunk, FRAME_HEADER_BYTES);
   return out;
+}
+
+/** A snapshot file read back in byte ranges: its header (for the configuration), then its framed content. */
+export class SnapshotFileReader {
+  private head: Uint8Array[] = [];
+  private headBytes = 0;
+  private headerBytes = 0;
+  private readonly frames = new FrameReader();
+  /** The header's configuration, once the header was read. */
+  config: unknown = undefined;
+  private headerDone = false;
+
+  push(data: Uint8Array): void {
+    if (this.headerDone) {
+      this.frames.push(data);
+      return;
+    }
+    this.head.push(data);
+    this.headBytes += data.length;
+    if (this.headerBytes === 0) {
+      if (this.headBytes < SNAPSHOT_FIXED_BYTES) return;
+      const n = snapshotHeaderBytes(Buffer.from(concat(this.head, this.headBytes)));
+      assert(typeof n === 'number', `installed snapshot: ${String(n)}`);
+      this.headerBytes = n;
+    }
+    if (this.headBytes < this.headerBytes) return;
+    const all = concat(this.head, this.headBytes);
+    const header = decodeSnapshotHeader(Buffer.from(all.buffer, all.byteOffset, this.headerBytes));
+    assert(typeof header !== 'string', `installed snapshot: ${String(header)}`);
+    this.config = header.config;
+    this.headerDone = true;
+    this.head = [];
+    this.frames.push(all.subarray(this.headerBytes));
+  }
+
+  finish(): Uint8Array[] {
+    assert(this.headerDone, 'snapshot file ends inside its header');
+    return this.frames.finish();
+  }
 }
 
 /** Splits content read back in arbitrary byte ranges into the framed chunks. */

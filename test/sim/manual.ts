@@ -48,6 +48,10 @@ export interface ManualOptions {
   /** Per-node random() value: 0 gives the shortest election timeout. Default 0.99. */
   random?: Record<NodeId, number>;
   restored?: Record<NodeId, { hardState: HardState; entries: Entry[] }>;
+  /** Per-node config over the shared one (e.g. a node that joins: { join: true, peers: [] }). */
+  perNode?: Record<NodeId, Partial<CoreConfig>>;
+  /** The bootstrap voters, when not every id (the others are spares that join). */
+  voters?: NodeId[];
 }
 
 export class Manual {
@@ -67,7 +71,7 @@ export class Manual {
   start(id: NodeId): ManualNode {
     const r = this.opts.restored?.[id] ?? { hardState: { term: 0, vote: null }, entries: [] };
     const rnd = this.opts.random?.[id] ?? 0.99;
-    const core = new RaftCore(cfg(id, this.ids, this.opts.config), { hardState: r.hardState, entries: r.entries.slice() }, () => rnd);
+    const core = new RaftCore(cfg(id, this.opts.voters ?? this.ids, { ...this.opts.config, ...this.opts.perNode?.[id] }), { hardState: r.hardState, entries: r.entries.slice() }, () => rnd);
     const n: ManualNode = {
       id,
       core,

@@ -10,7 +10,10 @@
 //     table, and their history is checked for linearizability at the end.
 // Raft's safety properties are checked as the run goes (checks.ts), and every bound
 // of the replica is asserted after each step.
+import { createHash } from 'node:crypto';
 import type { Entry, HardState, NodeId } from '../../lib/raft/types.js';
+import { decodeSnapshotHeader, encodeSnapshotConfig, encodeSnapshotHeader, snapshotHeaderBytes } from '../../lib/storage/snapshot-format.js';
+import { decodeConfig } from '../../lib/raft/config-entry.js';
 import type { PeerMessage } from '../../lib/replica/messages.js';
 import type { LogWriterSnapshotIn, LogWriterSnapshotOut } from '../../lib/replica/storage-messages.js';
 import { Replica, type Effects, type LogWrite, type ReplicaConfig } from '../../lib/replica/replica.js';
@@ -43,6 +46,13 @@ export interface ReplicaSimOptions {
   snapshotRetainEntries: number;
   /** Per-node clock offset in ms (expiry must not depend on it). */
   clockSkewMs: Record<NodeId, number>;
+  /**
+   * Nodes beyond the bootstrap members, down until joined (joinNode): they start empty and
+   * join (ReplicaConfig.join). The last spare, when `ghost`, is never started: an address
+   * nobody listens on.
+   */
+  spares: number;
+  ghost: boolean;
   net: NetworkOptions;
   traceMax: number;
 }
@@ -68,15 +78,21 @@ export function defaultReplicaSimOptions(seed: number, over: Partial<ReplicaSimO
     snapshotEntries: 1_000_000,
     snapshotRetainEntries: 0,
     clockSkewMs: {},
+    spares: 0,
+    ghost: false,
     net: { dropP: 0, dupP: 0, delayMin: 1, delayMax: 3 },
     traceMax: 400,
     ...over,
   };
 }
 
+/** A snapshot file as the log writer keeps it: the real header (config included), then the content. */
 interface StoredSnapshot {
   index: number;
   term: number;
+  config: unknown;
+  file: Uint8Array;
+  /** The state machine's bytes: file after its header. */
   content: Uint8Array;
 }
 
@@ -93,6 +109,7 @@ interface Disk {
 interface SnapshotInProgress {
   index: number;
   term: number;
+  config: unknown;
   parts: Uint8Array[];
   bytes: number;
 }
@@ -118,6 +135,10 @@ export interface SimReplica {
   nextTickAt: number;
   readonly rng: Prng;
   incarnation: number;
+  /** A bootstrap member (hosts.txt), or a spare that has been told to join. */
+  joined: boolean;
+  /** Removed from the cluster and stopped for good. */
+  retired: boolean;
 }
 
 /** Who hears about replies: the simulated clients. */
@@ -140,14 +161,17 @@ export class ReplicaCluster {
   now = 0;
   private trace: TraceItem[] = [];
   private traceHead = 0;
-  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0, snapshots: 0, installs: 0, compactions: 0, transfers: 0 };
+  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0, snapshots: 0, installs: 0, compactions: 0, transfers: 0, joins: 0, retired: 0 };
+  /** Committed configurations in index order, from the bootstrap one on (membership checks). */
+  readonly configs: { index: number; voters: string[]; members: string[] }[] = [];
+  private readonly retireDue: NodeId[] = [];
 
   constructor(opts: ReplicaSimOptions) {
     this.opts = opts;
     this.rng = new Prng(opts.seed);
     this.net = new Network<PeerMessage>(this.rng.fork(), opts.net);
-    const ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
-    this.nodes = ids.map((id) => ({
+    const ids = Array.from({ length: opts.nodes + opts.spares }, (_, i) => `n${i + 1}`);
+    this.nodes = ids.map((id, i) => ({
       id,
       replica: null,
       disk: { hardState: { term: 0, vote: null }, snapshot: null, base: 0, entries: [] },
@@ -159,17 +183,69 @@ export class ReplicaCluster {
       nextTickAt: 0,
       rng: this.rng.fork(),
       incarnation: 0,
+      joined: i < opts.nodes,
+      retired: false,
     }));
     for (const n of this.nodes) this.byId.set(n.id, n);
-    for (const n of this.nodes) this.start(n);
+    this.configs.push({ index: 0, voters: ids.slice(0, opts.nodes), members: ids.slice(0, opts.nodes) });
+    for (const n of this.nodes) if (n.joined) this.start(n);
+  }
+
+  /** The address a node listens on (a spare's too: CLUSTER ADD names it). */
+  static address(id: NodeId): { host: string; peerPort: number; clientPort: number } {
+    const k = Number(id.slice(1));
+    return { host: `10.0.0.${k}`, peerPort: 7100 + k, clientPort: 6100 + k };
+  }
+
+  /** The spare nodes that may still be added, the ghost last (null when none is left). */
+  spareIds(): NodeId[] {
+    return this.nodes.filter((n) => !n.joined && !n.retired).map((n) => n.id);
+  }
+
+  /** The ghost: a member an operator may add whose address nobody listens on. */
+  get ghostId(): NodeId | null {
+    return this.opts.ghost && this.opts.spares > 0 ? this.nodes[this.nodes.length - 1]!.id : null;
+  }
+
+  /** Starts spare `id` empty, as a node that joins (it waits for a leader to add it and send it the log). */
+  joinNode(id: NodeId): void {
+    const n = this.node(id);
+    if (n.joined || n.retired || id === this.ghostId) return;
+    n.joined = true;
+    this.stats.joins++;
+    this.log(id, 'join', 'started empty, waiting for the leader');
+    this.start(n);
+  }
+
+  /** A removed member is stopped for good (its disk is never used again), at the next step (not inside its own effects). */
+  retire(id: NodeId): void {
+    this.retireDue.push(id);
+  }
+
+  private retireNow(id: NodeId): void {
+    const n = this.node(id);
+    if (n.retired) return;
+    if (n.replica !== null) this.crash(id);
+    n.retired = true;
+    this.stats.retired++;
+    this.log(id, 'retire', 'removed from the cluster');
+  }
+
+  /** Started at least once and not retired: restarts bring it back. */
+  startable(id: NodeId): boolean {
+    const n = this.node(id);
+    return n.joined && !n.retired;
   }
 
   config(id: NodeId): ReplicaConfig {
     const o = this.opts;
+    const boot = this.nodes.slice(0, o.nodes);
     return {
+      members: boot.map((n) => ({ id: n.id, ...ReplicaCluster.address(n.id), voter: true })),
+      join: !boot.some((n) => n.id === id),
       core: {
         id,
-        peers: this.nodes.map((n) => n.id),
+        peers: boot.map((n) => n.id),
         electionTicks: o.electionTicks,
         heartbeatTicks: o.heartbeatTicks,
         preVote: o.preVote,
@@ -197,7 +273,7 @@ export class ReplicaCluster {
     if (snap !== null) for (let at = 0; at < snap.content.length; at += 777) pieces.push(snap.content.subarray(at, at + 777));
     n.replica = new Replica(
       this.config(n.id),
-      { hardState: { ...d.hardState }, snapshot: snap === null ? null : { index: snap.index, term: snap.term }, entries },
+      { hardState: { ...d.hardState }, snapshot: snap === null ? null : { index: snap.index, term: snap.term }, snapshotConfig: snap?.config ?? null, entries },
       () => rng.next(),
       pieces,
     );
@@ -224,8 +300,10 @@ export class ReplicaCluster {
       }
       const w = u.write;
       if (w.entries.length > 1 && this.rng.chance(0.3)) {
-        // Torn: a prefix of the entries reached the platter; the hard state (renamed last) did not.
-        this.persist(n, { seq: w.seq, hardState: null, entries: w.entries.slice(0, this.rng.int(1, w.entries.length - 1)) });
+        // Torn: a prefix of the entries reached the platter. The hard state did, whole: the log
+        // writer syncs and renames it before it appends the entries (actors/log-writer.ts), so
+        // a log never holds a term its hard state has not reached.
+        this.persist(n, { seq: w.seq, hardState: w.hardState, entries: w.entries.slice(0, this.rng.int(1, w.entries.length - 1)) });
         this.stats.tornWrites++;
         break;
       }
@@ -241,7 +319,7 @@ export class ReplicaCluster {
 
   restart(id: NodeId): void {
     const n = this.node(id);
-    if (n.replica !== null) return;
+    if (n.replica !== null || !this.startable(id)) return;
     this.stats.restarts++;
     this.log(id, 'restart', `term ${n.disk.hardState.term} entries ${n.disk.entries.length}`);
     this.start(n);
@@ -316,11 +394,12 @@ export class ReplicaCluster {
   /** One step: deliver due messages, complete due syncs, tick due nodes. */
   step(): void {
     this.now++;
+    for (const id of this.retireDue.splice(0)) this.retireNow(id);
     for (;;) {
       const m = this.net.pop(this.now);
       if (m === undefined) break;
-      const n = this.node(m.to);
-      if (n.replica === null) continue;
+      const n = this.byId.get(m.to);
+      if (n === undefined || n.replica === null) continue; // down, or an address nobody listens on
       this.log(m.to, 'recv', fmtPeer(m));
       n.replica.receive([m]);
       this.pump(n);
@@ -379,7 +458,7 @@ export class ReplicaCluster {
 
   private perform(n: SimReplica, fx: Effects): void {
     // Writes first: the log writer takes them in order with the snapshot commands.
-    for (const ev of fx.events) if (ev.level !== 'debug') this.log(n.id, 'event', `${ev.event} t${ev.term}`);
+    for (const ev of fx.events) if (ev.level !== 'debug') this.log(n.id, 'event', `${ev.event} t${ev.term}${typeof ev['reason'] === 'string' ? ` (${ev['reason']})` : ''}${ev.event === 'configChanged' ? ` ${String(ev['from'])}->${String(ev['to'])} voters ${String(ev['voters'])}` : ''}`);
     for (const c of fx.storage) this.onStorage(n, c);
     if (fx.restored !== null) {
       check(fx.restored > n.applied, 'snapshot restore', () => `${n.id} restored to ${fx.restored} at applied ${n.applied}`);
@@ -400,8 +479,10 @@ export class ReplicaCluster {
     }
     for (const e of fx.applied) {
       check(e.index === n.applied + 1, 'apply order', () => `${n.id} applied ${e.index} after ${n.applied}`);
+      const first = e.index > this.applied.maxIndex;
       this.applied.apply(n.id, e);
       n.applied = e.index;
+      if (first && e.kind === 'config') this.onConfigCommitted(e);
     }
     for (const r of fx.replies) {
       this.log(n.id, 'reply', `req ${r.reqId} ${r.reply.ok ? 'ok' : `${r.reply.code} ${r.reply.message}`}`);
@@ -422,7 +503,7 @@ export class ReplicaCluster {
     switch (c.type) {
       case 'snapshotBegin':
         check(n.writing === null, 'snapshot', () => `${n.id} began snapshot ${c.index} while writing ${n.writing!.index}`);
-        n.writing = { index: c.index, term: c.term, parts: [], bytes: 0 };
+        n.writing = { index: c.index, term: c.term, config: c.config, parts: [], bytes: 0 };
         return;
       case 'snapshotChunk':
         check(n.writing !== null && n.writing.index === c.index, 'snapshot', () => `${n.id} chunk of ${c.index} outside its snapshot`);
@@ -436,7 +517,7 @@ export class ReplicaCluster {
         const w = n.writing;
         check(w !== null && w.index === c.index, 'snapshot', () => `${n.id} ended snapshot ${c.index} it did not begin`);
         // Durable when this answer is delivered (a crash before loses it, as fsync would).
-        this.reply(n, { type: 'snapshotWritten', snapshot: { index: w.index, term: w.term, config: null, contentBytes: w.bytes, fileBytes: w.bytes } });
+        this.reply(n, { type: 'snapshotWritten', snapshot: { index: w.index, term: w.term, config: w.config, contentBytes: w.bytes, fileBytes: w.bytes } });
         return;
       }
       case 'compact': {
@@ -453,14 +534,15 @@ export class ReplicaCluster {
       case 'snapshotRead': {
         const s = d.snapshot;
         const found = s !== null && s.index === c.index && s.term === c.term;
-        const data = found ? s.content.subarray(c.offset, c.offset + c.bytesMax) : new Uint8Array(0);
-        const done = found && c.offset + data.length >= s.content.length;
+        const whole = found ? (c.part === 'file' ? s.file : s.content) : new Uint8Array(0);
+        const data = whole.subarray(c.offset, c.offset + c.bytesMax);
+        const done = found && c.offset + data.length >= whole.length;
         this.reply(n, { type: 'snapshotData', reqId: c.reqId, index: c.index, term: c.term, part: c.part, offset: c.offset, data, done, found }, 1);
         return;
       }
       case 'snapshotRecv': {
         let r = n.receiving;
-        if (r === null || r.index !== c.index || r.term !== c.term) r = n.receiving = c.offset === 0 ? { index: c.index, term: c.term, parts: [], bytes: 0 } : null;
+        if (r === null || r.index !== c.index || r.term !== c.term) r = n.receiving = c.offset === 0 ? { index: c.index, term: c.term, config: null, parts: [], bytes: 0 } : null;
         const ack = (status: 'appended' | 'ignored' | 'gap' | 'installed', nextOffset: number): void =>
           this.reply(n, { type: 'snapshotRecvAck', index: c.index, term: c.term, status, nextOffset, firstIndex: d.base + 1, lastIndex: d.base + d.entries.length });
         if (r === null) return ack('gap', 0);
@@ -470,7 +552,7 @@ export class ReplicaCluster {
         r.bytes += c.data.length;
         if (!c.done) return ack('appended', r.bytes);
         n.receiving = null;
-        this.install(n, { index: r.index, term: r.term, content: concat(r.parts, r.bytes) });
+        this.install(n, fromFile(concat(r.parts, r.bytes)));
         return ack('installed', 0);
       }
     }
@@ -497,7 +579,7 @@ export class ReplicaCluster {
     const w = n.writing;
     check(w !== null && w.index === reply.snapshot.index, 'snapshot', () => `${n.id} finished a snapshot it was not writing`);
     n.writing = null;
-    if (n.disk.snapshot === null || n.disk.snapshot.index < w.index) n.disk.snapshot = { index: w.index, term: w.term, content: concat(w.parts, w.bytes) };
+    if (n.disk.snapshot === null || n.disk.snapshot.index < w.index) n.disk.snapshot = toFile(w.index, w.term, w.config, concat(w.parts, w.bytes));
     this.stats.snapshots++;
   }
 
@@ -522,6 +604,21 @@ export class ReplicaCluster {
     }
   }
 
+  /** A config entry is known committed (first applied anywhere): successive configurations must overlap in a quorum. */
+  private onConfigCommitted(e: Entry): void {
+    const m = decodeConfig(e.data, e.index);
+    const next = { index: e.index, voters: m.members.filter((x) => x.voter).map((x) => x.id).sort(), members: m.members.map((x) => x.id).sort() };
+    const prev = this.configs[this.configs.length - 1]!;
+    check(next.index > prev.index, 'config order', () => `config ${next.index} committed after ${prev.index}`);
+    const added = next.voters.filter((v) => !prev.voters.includes(v));
+    const removed = prev.voters.filter((v) => !next.voters.includes(v));
+    // Single-server changes: one voter more or less, so any majority of one overlaps any majority of the next.
+    check(added.length + removed.length <= 1, 'quorum overlap', () => `config ${prev.index} [${prev.voters}] -> ${next.index} [${next.voters}]`);
+    check(next.voters.length >= 1, 'quorum overlap', () => `config ${next.index} has no voter`);
+    this.configs.push(next);
+    this.log('-', 'config', `${next.index} voters ${next.voters.join(',')} members ${next.members.join(',')}`);
+  }
+
   private observe(n: SimReplica): void {
     const r = n.replica!;
     const s = r.coreStatus();
@@ -530,6 +627,11 @@ export class ReplicaCluster {
     const max = this.opts.inFlightMax;
     check(sz.pending <= max && sz.proposals <= max && sz.forwarded <= max && sz.reads <= max, 'request bounds', () => `${n.id} ${JSON.stringify(sz)}`);
     if (s.role === 'leader' && this.leaders.observe(s.term, n.id)) {
+      // Only a voter is ever elected (learners, removed and joining nodes never campaign): of
+      // its latest configuration, or of the (committed) one before while its removal is uncommitted.
+      const voterIn = (m: ReturnType<Replica['membership']>): boolean => m.members.some((x) => x.id === n.id && x.voter);
+      const latest = r.membership();
+      check(voterIn(latest) || (latest.index > s.commitIndex && voterIn(r.configAt(latest.index - 1))), 'leader is a voter', () => `${n.id} leads term ${s.term} outside its configuration's voters`);
       this.stats.elections++;
       this.log(n.id, 'leader', `term ${s.term}`);
       // The new leader's log: durable entries plus whatever it still has to write.
@@ -563,14 +665,28 @@ export class ReplicaCluster {
     checkLogMatching(this.nodes.map((n) => ({ id: n.id, log: n.replica !== null ? this.logOf(n) : this.diskLog(n) })));
   }
 
-  /** All nodes up, one leader, everything committed and applied everywhere. */
+  /**
+   * The nodes that must agree at the end: members of the leader's configuration that run
+   * (or should: not the ghost, not retired). Removed nodes that still run are left out:
+   * nobody replicates to them any more.
+   */
+  activeMembers(): SimReplica[] {
+    const id = this.leader();
+    if (id === null) return [];
+    const members = new Set(this.node(id).replica!.membership().members.map((m) => m.id));
+    return this.nodes.filter((n) => members.has(n.id) && this.startable(n.id));
+  }
+
+  /** All members up, one leader, everything committed and applied everywhere, one configuration. */
   converged(): boolean {
     const id = this.leader();
     if (id === null) return false;
-    const ls = this.node(id).replica!.coreStatus();
+    const lr = this.node(id).replica!;
+    const ls = lr.coreStatus();
     if (ls.commitIndex !== ls.lastIndex) return false;
-    for (const n of this.nodes) {
+    for (const n of this.activeMembers()) {
       if (n.replica === null) return false;
+      if (n.replica.membership() !== lr.membership() && n.replica.membership().index !== lr.membership().index) return false;
       const s = n.replica.coreStatus();
       if (s.appliedIndex !== ls.commitIndex || s.lastIndex !== ls.lastIndex || n.replica.applied !== ls.commitIndex) return false;
     }
@@ -579,7 +695,10 @@ export class ReplicaCluster {
 
   /** Every replica's state machine holds the same state (after converged()). */
   checkStateMachines(): void {
-    const digests = this.nodes.map((n) => ({ id: n.id, d: n.replica!.sm.digest() }));
+    const active = this.activeMembers();
+    const lm = JSON.stringify(this.node(this.leader()!).replica!.membership());
+    for (const n of active) check(JSON.stringify(n.replica!.membership()) === lm, 'configuration', () => `${n.id} holds ${JSON.stringify(n.replica!.membership())}, the leader ${lm}`);
+    const digests = active.map((n) => ({ id: n.id, d: n.replica!.sm.digest() }));
     for (const x of digests) check(x.d === digests[0]!.d, 'replica state', () => `${x.id} differs from ${digests[0]!.id}`);
   }
 
@@ -598,6 +717,27 @@ export class ReplicaCluster {
     const ordered = this.trace.slice(this.traceHead).concat(this.trace.slice(0, this.traceHead));
     return ordered.slice(-lines).map(([t, node, kind, p]) => `${String(t).padStart(6)} ${node.padEnd(3)} ${kind} ${p}`);
   }
+}
+
+/** A snapshot file in the log writer's format (lib/storage/snapshot-format.ts). */
+function toFile(index: number, term: number, config: unknown, content: Uint8Array): StoredSnapshot {
+  const digest = createHash('sha256').update(content).digest();
+  const header = encodeSnapshotHeader(index, term, encodeSnapshotConfig(config), content.length, digest);
+  const file = concat([header, content], header.length + content.length);
+  return { index, term, config, file, content: file.subarray(header.length) };
+}
+
+/** A received snapshot file: checked as the log writer checks it. */
+function fromFile(file: Uint8Array): StoredSnapshot {
+  const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  const n = snapshotHeaderBytes(buf);
+  check(typeof n === 'number', 'snapshot file', () => `received a file without a header: ${String(n)}`);
+  const h = decodeSnapshotHeader(buf.subarray(0, n as number));
+  check(typeof h !== 'string', 'snapshot file', () => `received a damaged header: ${String(h)}`);
+  const head = h as Exclude<typeof h, string>;
+  const content = file.subarray(head.headerBytes);
+  check(content.length === head.contentBytes && createHash('sha256').update(content).digest().equals(head.digest), 'snapshot file', () => 'content does not match its header');
+  return { index: head.index, term: head.term, config: head.config, file, content };
 }
 
 function fmtPeer(m: PeerMessage): string {

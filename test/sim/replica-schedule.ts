@@ -24,6 +24,8 @@ export interface ReplicaSchedule {
   unreachableP: number;
   /** Per step: ask the leader to hand leadership to a random node (or the most up-to-date). */
   transferP: number;
+  /** Per step: an operator's CLUSTER ADD/PROMOTE/REMOVE (or a bad one); 0 for the plain schedule. */
+  membershipP: number;
   convergeCapTicks: number;
 }
 
@@ -36,6 +38,8 @@ export interface ReplicaSeedResult {
   steps: number;
   clientOps: ClientStats;
   linearizable: boolean | 'unknown';
+  /** Membership changes: operators' outcomes, and configurations committed (auto-promotions included). */
+  members: { ok: number; refused: number; unknown: number; configs: number };
 }
 
 export function replicaScheduleFor(seed: number): ReplicaSchedule {
@@ -73,8 +77,70 @@ export function replicaScheduleFor(seed: number): ReplicaSchedule {
     healP: r.pick([0.002, 0.01]),
     unreachableP: r.pick([0, 0.002]),
     transferP: r.pick([0, 0.002, 0.01]),
+    membershipP: 0,
     convergeCapTicks: 5000,
   };
+}
+
+/**
+ * The membership schedule on top of a seed's plain one: spare nodes to add (and an
+ * address nobody listens on, sometimes), and operators changing the membership during
+ * the partitions, crashes and restarts. Its own PRNG: the plain draws stay as they were.
+ */
+export function withMembership(seed: number): (s: ReplicaSchedule) => void {
+  return (s) => {
+    const r = new Prng(seed ^ 0x3e3be5);
+    s.opts.spares = r.int(1, 3);
+    s.opts.ghost = r.chance(0.5);
+    s.membershipP = r.pick([0.002, 0.005, 0.01]);
+    s.chaosTicks = r.int(250, 450);
+  };
+}
+
+/** Bookkeeping of the operators' membership changes in one run. */
+interface MemberOps {
+  r: Prng;
+  /** Crash the node `id` at step `at`: a crash in the middle of a change. */
+  crashAt: { at: number; id: string } | null;
+}
+
+function memberOp(c: ReplicaCluster, cl: SimClients, m: MemberOps): void {
+  const r = m.r;
+  const l = c.leader();
+  const running = c.nodes.filter((n) => n.replica !== null).map((n) => n.id);
+  if (running.length === 0) return;
+  // Mostly at the leader, else at any node (forwarded to the leader, or refused).
+  const at = l !== null && r.chance(0.6) ? l : r.pick(running);
+  const view = c.node(at).replica!.membership();
+  const members = view.members.map((x) => x.id);
+  const addable = c.nodes.filter((n) => !n.retired && !members.includes(n.id)).map((n) => n.id);
+  const words = (id: string): string[] => {
+    const a = ReplicaCluster.address(id);
+    return [id, a.host, String(a.peerPort), String(a.clientPort)];
+  };
+  const roll = r.next();
+  if (roll < 0.35 && addable.length > 0) {
+    const id = r.pick(addable);
+    c.joinNode(id); // an operator starts the node, then adds it (the ghost never starts)
+    cl.clusterMember(at, ['ADD', ...words(id), ...(r.chance(0.3) ? ['LEARNER'] : [])]);
+  } else if (roll < 0.5) {
+    // Promote a learner (never the ghost: no operator promotes a node nobody can reach), or a voter (refused).
+    const learners = view.members.filter((x) => !x.voter && x.id !== c.ghostId).map((x) => x.id);
+    const id = learners.length > 0 && r.chance(0.8) ? r.pick(learners) : r.pick(c.nodes.map((n) => n.id).filter((x) => x !== c.ghostId));
+    cl.clusterMember(at, ['PROMOTE', id]);
+  } else if (roll < 0.8) {
+    // Remove a member: the leader itself a third of the time. Once acknowledged, it is stopped for good.
+    const id = l !== null && r.chance(0.33) ? l : r.pick(members.length > 0 ? members : running);
+    cl.clusterMember(at, ['REMOVE', id], () => c.retire(id));
+  } else {
+    // Bad input: an id that exists, an address in use, an unknown id.
+    const k = r.int(0, 2);
+    if (k === 0 && members.length > 0) cl.clusterMember(at, ['ADD', ...words(r.pick(members))]);
+    else if (k === 1 && members.length > 0) cl.clusterMember(at, ['ADD', 'x9', ...words(r.pick(members)).slice(1)]);
+    else cl.clusterMember(at, [r.chance(0.5) ? 'REMOVE' : 'PROMOTE', 'nobody']);
+  }
+  // Now and then the node asked crashes in the middle of the change.
+  if (m.crashAt === null && r.chance(0.15)) m.crashAt = { at: c.now + r.int(1, 40), id: at };
 }
 
 function describe(s: ReplicaSchedule): string {
@@ -104,14 +170,22 @@ export function runReplicaSeed(seed: number, mutate?: (s: ReplicaSchedule) => vo
     const faults: FaultTarget = {
       ids,
       live: () => c.live().map((n) => ({ id: n.id, writing: n.unsynced.length > 0 })),
-      isDown: (id) => c.node(id).replica === null,
+      isDown: (id) => c.node(id).replica === null && c.startable(id),
       crash: (id) => c.crash(id),
       restart: (id) => c.restart(id),
       partition: (g) => c.partition(g),
       heal: () => c.heal(),
     };
     const chaosSteps = sched.chaosTicks * sched.opts.stepsPerTick;
+    const mops: MemberOps | null = sched.membershipP > 0 ? { r: new Prng(seed ^ 0x51e7a0), crashAt: null } : null;
     for (let i = 0; i < chaosSteps; i++) {
+      if (mops !== null) {
+        if (mops.r.chance(sched.membershipP)) memberOp(c, cl, mops);
+        if (mops.crashAt !== null && mops.crashAt.at <= c.now) {
+          c.crash(mops.crashAt.id);
+          mops.crashAt = null;
+        }
+      }
       c.step();
       cl.maybeInvoke(sched.opP);
       injectFaults(faults, r, sched);
@@ -155,10 +229,12 @@ export function runReplicaSeed(seed: number, mutate?: (s: ReplicaSchedule) => vo
       steps: c.now,
       clientOps: cl.stats,
       linearizable,
+      members: { ...cl.members, configs: c.configs.length - 1 },
       summary:
         `${desc} | elections=${st.elections} crashes=${st.crashes} torn=${st.tornWrites} lost=${st.lostWrites} ` +
         `snapshots=${st.snapshots} installs=${st.installs} compactions=${st.compactions} transfers=${st.transfers} ` +
         `clusterTransfer=${cl.transfers.ok}ok/${cl.transfers.refused}refused ` +
+        (mops !== null ? `members=${cl.members.ok}ok/${cl.members.refused}refused/${cl.members.unknown}unknown configs=${c.configs.length - 1} joins=${st.joins} retired=${st.retired} ` : '') +
         `ops=${cl.stats.ok}ok/${cl.stats.fail}fail/${cl.stats.unknown}unknown msgs=${c.net.delivered}`,
     };
   } catch (err) {
@@ -171,6 +247,7 @@ export function runReplicaSeed(seed: number, mutate?: (s: ReplicaSchedule) => vo
       summary: desc,
       clientOps: clients?.stats ?? { invoked: 0, ok: 0, fail: 0, unknown: 0 },
       linearizable,
+      members: { ...(clients?.members ?? { ok: 0, refused: 0, unknown: 0 }), configs: cluster === null ? 0 : cluster.configs.length - 1 },
     };
   }
 }

@@ -1,10 +1,11 @@
 // CLI: run many simulator seeds and report failures; the last line is JSON.
-//   npm run sim -- --seeds 10000 [--from 1] [--core] [--verbose] [--stop]
+//   npm run sim -- --seeds 10000 [--from 1] [--core | --membership] [--verbose] [--stop]
 // By default it runs the replica simulator (replica-schedule.ts: the daemon's own
-// replica code with clients and a linearizability check); --core runs the core-only one.
+// replica code with clients and a linearizability check); --core runs the core-only one;
+// --membership the replica simulator with operators changing the membership (withMembership).
 
 import { runSeed } from './schedule.js';
-import { runReplicaSeed } from './replica-schedule.js';
+import { runReplicaSeed, withMembership } from './replica-schedule.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -17,6 +18,7 @@ function arg(name: string, def: number): number {
 const seeds = arg('seeds', 1000);
 const from = arg('from', 1);
 const core = process.argv.includes('--core');
+const membership = process.argv.includes('--membership');
 const verbose = process.argv.includes('--verbose');
 const stop = process.argv.includes('--stop');
 
@@ -24,13 +26,19 @@ const t0 = performance.now();
 let failed = 0;
 let steps = 0;
 const ops = { ok: 0, fail: 0, unknown: 0 };
+/** Membership changes: operators' outcomes, and configurations committed. */
+const members = { ok: 0, refused: 0, unknown: 0, configs: 0 };
 let linearizable = true;
 const failedSeeds: number[] = [];
 for (let seed = from; seed < from + seeds; seed++) {
   let res;
   if (core) res = runSeed(seed);
   else {
-    const r = runReplicaSeed(seed);
+    const r = runReplicaSeed(seed, membership ? withMembership(seed) : undefined);
+    members.ok += r.members.ok;
+    members.refused += r.members.refused;
+    members.unknown += r.members.unknown;
+    members.configs += r.members.configs;
     ops.ok += r.clientOps.ok;
     ops.fail += r.clientOps.fail;
     ops.unknown += r.clientOps.unknown;
@@ -44,7 +52,7 @@ for (let seed = from; seed < from + seeds; seed++) {
     failedSeeds.push(seed);
     console.log(`seed ${seed} FAILED: ${res.error?.message}`);
     console.log(`  ${res.summary}`);
-    console.log(`  replay: npm run sim -- --seeds 1 --from ${seed}${core ? ' --core' : ''} --verbose`);
+    console.log(`  replay: npm run sim -- --seeds 1 --from ${seed}${core ? ' --core' : ''}${membership ? ' --membership' : ''} --verbose`);
     for (const line of res.trace.slice(-40)) console.log(`  ${line}`);
     if (stop) break;
   }
@@ -52,12 +60,13 @@ for (let seed = from; seed < from + seeds; seed++) {
 const ms = performance.now() - t0;
 console.log(
   JSON.stringify({
-    sim: core ? 'core' : 'replica',
+    sim: core ? 'core' : membership ? 'membership' : 'replica',
     seeds,
     from,
     failed,
     failed_seeds: failedSeeds.slice(0, 20),
     client_ops: core ? undefined : ops,
+    membership_changes: core ? undefined : members,
     linearizable: core ? undefined : linearizable,
     steps,
     seconds: Number((ms / 1000).toFixed(1)),

@@ -33,10 +33,12 @@ export class SimClients implements ReplyListener {
   readonly history: Operation[] = [];
   readonly stats: ClientStats = { invoked: 0, ok: 0, fail: 0, unknown: 0 };
   private readonly inFlight = new Map<number, InFlightOp>();
-  /** CLUSTER TRANSFER requests in flight, by reqId: the node asked. Not part of the history. */
-  private readonly admin = new Map<number, NodeId>();
+  /** CLUSTER requests in flight, by reqId: the node asked, and what to do on +OK. Not part of the history. */
+  private readonly admin = new Map<number, { node: NodeId; what: 'transfer' | 'member'; onOk: (() => void) | null }>();
   /** CLUSTER TRANSFER outcomes: +OK (the target leads), or an error (not the leader, given up, ...). */
   readonly transfers = { ok: 0, refused: 0 };
+  /** CLUSTER ADD/PROMOTE/REMOVE outcomes: +OK once committed; refused (bad input, pending, not yet); unknown (TIMEOUT). */
+  readonly members = { ok: 0, refused: 0, unknown: 0 };
   /** Each client's node; a client moves to another node after an error or a crash. */
   private readonly nodeOf: NodeId[];
   private readonly busy: boolean[];
@@ -94,13 +96,37 @@ export class SimClients implements ReplyListener {
     const out = dispatch(COMMANDS, this.env, ['CLUSTER', 'TRANSFER', ...(target === null ? [] : [target])].map((s) => Buffer.from(s)));
     if (out.kind !== 'admin') throw new Error(`CLUSTER TRANSFER gave ${out.kind}`);
     const reqId = ++this.nextReqId;
-    this.admin.set(reqId, node);
+    this.admin.set(reqId, { node, what: 'transfer', onOk: null });
     this.cluster.log(node, 'invoke', `req ${reqId} CLUSTER TRANSFER ${target ?? ''}`);
     this.cluster.request(node, [adminRequest(reqId, out)]);
   }
 
+  /** An operator's CLUSTER ADD/PROMOTE/REMOVE at `node`, through the command table; onOk runs once it is acknowledged. */
+  clusterMember(node: NodeId, words: string[], onOk: (() => void) | null = null): void {
+    if (this.cluster.node(node).replica === null) return;
+    const out = dispatch(COMMANDS, this.env, ['CLUSTER', ...words].map((s) => Buffer.from(s)));
+    if (out.kind !== 'admin') throw new Error(`CLUSTER ${words.join(' ')} gave ${out.kind === 'reply' ? out.reply.toString() : out.kind}`);
+    const reqId = ++this.nextReqId;
+    this.admin.set(reqId, { node, what: 'member', onOk });
+    this.cluster.log(node, 'invoke', `req ${reqId} CLUSTER ${words.join(' ')}`);
+    this.cluster.request(node, [adminRequest(reqId, out)]);
+  }
+
   onReply(node: NodeId, reqId: number, reply: ClientReply): void {
-    const asked = this.admin.get(reqId);
+    const a = this.admin.get(reqId);
+    if (a !== undefined && a.what === 'member') {
+      if (a.node !== node) throw new Error(`${node} answered CLUSTER request ${reqId} sent to ${a.node}`);
+      this.admin.delete(reqId);
+      if (reply.ok) {
+        const text = Buffer.from(reply.reply).toString();
+        if (text !== '+OK\r\n') throw new Error(`CLUSTER change answered ${JSON.stringify(text)}`);
+        this.members.ok++;
+        a.onOk?.();
+      } else if (reply.code === 'TIMEOUT') this.members.unknown++;
+      else this.members.refused++;
+      return;
+    }
+    const asked = a?.node;
     if (asked !== undefined) {
       if (asked !== node) throw new Error(`${node} answered CLUSTER TRANSFER ${reqId} sent to ${asked}`);
       this.admin.delete(reqId);
@@ -136,7 +162,7 @@ export class SimClients implements ReplyListener {
 
   /** A crashed node answers nobody: its writes may still take effect, its reads did not matter. */
   onCrash(node: NodeId): void {
-    for (const [reqId, asked] of this.admin) if (asked === node) this.admin.delete(reqId);
+    for (const [reqId, asked] of this.admin) if (asked.node === node) this.admin.delete(reqId);
     for (const [reqId, op] of this.inFlight) {
       if (op.node !== node) continue;
       this.inFlight.delete(reqId);
@@ -151,6 +177,11 @@ export class SimClients implements ReplyListener {
   /** Operations still waiting for a reply. */
   get pending(): number {
     return this.inFlight.size;
+  }
+
+  /** CLUSTER requests still waiting for a reply. */
+  get adminPending(): number {
+    return this.admin.size;
   }
 
   private record(op: Operation): void {

@@ -1,0 +1,171 @@
+// Membership in the pure core, driven by hand (test/sim/manual.ts): config entries take
+// effect when appended and are undone when truncated, learners never count toward a
+// quorum, a removed leader steps down once its removal commits, one change at a time,
+// and the configuration comes back from a snapshot.
+
+import t from 'tap';
+import { encodeConfig } from '../lib/raft/config-entry.js';
+import { RaftCore } from '../lib/raft/core.js';
+import type { Member } from '../lib/replica/membership-types.js';
+import { cfg, Manual } from './sim/manual.js';
+
+const three = ['n1', 'n2', 'n3'];
+const member = (id: string, voter = true): Member => ({ id, host: `10.0.0.${id.slice(1)}`, peerPort: 7100 + Number(id.slice(1)), clientPort: 6100 + Number(id.slice(1)), voter });
+const data = (s: string): { tid: string; data: Uint8Array }[] => [{ tid: '', data: new TextEncoder().encode(s) }];
+const voters = (c: RaftCore): string[] => c.membership.members.filter((m) => m.voter).map((m) => m.id);
+
+/** n1 leads n1..n3; n4 runs as a node that joins, and is added as a learner. */
+function withLearner(): Manual {
+  const c = new Manual(['n1', 'n2', 'n3', 'n4'], { voters: three, random: { n1: 0 }, perNode: { n4: { join: true, peers: [] } } });
+  c.elect('n1');
+  const r = c.core('n1').proposeConfig([...three.map((id) => member(id)), member('n4', false)]);
+  if (!r.ok) throw new Error(`proposeConfig: ${r.code}`);
+  c.flush('n1');
+  c.deliverAll();
+  return c;
+}
+
+t.test('a node that joins knows no configuration and never campaigns until the leader tells it', async (t) => {
+  const c = new Manual(['n1', 'n2', 'n3', 'n4'], { voters: three, random: { n1: 0, n4: 0 }, perNode: { n4: { join: true, peers: [] } } });
+  t.same(c.core('n4').membership, { index: 0, members: [] });
+  c.tick('n4', 100);
+  t.equal(c.core('n4').role, 'follower', 'it never campaigns');
+  t.equal(c.events('n4', 'electionStarted').length, 0);
+  c.elect('n1');
+  c.core('n1').proposeConfig([...three.map((id) => member(id)), member('n4', false)]);
+  c.flush('n1');
+  c.deliverAll();
+  c.tick('n1');
+  c.deliverAll();
+  t.equal(c.core('n4').membership.members.length, 4, 'it learns the configuration from the log');
+  t.equal(c.core('n4').status().lastIndex, c.core('n1').status().lastIndex, 'and receives the whole log');
+  t.equal(c.core('n4').isVoter, false, 'as a learner');
+});
+
+t.test('learners are replicated to but never count toward commit, ReadIndex or CheckQuorum', async (t) => {
+  const c = withLearner();
+  const l = c.core('n1');
+  c.tick('n1');
+  c.deliverAll();
+  const commit = l.status().commitIndex;
+  t.equal(c.core('n4').status().commitIndex, commit, 'the learner follows the commit index');
+  // Only the learner hears the leader: n1 + n4 are two of four members, but one of three voters.
+  c.drop = (m) => m.to === 'n2' || m.to === 'n3';
+  l.propose(data('x'));
+  l.readIndex(7);
+  c.flush('n1');
+  c.deliverAll();
+  t.equal(c.core('n4').status().lastIndex, l.status().lastIndex, 'the learner holds the entry');
+  t.equal(l.status().commitIndex, commit, 'not committed by the leader and a learner');
+  t.same(c.node('n1').reads, [], 'no read confirmed by a learner');
+  for (let i = 0; i < 25; i++) {
+    c.tick('n1');
+    c.tick('n4');
+    c.deliverAll();
+  }
+  t.equal(l.role, 'follower', 'CheckQuorum: the leader steps down with only a learner answering');
+  t.equal(c.core('n4').role, 'follower', 'the learner never campaigns');
+});
+
+t.test('a configuration takes effect when appended and is undone when its entry is truncated', async (t) => {
+  const c = new Manual(three, { random: { n1: 0, n2: 0.5 } });
+  c.elect('n1');
+  // n1 appends a change nobody receives.
+  c.drop = (m) => m.from === 'n1';
+  const r = c.core('n1').proposeConfig([member('n1'), member('n2'), member('n3', false)]);
+  t.ok(r.ok);
+  c.flush('n1');
+  c.deliverAll();
+  t.same(voters(c.core('n1')), ['n1', 'n2'], 'in effect on the leader at once, uncommitted');
+  t.equal(c.core('n2').membership.index, 0);
+  // n2 takes over with n3 and writes at that index.
+  c.drop = (m) => m.from === 'n1' || m.to === 'n1';
+  for (let i = 0; i < 40 && c.core('n2').role !== 'leader'; i++) {
+    c.tick('n2');
+    c.tick('n3');
+    c.deliverAll();
+  }
+  t.equal(c.core('n2').role, 'leader', 'n2 leads n2 and n3');
+  c.core('n2').propose(data('y'));
+  c.flush('n2');
+  c.deliverAll();
+  c.drop = () => false;
+  for (let i = 0; i < 5; i++) {
+    c.tickAll(1);
+    c.deliverAll();
+  }
+  t.equal(c.core('n1').role, 'follower');
+  t.equal(c.core('n1').membership.index, 0, 'the truncated config entry took its configuration with it');
+  t.same(voters(c.core('n1')), three);
+  t.ok(c.events('n1', 'configChanged').some((e) => String(e['reason']).startsWith('append from n2')), 'reverted when n2 overwrote it');
+});
+
+t.test('one change at a time, and only after the leader committed an entry of its term', async (t) => {
+  const c = new Manual(three, { random: { n1: 0 } });
+  c.tick('n1', 10);
+  c.deliverAll();
+  t.equal(c.core('n1').role, 'leader');
+  // elect() delivered everything: force the case of a noop not yet committed with a fresh leader.
+  const d = new Manual(three, { random: { n1: 0 } });
+  d.drop = (m) => m.type === 'appendResp';
+  d.tick('n1', 10);
+  d.deliverAll();
+  const early = d.core('n1').proposeConfig(three.map((id) => member(id)).concat(member('n4', false)));
+  t.same(early.ok ? null : early.code, 'TRYAGAIN', 'refused before the noop commits');
+  const first = c.core('n1').proposeConfig(three.map((id) => member(id)).concat(member('n4', false)));
+  t.ok(first.ok, 'the first change is taken');
+  const second = c.core('n1').proposeConfig(three.map((id) => member(id)).concat(member('n5', false)));
+  t.same(second.ok ? null : second.code, 'PENDING', 'a second while the first is uncommitted is refused');
+  c.flush('n1');
+  c.deliverAll();
+  t.ok(c.core('n1').proposeConfig(three.map((id) => member(id))).ok, 'taken again once the first committed');
+});
+
+t.test('a removed leader leads without counting itself, steps down once its removal commits, and never campaigns again', async (t) => {
+  const c = new Manual(three, { random: { n1: 0 } });
+  c.elect('n1');
+  c.drop = (m) => m.to === 'n3';
+  const r = c.core('n1').proposeConfig([member('n2'), member('n3')]);
+  t.ok(r.ok);
+  c.flush('n1');
+  c.deliverAll();
+  t.equal(c.core('n1').role, 'leader', 'still leading: n2 alone is not a majority of {n2, n3}');
+  t.ok(c.core('n1').status().commitIndex < (r.ok ? r.index : 0), 'its own ack does not count');
+  c.drop = () => false;
+  for (let i = 0; i < 5 && c.core('n1').role === 'leader'; i++) {
+    c.tick('n1');
+    c.deliverAll();
+  }
+  t.equal(c.core('n1').role, 'follower', 'stepped down once committed');
+  t.equal(c.events('n1', 'removedSteppingDown').length, 1);
+  const leader = ['n2', 'n3'].find((id) => c.core(id).role === 'leader');
+  t.ok(leader !== undefined, 'the up-to-date voter it handed over to (TimeoutNow) leads at once');
+  const term = c.core('n1').term;
+  for (let i = 0; i < 50; i++) {
+    c.tick('n1');
+    c.deliverAll();
+  }
+  t.equal(c.core('n1').term, term, 'the removed node never campaigns');
+  // Its vote requests (were it to send any) are ignored: no term change at the members.
+  const before = c.core(leader!).term;
+  c.core(leader!).step({ type: 'vote', term: before + 5, from: 'n1', to: leader!, pre: false, transfer: false, lastLogIndex: 100, lastLogTerm: 100 });
+  t.equal(c.core(leader!).term, before, 'a vote from a non-member is ignored');
+  t.equal(c.core(leader!).role, 'leader');
+});
+
+t.test('on restart the configuration is the log\'s last config entry, else the snapshot\'s, else the bootstrap list', async (t) => {
+  const snapCfg = { index: 5, members: [member('n1'), member('n2'), member('n7', false)] };
+  const hs = { term: 3, vote: null };
+  const fromSnap = new RaftCore(cfg('n1', three), { hardState: hs, snapshot: { index: 9, term: 3 }, snapshotConfig: snapCfg, entries: [] }, () => 0.5);
+  t.same(fromSnap.membership, snapCfg, 'the snapshot\'s configuration, not hosts.txt');
+  const entry = { index: 10, term: 3, kind: 'config' as const, tid: '', data: encodeConfig([member('n1'), member('n2')]) };
+  const fromLog = new RaftCore(cfg('n1', three), { hardState: hs, snapshot: { index: 9, term: 3 }, snapshotConfig: snapCfg, entries: [entry] }, () => 0.5);
+  t.same(fromLog.membership, { index: 10, members: [member('n1'), member('n2')] }, 'a config entry after the snapshot wins');
+  t.same(fromLog.configAt(9), snapCfg, 'the snapshot\'s holds before it');
+  const boot = new RaftCore(cfg('n1', three), { hardState: hs, entries: [] }, () => 0.5);
+  t.same(voters(boot), three, 'the bootstrap list when neither holds one');
+  // A follower installing a leader's snapshot takes its configuration.
+  boot.installSnapshot({ index: 9, term: 3 }, snapCfg);
+  t.same(boot.membership, snapCfg);
+  t.throws(() => new RaftCore(cfg('n1', three), { hardState: hs, snapshot: { index: 9, term: 3 }, snapshotConfig: { members: 'x' }, entries: [] }, () => 0.5), { code: 'RAFT_ASSERT' }, 'a damaged configuration stops the node');
+});
