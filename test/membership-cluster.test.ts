@@ -84,6 +84,15 @@ t.test('replace a dead node with a fresh one; a joined node restarts from its di
   const before = load.acked.size;
   await waitFor('writes with the new member', () => load.acked.size >= before + 100, 60_000);
 
+  // hosts.txt still lists n3 and not n4: a restarted member follows its disk and says how they differ.
+  await c.kill('n1');
+  c.start('n1');
+  await waitFor('n1 back', async () => ((await c.info('n1')).leader_id !== '' ? true : undefined), 30_000);
+  const warned = raftLog(c, 'n1').split('\n').find((l) => l.includes('"event":"membership-differs-from-hosts"')) ?? '';
+  t.match(warned, /n4 \([^)]*\) is a voter but not in hosts\.txt/, 'n1 warns that n4 is not in hosts.txt');
+  t.match(warned, /n3 is in hosts\.txt but not a member/, 'and that n3 is no longer a member');
+  t.same((await members(c, 'n1')).map((r) => r.id).sort(), ['n1', 'n2', 'n4'], 'n1 follows the configuration on its disk');
+
   // Restarted without --join (and without a hosts-file line): it follows its disk.
   await c.kill('n4');
   live.delete('n4');
