@@ -42,6 +42,7 @@ import { Replica, type Effects } from '../replica/replica.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import type { MetricsSource } from '../metrics/node-metrics.js';
 import type { Membership } from '../replica/membership-types.js';
+import { memberStatuses } from '../replica/membership.js';
 import { differencesFromHosts, membersOfHosts, planPeers, wantedPeers } from './peer-set.js';
 
 /** Exactly-once: a request id is remembered for this many later log entries, and at most this many ids. */
@@ -486,7 +487,8 @@ export class RaftNode {
   status(): NodeStatus {
     const s = this.replica.coreStatus();
     const snap = this.replica.snapshotStatus();
-    const members = this.replica.membersStatus();
+    // From the core status already built (not membersStatus(), which builds it again): this runs every round.
+    const members = memberStatuses(this.replica.membership(), s.id, s.lastIndex, s.role === 'leader' ? s.id : s.leader, s.progress);
     const leader = s.leader ? (members.find((m) => m.id === s.leader) ?? this.opts.hosts.find((h) => h.id === s.leader)) : undefined;
     return {
       id: s.id,
