@@ -96,6 +96,8 @@ t.test('rolling restart under a write load loses no acknowledged write', async (
   const listed = await run(['members']);
   t.equal(listed.code, 0, 'members succeeds');
   t.equal(listed.stdout.split('\n').filter((l) => /^n\d\s.*\svoter\s/.test(l)).length, SIZE + 1, `members lists ${SIZE + 1} voters: ${listed.stdout}`);
+  const st = await run(['status', '--json']);
+  t.ok((JSON.parse(st.stdout) as { nodes: { id: string; state: string }[] }).nodes.some((n) => n.id === extra.id && n.state === 'up'), 'status has a row for the added node');
   const again = await run(['add', extra.id, extra.host, String(extra.peerPort), String(extra.clientPort)]);
   t.equal(again.code, 1, 'adding it again fails');
   t.match(again.stderr, /already a member/);

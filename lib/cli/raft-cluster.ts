@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<void> {
     .command('kill <id>', 'SIGKILL one node')
     .command('pause <id>', 'SIGSTOP one node')
     .command('resume <id>', 'SIGCONT one node')
-    .command('status', 'one row per node: address, up/down, role, term, leader, commit, applied, lag, health (GET /health)')
+    .command('status', 'one row per node (hosts.txt and members added since): address, up/down, role, term, leader, commit, applied, lag, health (GET /health)')
     .command('metrics', 'from two scrapes of every /metrics --interval ms apart: role, term, commit, lag, fsync p99, proposals/s, commits/s, healthy')
     .command('logs', "fetch every node's per-actor logs into --out DIR/<id>/")
     .command('members', 'CLUSTER MEMBERS of the leader: id, addresses, voter or learner, match index, leader')
@@ -161,7 +161,8 @@ async function run(command: Command, c: ClusterConfig, io: Io, o: RunOptions): P
     case 'resume':
       return signal(c, io, o.id!, 'CONT');
     case 'status':
-      return status(c, io, o);
+      // Members added since hosts.txt was written get rows too.
+      return status({ ...c, hosts: await hostsWithMembers(c, o.probeMs) }, io, o);
     case 'metrics': {
       const table = await clusterMetrics(c.hosts, o.intervalMs, o.probeMs);
       io.out(o.json ? JSON.stringify(table, null, 2) : renderMetrics(table));
