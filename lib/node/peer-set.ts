@@ -15,10 +15,37 @@ export interface PeerPlan {
   remove: NodeId[];
 }
 
-/** The peers a node should reach: the members but itself, or, before it has a configuration, `fallback`. */
-export function wantedPeers(m: Membership, self: NodeId, fallback: readonly PeerAddr[]): PeerAddr[] {
-  const source = m.members.length > 0 ? m.members : fallback;
-  return source.filter((x) => x.id !== self).map((x) => ({ id: x.id, host: x.host, peerPort: x.peerPort }));
+export interface PeerView {
+  /** The configuration in effect. */
+  current: Membership;
+  /** The one before it (empty at bootstrap). */
+  previous: readonly Member[];
+  /** Is `current` known committed? Until then the members it dropped still hear from the leader (they learn they were removed). */
+  committed: boolean;
+  /** The leader this node follows (or is), if known. */
+  leader: NodeId | null;
+}
+
+/**
+ * The peers a node keeps a replicator for and accepts: the members but itself; while
+ * the configuration is uncommitted, the members of the one before too; and always the
+ * leader it follows, member or not (a leader that appended its own removal leads until
+ * that commits, and needs its followers' answers for it). Before a node has any
+ * configuration (it is joining), `fallback`: the cluster it asked to join.
+ */
+export function wantedPeers(v: PeerView, self: NodeId, fallback: readonly PeerAddr[]): PeerAddr[] {
+  const out = new Map<NodeId, PeerAddr>();
+  const add = (x: PeerAddr) => {
+    if (x.id !== self && !out.has(x.id)) out.set(x.id, { id: x.id, host: x.host, peerPort: x.peerPort });
+  };
+  if (v.current.members.length === 0) fallback.forEach(add);
+  v.current.members.forEach(add);
+  if (!v.committed) v.previous.forEach(add);
+  if (v.leader !== null && !out.has(v.leader)) {
+    const known = v.current.members.find((x) => x.id === v.leader) ?? v.previous.find((x) => x.id === v.leader) ?? fallback.find((x) => x.id === v.leader);
+    if (known !== undefined) add(known);
+  }
+  return [...out.values()];
 }
 
 export function planPeers(current: ReadonlyMap<NodeId, PeerAddr>, wanted: readonly PeerAddr[]): PeerPlan {

@@ -41,7 +41,7 @@ import { seededRandom } from './random.js';
 import { Replica, type Effects } from '../replica/replica.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import type { MetricsSource } from '../metrics/node-metrics.js';
-import type { Membership } from '../replica/membership-types.js';
+import type { Member, Membership } from '../replica/membership-types.js';
 import { memberStatuses } from '../replica/membership.js';
 import { differencesFromHosts, membersOfHosts, planPeers, wantedPeers } from './peer-set.js';
 
@@ -112,6 +112,13 @@ export class RaftNode {
   readonly metrics = new NodeMetrics();
   private msgsSent = 0;
   private membershipSeen = false;
+  /** The configuration in effect and the one before it (wantedPeers() keeps the latter's members while the former is uncommitted). */
+  private membership: Membership | null = null;
+  private previousMembers: Member[] = [];
+  /** The peer ids last given to the peer server. */
+  private allowed = '';
+  /** The newest configuration index seen committed (for the reconcile on commit). */
+  private committedConfig = 0;
   private stopping = false;
   private started = false;
   /** Every actor is up: Ready may be handed out. */
@@ -207,7 +214,8 @@ export class RaftNode {
       connectTimeoutMs: o.connectTimeoutMs,
     });
     const addr = (h: HostEntry): PeerAddr => ({ id: h.id, host: h.host, peerPort: h.peerPort });
-    const peers = this.wantedPeers(this.replica.membership());
+    this.membership = this.replica.membership();
+    const peers = this.wantedPeers();
 
     this.peerServer = spawnActor<PeerServerIn, PeerServerOut>({
       name: 'peer-server',
@@ -436,6 +444,11 @@ export class RaftNode {
     if (fx.more || fx.snapshotting) this.schedule();
     // Replicators first: this round's messages may be for a member that just appeared.
     if (fx.membership !== null) this.onMembership(fx.membership);
+    else if (this.membership !== null && this.previousMembers.length > 0 && this.membership.index > this.committedConfig && this.replica.coreStatus().commitIndex >= this.membership.index) {
+      // The configuration committed: members it dropped are let go now.
+      this.committedConfig = this.membership.index;
+      this.reconcilePeers();
+    }
     this.perform(fx);
     this.pushStatus(false);
   }
@@ -515,9 +528,30 @@ export class RaftNode {
   }
 
   /** The members but this node, or while it joins and has no configuration yet, the cluster it asked to join. */
-  private wantedPeers(m: Membership) {
+  private wantedPeers() {
     const fallback = (this.opts.join?.members ?? []).map((x) => ({ id: x.id, host: x.host, peerPort: x.peerPort }));
-    return wantedPeers(m, this.opts.id, fallback);
+    const st = this.replica.coreStatus();
+    const m = this.membership!;
+    return wantedPeers({ current: m, previous: this.previousMembers, committed: st.commitIndex >= m.index, leader: st.role === 'leader' ? st.id : st.leader }, this.opts.id, fallback);
+  }
+
+  /** Replicators and the peer server's allowlist follow wantedPeers(): on a new configuration, its commit, and a new leader. */
+  private reconcilePeers(): void {
+    const wanted = this.wantedPeers();
+    const plan = planPeers(this.peerAddrs, wanted);
+    for (const id of plan.remove) {
+      this.removePeer(id);
+      this.log.info('peer-removed', { peer: id });
+    }
+    for (const p of plan.add) {
+      this.addPeer(p);
+      this.log.info('peer-added', { peer: p.id, host: p.host, peerPort: p.peerPort });
+    }
+    const ids = wanted.map((p) => p.id).sort().join(',');
+    if (ids !== this.allowed) {
+      this.allowed = ids;
+      this.peerServer.post({ type: 'peers', peers: wanted.map((p) => p.id) });
+    }
   }
 
   private addPeer(p: PeerAddr): void {
@@ -567,17 +601,9 @@ export class RaftNode {
     const member = m.members.some((x) => x.id === this.opts.id);
     if (this.wasMember && !member) this.log.warn('removed-from-config', { index: m.index, message: 'this node is no longer a member: it keeps running but takes no part until added again' });
     this.wasMember = member;
-    const wanted = this.wantedPeers(m);
-    const plan = planPeers(this.peerAddrs, wanted);
-    for (const id of plan.remove) {
-      this.removePeer(id);
-      this.log.info('peer-removed', { peer: id });
-    }
-    for (const p of plan.add) {
-      this.addPeer(p);
-      this.log.info('peer-added', { peer: p.id, host: p.host, peerPort: p.peerPort });
-    }
-    this.peerServer.post({ type: 'peers', peers: wanted.map((p) => p.id) });
+    if (this.membership !== null && this.membership.index !== m.index) this.previousMembers = this.membership.members;
+    this.membership = m;
+    this.reconcilePeers();
   }
 
   private pushStatus(force: boolean): void {
@@ -586,6 +612,8 @@ export class RaftNode {
     const roleChanged = !prev || prev.role !== st.role || prev.term !== st.term || prev.leader !== st.leader;
     const progressed = !prev || prev.commitIndex !== st.commitIndex || prev.appliedIndex !== st.appliedIndex || prev.lastIndex !== st.lastIndex;
     if (roleChanged) {
+      // A new leader (a removed one may have led until now): the peers follow.
+      if (this.running && prev !== null && prev.leader !== st.leader) this.reconcilePeers();
       for (const r of this.replicators.values()) r.post({ type: 'term', term: st.term });
       this.peerServer.post({ type: 'term', term: st.term });
       this.timer.post({ type: 'term', term: st.term, role: st.role as Role });

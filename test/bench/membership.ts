@@ -75,6 +75,7 @@ async function handovers(): Promise<{ gaps: Gaps[]; acked: number; failed: numbe
       { what: 'CLUSTER TRANSFER', gapsMs: [] },
       { what: 'SIGTERM of the leader (hands over, then exits)', gapsMs: [] },
       { what: 'kill -9 of the leader (election)', gapsMs: [] },
+      { what: 'CLUSTER REMOVE of the leader (steps down, hands over; added back after)', gapsMs: [] },
     ];
     for (let i = 0; i < ROUNDS; i++) {
       gaps[0]!.gapsMs.push(await window(load, async () => {}));
@@ -97,6 +98,26 @@ async function handovers(): Promise<{ gaps: Gaps[]; acked: number; failed: numbe
         );
         c.start(l);
         await c.waitForLeader();
+      }
+      {
+        const { id: l } = await c.waitForLeader();
+        const via = c.nodes.find((n) => n.id !== l)!.id;
+        gaps[4]!.gapsMs.push(
+          await window(load, async () => {
+            const r = await c.command(via, 'CLUSTER', 'REMOVE', l);
+            // The leader steps down once its removal commits: the forwarding node may hear an unknown outcome.
+            if (r !== 'OK' && !(r instanceof Error && /outcome unknown/.test(r.message))) throw new Error(`CLUSTER REMOVE: ${String(r)}`);
+          }),
+        );
+        // Back as a voter (a learner the leader promotes once caught up) before the next round.
+        const n = c.node(l);
+        await waitFor(`${l} a voter again`, async () => {
+          const { id: now } = await c.waitForLeader(30_000, [l]);
+          const ms = (await c.command(now, 'CLUSTER', 'MEMBERS')) as unknown[][];
+          const me = ms.find((x) => x[0] === l);
+          if (me === undefined) await c.command(now, 'CLUSTER', 'ADD', l, n.host, n.peerPort, n.clientPort);
+          return me !== undefined && me[4] === 'voter';
+        }, 60_000, 200);
       }
       log(`round ${i + 1}: ${gaps.map((g) => `${g.what.split(' (')[0]} ${g.gapsMs[i]!.toFixed(0)} ms`).join(', ')}`);
     }
