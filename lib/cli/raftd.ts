@@ -124,7 +124,14 @@ export async function main(argv: string[]): Promise<void> {
     ...securityOptions(args),
   };
   checkOptions(opts);
-  if (args.join !== undefined && readClusterId(dataDir) === null) {
+  const initialized = readClusterId(dataDir) !== null;
+  if (args.join === undefined && !initialized && joined === null && !hosts.some((h) => h.id === opts.id)) {
+    throw new RaftdError('RAFTD_CONFIG', `node ${opts.id} is not in ${hostsFile} and has no data in ${dataDir}: a new node joins a running cluster with --join host:port`);
+  }
+  if (args.join !== undefined && initialized) {
+    process.stderr.write(`raftd ${opts.id}: ${dataDir} already belongs to a cluster; --join ignored, the node rejoins from its disk\n`);
+  }
+  if (args.join !== undefined && !initialized) {
     // A fresh node joining: the cluster id comes from the cluster, and is kept once the add committed.
     const seed = parseSeed(args.join);
     // The members share the client port's TLS and password: the joiner talks to the seed with its own.
