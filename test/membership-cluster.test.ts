@@ -88,7 +88,7 @@ t.test('replace a dead node with a fresh one; a joined node restarts from its di
   await c.kill('n1');
   c.start('n1');
   await waitFor('n1 back', async () => ((await c.info('n1')).leader_id !== '' ? true : undefined), 30_000);
-  const warned = raftLog(c, 'n1').split('\n').find((l) => l.includes('"event":"membership-differs-from-hosts"')) ?? '';
+  const warned = await waitFor('the warning in n1\'s log', () => raftLog(c, 'n1').split('\n').find((l) => l.includes('"event":"membership-differs-from-hosts"')), 10_000);
   t.match(warned, /n4 \([^)]*\) is a voter but not in hosts\.txt/, 'n1 warns that n4 is not in hosts.txt');
   t.match(warned, /n3 is in hosts\.txt but not a member/, 'and that n3 is no longer a member');
   t.same((await members(c, 'n1')).map((r) => r.id).sort(), ['n1', 'n2', 'n4'], 'n1 follows the configuration on its disk');

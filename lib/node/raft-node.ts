@@ -112,6 +112,7 @@ export class RaftNode {
   readonly metrics = new NodeMetrics();
   private msgsSent = 0;
   private membershipSeen = false;
+  private membershipSignature = '';
   /** The configuration in effect and the one before it (wantedPeers() keeps the latter's members while the former is uncommitted). */
   private membership: Membership | null = null;
   private previousMembers: Member[] = [];
@@ -591,6 +592,10 @@ export class RaftNode {
    */
   private onMembership(m: Membership): void {
     const members = m.members.map((x) => ({ id: x.id, host: x.host, peerPort: x.peerPort, clientPort: x.clientPort, voter: x.voter }));
+    // The replica reports a configuration again when it re-adopts the same one (a new term, a snapshot): once is enough.
+    const signature = `${m.index} ${JSON.stringify(members)}`;
+    if (signature === this.membershipSignature) return;
+    this.membershipSignature = signature;
     this.log.info('membership', { index: m.index, members });
     const first = !this.membershipSeen;
     this.membershipSeen = true;
