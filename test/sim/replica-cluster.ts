@@ -161,7 +161,7 @@ export class ReplicaCluster {
   now = 0;
   private trace: TraceItem[] = [];
   private traceHead = 0;
-  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0, snapshots: 0, installs: 0, compactions: 0, transfers: 0, joins: 0, retired: 0 };
+  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0, snapshots: 0, installs: 0, compactions: 0, transfers: 0, joins: 0, retired: 0, ghostAdded: 0 };
   /** Committed configurations in index order, from the bootstrap one on (membership checks). */
   readonly configs: { index: number; voters: string[]; members: string[] }[] = [];
   private readonly retireDue: NodeId[] = [];
@@ -615,6 +615,10 @@ export class ReplicaCluster {
     // Single-server changes: one voter more or less, so any majority of one overlaps any majority of the next.
     check(added.length + removed.length <= 1, 'quorum overlap', () => `config ${prev.index} [${prev.voters}] -> ${next.index} [${next.voters}]`);
     check(next.voters.length >= 1, 'quorum overlap', () => `config ${next.index} has no voter`);
+    // A learner nobody can reach never catches up, so it is never promoted.
+    const ghost = this.ghostId;
+    check(ghost === null || !next.voters.includes(ghost), 'learner never promoted', () => `config ${next.index} makes the unreachable ${ghost} a voter`);
+    if (ghost !== null && next.members.includes(ghost) && !prev.members.includes(ghost)) this.stats.ghostAdded++;
     this.configs.push(next);
     this.log('-', 'config', `${next.index} voters ${next.voters.join(',')} members ${next.members.join(',')}`);
   }

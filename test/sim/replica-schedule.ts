@@ -234,7 +234,7 @@ export function runReplicaSeed(seed: number, mutate?: (s: ReplicaSchedule) => vo
         `${desc} | elections=${st.elections} crashes=${st.crashes} torn=${st.tornWrites} lost=${st.lostWrites} ` +
         `snapshots=${st.snapshots} installs=${st.installs} compactions=${st.compactions} transfers=${st.transfers} ` +
         `clusterTransfer=${cl.transfers.ok}ok/${cl.transfers.refused}refused ` +
-        (mops !== null ? `members=${cl.members.ok}ok/${cl.members.refused}refused/${cl.members.unknown}unknown configs=${c.configs.length - 1} joins=${st.joins} retired=${st.retired} ` : '') +
+        (mops !== null ? `members=${cl.members.ok}ok/${cl.members.refused}refused/${cl.members.unknown}unknown configs=${c.configs.length - 1} joins=${st.joins} retired=${st.retired} ghostAdded=${st.ghostAdded} ` : '') +
         `ops=${cl.stats.ok}ok/${cl.stats.fail}fail/${cl.stats.unknown}unknown msgs=${c.net.delivered}`,
     };
   } catch (err) {
