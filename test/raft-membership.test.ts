@@ -169,3 +169,31 @@ t.test('on restart the configuration is the log\'s last config entry, else the s
   t.same(boot.membership, snapCfg);
   t.throws(() => new RaftCore(cfg('n1', three), { hardState: hs, snapshot: { index: 9, term: 3 }, snapshotConfig: { members: 'x' }, entries: [] }, () => 0.5), { code: 'RAFT_ASSERT' }, 'a damaged configuration stops the node');
 });
+
+t.test('a leader that appended its own removal and crashed before sending it still lets the cluster on', async (t) => {
+  // Two voters: n1 leads and appends "only n2". Nobody receives it, n1 restarts. n2 needs
+  // n1's vote, and n1 refuses it (n2's log is behind): n1, whose removal is not committed,
+  // campaigns in its latest configuration, wins n2's vote, commits its removal, steps down.
+  const two = ['n1', 'n2'];
+  const c = new Manual(two, { random: { n1: 0, n2: 0.5 } });
+  c.elect('n1');
+  c.drop = () => true;
+  t.ok(c.core('n1').proposeConfig([member('n2')]).ok);
+  c.flush('n1');
+  c.deliverAll();
+  c.drop = () => false;
+  const n1 = c.node('n1');
+  const restarted = new Manual(two, { random: { n1: 0, n2: 0.5 }, restored: { n1: { hardState: n1.hardState, entries: n1.log }, n2: { hardState: c.node('n2').hardState, entries: c.node('n2').log } } });
+  t.same(voters(restarted.core('n1')), ['n2'], 'n1 restarts with its removal in effect');
+  for (let i = 0; i < 200 && !(restarted.core('n2').role === 'leader' && voters(restarted.core('n2')).length === 1); i++) {
+    restarted.tickAll(1);
+    restarted.deliverAll();
+  }
+  t.equal(restarted.core('n2').role, 'leader', 'n2 leads');
+  t.same(voters(restarted.core('n2')), ['n2'], 'with the removal committed');
+  t.ok(restarted.events('n1', 'removedSteppingDown').length === 1, 'n1 led just long enough to commit its removal');
+  const term = restarted.core('n1').term;
+  restarted.tickAll(50);
+  restarted.deliverAll();
+  t.equal(restarted.core('n1').term, term, 'then it never campaigns again');
+});
