@@ -137,8 +137,10 @@ export interface SimReplica {
   incarnation: number;
   /** A bootstrap member (hosts.txt), or a spare that has been told to join. */
   joined: boolean;
-  /** Removed from the cluster and stopped for good. */
+  /** Removed from the cluster and stopped (until an operator adds it back: readd). */
   retired: boolean;
+  /** Its disk was wiped when it was added back: it starts as a node that joins, whatever hosts.txt says. */
+  wiped: boolean;
 }
 
 /** Who hears about replies: the simulated clients. */
@@ -161,7 +163,7 @@ export class ReplicaCluster {
   now = 0;
   private trace: TraceItem[] = [];
   private traceHead = 0;
-  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0, snapshots: 0, installs: 0, compactions: 0, transfers: 0, joins: 0, retired: 0, ghostAdded: 0 };
+  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0, snapshots: 0, installs: 0, compactions: 0, transfers: 0, joins: 0, retired: 0, readds: 0, ghostAdded: 0 };
   /** Committed configurations in index order, from the bootstrap one on (membership checks). */
   readonly configs: { index: number; voters: string[]; members: string[] }[] = [];
   private readonly retireDue: NodeId[] = [];
@@ -185,6 +187,7 @@ export class ReplicaCluster {
       incarnation: 0,
       joined: i < opts.nodes,
       retired: false,
+      wiped: false,
     }));
     for (const n of this.nodes) this.byId.set(n.id, n);
     this.configs.push({ index: 0, voters: ids.slice(0, opts.nodes), members: ids.slice(0, opts.nodes) });
@@ -231,6 +234,24 @@ export class ReplicaCluster {
     this.log(id, 'retire', 'removed from the cluster');
   }
 
+  /**
+   * An operator brings a removed node back to add it again: restarted from its old disk
+   * (a stale log and configuration the leader then overwrites), or wiped and started empty
+   * as a node that joins (the way raft-cluster replaces a dead node).
+   */
+  readd(id: NodeId, wipe: boolean): void {
+    const n = this.node(id);
+    if (!n.retired || n.replica !== null || id === this.ghostId) return;
+    if (wipe) {
+      n.disk = { hardState: { term: 0, vote: null }, snapshot: null, base: 0, entries: [] };
+      n.wiped = true;
+    }
+    n.retired = false;
+    this.stats.readds++;
+    this.log(id, 'readd', wipe ? 'wiped, started empty to join' : 'restarted from its old disk');
+    this.start(n);
+  }
+
   /** Started at least once and not retired: restarts bring it back. */
   startable(id: NodeId): boolean {
     const n = this.node(id);
@@ -242,7 +263,7 @@ export class ReplicaCluster {
     const boot = this.nodes.slice(0, o.nodes);
     return {
       members: boot.map((n) => ({ id: n.id, ...ReplicaCluster.address(n.id), voter: true })),
-      join: !boot.some((n) => n.id === id),
+      join: this.node(id).wiped || !boot.some((n) => n.id === id),
       core: {
         id,
         peers: boot.map((n) => n.id),
