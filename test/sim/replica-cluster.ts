@@ -289,6 +289,16 @@ export class ReplicaCluster {
     const d = n.disk;
     // Like the log writer: the log after the snapshot, the snapshot's content read back in pieces.
     const snap = d.snapshot;
+    if (snap !== null && d.base < snap.index) {
+      // Like LogStore.open: a log that does not hold the snapshot's last entry (it ends before
+      // it: a follower applies committed entries before its own copy is durable, so a crash can
+      // keep a snapshot past its log; or it holds another term there) restarts after the snapshot.
+      const held = d.entries[snap.index - d.base - 1];
+      if (held === undefined || held.term !== snap.term) {
+        d.entries = [];
+        d.base = snap.index;
+      }
+    }
     const entries = snap === null ? d.entries.slice() : d.entries.filter((e) => e.index > snap.index);
     const pieces: Uint8Array[] = [];
     if (snap !== null) for (let at = 0; at < snap.content.length; at += 777) pieces.push(snap.content.subarray(at, at + 777));
