@@ -197,3 +197,26 @@ t.test('a leader that appended its own removal and crashed before sending it sti
   restarted.deliverAll();
   t.equal(restarted.core('n1').term, term, 'then it never campaigns again');
 });
+
+t.test('a node that joined empty never campaigns on a configuration of the past it replays', async (t) => {
+  // n2 was once the only voter, was removed, wiped, and joins again: the leader's log still
+  // holds that configuration. Replaying it, n2 must not elect itself (it would commit on its
+  // own a log the cluster moved past); it campaigns only once its durable log reaches the
+  // commit index the leader told it.
+  const core = new RaftCore(cfg('n2', [], { join: true }), { hardState: { term: 0, vote: null }, entries: [] }, () => 0);
+  const old = { index: 1, term: 1, kind: 'config' as const, tid: '', data: encodeConfig([member('n2')]) };
+  core.step({ type: 'append', term: 5, from: 'n1', to: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: [old], leaderCommit: 40, ctx: 0 });
+  core.persisted(1, 1);
+  t.same(voters(core), ['n2'], 'the configuration of the past names it the only voter');
+  t.equal(core.joining, true, 'still joining: its log is behind the leader\'s commit index');
+  for (let i = 0; i < 100; i++) core.tick();
+  const rd = core.ready();
+  t.equal(core.role, 'follower', 'it never campaigned');
+  t.notOk(rd.events.some((e) => e.event === 'electionStarted'));
+  const rest = Array.from({ length: 39 }, (_, k) => ({ index: k + 2, term: 5, kind: 'noop' as const, tid: '', data: new Uint8Array(0) }));
+  core.step({ type: 'append', term: 5, from: 'n1', to: 'n2', prevLogIndex: 1, prevLogTerm: 1, entries: rest, leaderCommit: 40, ctx: 0 });
+  t.equal(core.joining, true, 'not before the entries are durable');
+  core.ready();
+  core.persisted(40, 5);
+  t.equal(core.joining, false, 'caught up once its durable log reaches the commit index it was told');
+});

@@ -268,7 +268,7 @@ export class ClientRequests {
     if (change.op === 'promote' && this.core.role === 'leader') {
       const st = this.core.status();
       const pr = st.progress[change.id];
-      if (!caughtUp(pr, st.lastIndex, this.core.membership.index)) {
+      if (!caughtUp(pr, st.lastIndex, this.core.membership.index, st.commitIndex)) {
         this.fail(origin, epoch, item.id, 'ERR', `learner ${change.id} has not caught up (match ${pr?.match ?? 0} of ${st.lastIndex}); promote it once it has`);
         return;
       }

@@ -139,8 +139,11 @@ export interface SimReplica {
   joined: boolean;
   /** Removed from the cluster and stopped (until an operator adds it back: readd). */
   retired: boolean;
-  /** Its disk was wiped when it was added back: it starts as a node that joins, whatever hosts.txt says. */
-  wiped: boolean;
+  /**
+   * Started empty to join (a spare, or a removed node wiped and added back): it starts with
+   * `join` until its replica said once it caught up (as the daemon's joined marker does).
+   */
+  joinPending: boolean;
 }
 
 /** Who hears about replies: the simulated clients. */
@@ -187,7 +190,7 @@ export class ReplicaCluster {
       incarnation: 0,
       joined: i < opts.nodes,
       retired: false,
-      wiped: false,
+      joinPending: i >= opts.nodes,
     }));
     for (const n of this.nodes) this.byId.set(n.id, n);
     this.configs.push({ index: 0, voters: ids.slice(0, opts.nodes), members: ids.slice(0, opts.nodes) });
@@ -226,7 +229,8 @@ export class ReplicaCluster {
   }
 
   private retireNow(id: NodeId): void {
-    const n = this.node(id);
+    const n = this.byId.get(id);
+    if (n === undefined) return; // a member nobody ever ran (an operator's typo at an unused address)
     if (n.retired) return;
     if (n.replica !== null) this.crash(id);
     n.retired = true;
@@ -244,7 +248,7 @@ export class ReplicaCluster {
     if (!n.retired || n.replica !== null || id === this.ghostId) return;
     if (wipe) {
       n.disk = { hardState: { term: 0, vote: null }, snapshot: null, base: 0, entries: [] };
-      n.wiped = true;
+      n.joinPending = true;
     }
     n.retired = false;
     this.stats.readds++;
@@ -263,7 +267,7 @@ export class ReplicaCluster {
     const boot = this.nodes.slice(0, o.nodes);
     return {
       members: boot.map((n) => ({ id: n.id, ...ReplicaCluster.address(n.id), voter: true })),
-      join: this.node(id).wiped || !boot.some((n) => n.id === id),
+      join: this.node(id).joinPending,
       core: {
         id,
         peers: boot.map((n) => n.id),
@@ -656,6 +660,7 @@ export class ReplicaCluster {
 
   private observe(n: SimReplica): void {
     const r = n.replica!;
+    if (n.joinPending && !r.joining) n.joinPending = false;
     const s = r.coreStatus();
     check(r.applied === n.applied, 'applied count', () => `${n.id} says ${r.applied}, effects gave ${n.applied}`);
     const sz = r.requestSizes();
