@@ -169,3 +169,54 @@ t.test('on restart the configuration is the log\'s last config entry, else the s
   t.same(boot.membership, snapCfg);
   t.throws(() => new RaftCore(cfg('n1', three), { hardState: hs, snapshot: { index: 9, term: 3 }, snapshotConfig: { members: 'x' }, entries: [] }, () => 0.5), { code: 'RAFT_ASSERT' }, 'a damaged configuration stops the node');
 });
+
+t.test('a leader that appended its own removal and crashed before sending it still lets the cluster on', async (t) => {
+  // Two voters: n1 leads and appends "only n2". Nobody receives it, n1 restarts. n2 needs
+  // n1's vote, and n1 refuses it (n2's log is behind): n1, whose removal is not committed,
+  // campaigns in its latest configuration, wins n2's vote, commits its removal, steps down.
+  const two = ['n1', 'n2'];
+  const c = new Manual(two, { random: { n1: 0, n2: 0.5 } });
+  c.elect('n1');
+  c.drop = () => true;
+  t.ok(c.core('n1').proposeConfig([member('n2')]).ok);
+  c.flush('n1');
+  c.deliverAll();
+  c.drop = () => false;
+  const n1 = c.node('n1');
+  const restarted = new Manual(two, { random: { n1: 0, n2: 0.5 }, restored: { n1: { hardState: n1.hardState, entries: n1.log }, n2: { hardState: c.node('n2').hardState, entries: c.node('n2').log } } });
+  t.same(voters(restarted.core('n1')), ['n2'], 'n1 restarts with its removal in effect');
+  for (let i = 0; i < 200 && !(restarted.core('n2').role === 'leader' && voters(restarted.core('n2')).length === 1); i++) {
+    restarted.tickAll(1);
+    restarted.deliverAll();
+  }
+  t.equal(restarted.core('n2').role, 'leader', 'n2 leads');
+  t.same(voters(restarted.core('n2')), ['n2'], 'with the removal committed');
+  t.ok(restarted.events('n1', 'removedSteppingDown').length === 1, 'n1 led just long enough to commit its removal');
+  const term = restarted.core('n1').term;
+  restarted.tickAll(50);
+  restarted.deliverAll();
+  t.equal(restarted.core('n1').term, term, 'then it never campaigns again');
+});
+
+t.test('a node that joined empty never campaigns on a configuration of the past it replays', async (t) => {
+  // n2 was once the only voter, was removed, wiped, and joins again: the leader's log still
+  // holds that configuration. Replaying it, n2 must not elect itself (it would commit on its
+  // own a log the cluster moved past); it campaigns only once its durable log reaches the
+  // commit index the leader told it.
+  const core = new RaftCore(cfg('n2', [], { join: true }), { hardState: { term: 0, vote: null }, entries: [] }, () => 0);
+  const old = { index: 1, term: 1, kind: 'config' as const, tid: '', data: encodeConfig([member('n2')]) };
+  core.step({ type: 'append', term: 5, from: 'n1', to: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: [old], leaderCommit: 40, ctx: 0 });
+  core.persisted(1, 1);
+  t.same(voters(core), ['n2'], 'the configuration of the past names it the only voter');
+  t.equal(core.joining, true, 'still joining: its log is behind the leader\'s commit index');
+  for (let i = 0; i < 100; i++) core.tick();
+  const rd = core.ready();
+  t.equal(core.role, 'follower', 'it never campaigned');
+  t.notOk(rd.events.some((e) => e.event === 'electionStarted'));
+  const rest = Array.from({ length: 39 }, (_, k) => ({ index: k + 2, term: 5, kind: 'noop' as const, tid: '', data: new Uint8Array(0) }));
+  core.step({ type: 'append', term: 5, from: 'n1', to: 'n2', prevLogIndex: 1, prevLogTerm: 1, entries: rest, leaderCommit: 40, ctx: 0 });
+  t.equal(core.joining, true, 'not before the entries are durable');
+  core.ready();
+  core.persisted(40, 5);
+  t.equal(core.joining, false, 'caught up once its durable log reaches the commit index it was told');
+});

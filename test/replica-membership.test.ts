@@ -4,7 +4,7 @@
 
 import t from 'tap';
 import type { ClientReply, GatewayRequest } from '../lib/replica/messages.js';
-import { applyChange } from '../lib/replica/membership.js';
+import { applyChange, encodeChange } from '../lib/replica/membership.js';
 import type { Member } from '../lib/replica/membership-types.js';
 import { Replica } from '../lib/replica/replica.js';
 import { ReplyParser, type RespValue } from '../lib/resp/reply-parser.js';
@@ -124,6 +124,17 @@ t.test('bad changes get clear errors and change nothing', async (t) => {
   t.match(h.text(l, ['CLUSTER', 'ADD', 'n9', '10.0.0.9', '7109']), /^-ERR wrong number of arguments/);
   t.match(h.text(l, ['CLUSTER', 'ADD', 'n9', ...addr('n9'), 'VOTER']), /^-ERR syntax error/);
   t.match(h.text(l, ['CLUSTER', 'JOIN']), /^-ERR unknown subcommand 'join'/);
+  // A client cannot pass a write off as a membership change: NUL-led request ids are the replica's.
+  t.match(h.text(l, ['REQ', '\u0000member:x', 'SET', 'k', 'v']), /^-ERR request id must not start with a NUL byte/);
+  t.match(h.text(l, ['ADDENTRY', '\u0000member:x', 'd']), /^-ERR tid must not start with a NUL byte/);
+  const raw = new Map<number, ClientReply>();
+  const saved = h.c.listener;
+  h.c.listener = { onReply: (_n, id, r) => void raw.set(id, r), onCrash: () => {} };
+  h.c.request(l, [{ reqId: 9001, kind: 'write', tid: '\u0000member:n9', data: encodeChange({ op: 'remove', id: 'n3' }) }]);
+  h.c.runUntil(() => raw.has(9001), 100);
+  const r = raw.get(9001);
+  t.ok(r !== undefined && !r.ok && /NUL/.test(r.message), 'the replica refuses a forged one even past the gateway');
+  h.c.listener = saved;
   t.equal(JSON.stringify(h.c.node(l).replica!.membership()), before, 'the configuration did not change');
   // Two changes at once: the second is refused while the first is uncommitted.
   const a = ++(h as unknown as { nextReqId: number }).nextReqId;

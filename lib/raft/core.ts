@@ -147,6 +147,7 @@ export class RaftCore {
     const s = this.s;
     assert(Number.isInteger(index) && index >= 0, `persisted index ${index}`);
     if (!s.log.stableTo(index, term)) return;
+    s.maybeEndJoin(0);
     if (s.role === 'leader' && maybeCommit(s)) {
       bcastCommit(s);
       if (maybeStepDownRemoved(s)) becomeFollower(s, s.term, null, 'removed from the configuration');
@@ -186,6 +187,11 @@ export class RaftCore {
   /** The configuration in effect at `index` (at or after the log's start): what a snapshot through it stores. */
   configAt(index: number): Membership {
     return this.s.configs.at(index);
+  }
+
+  /** Joined with an empty disk and not yet past the configurations of the past (see CoreState.joining). */
+  get joining(): boolean {
+    return this.s.joining;
   }
 
   /** Is this node a voter in the configuration in effect? */
@@ -256,6 +262,7 @@ export class RaftCore {
     else s.log.restore(snap);
     s.configs.installed(snap.index, config, kept);
     s.adoptConfig(`snapshot ${snap.index}`);
+    s.maybeEndJoin(snap.index); // committed by definition, and durable
     s.appliedIndex = snap.index;
     if (s.commitIndex < snap.index) s.commitIndex = snap.index;
     s.emit('info', 'snapshotRestored', { index: snap.index, snapTerm: snap.term });

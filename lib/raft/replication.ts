@@ -13,6 +13,7 @@ import type { NodeId } from './types.js';
 
 export function onAppend(s: CoreState, m: AppendMsg): void {
   assert(m.term === s.term && s.role === 'follower', 'append outside follower');
+  s.maybeEndJoin(m.leaderCommit);
   for (let i = 0; i < m.entries.length; i++) {
     const e = m.entries[i]!;
     assert(e.index === m.prevLogIndex + 1 + i, `append entries not contiguous at ${e.index}`);

@@ -31,6 +31,16 @@ export class CoreState {
   memberSet = new Set<NodeId>();
   /** Votes that make a majority of the voters (1 with none, so nothing is ever won or committed by nobody). */
   quorum = 1;
+  /**
+   * A node that joined with an empty disk replays the log from a leader, configurations of
+   * the past included: one may name it a voter (the same id before it was removed and
+   * wiped), even the only one. It must not campaign on such a view, so it does not until
+   * its durable log reaches the highest commit index a leader told it (joinCommitSeen):
+   * past every configuration committed by then. The driver passes `join` on every start
+   * until it has seen `joining` false once.
+   */
+  joining: boolean;
+  joinCommitSeen = 0;
   readonly random: () => number;
   readonly readTimeoutTicks: number;
 
@@ -81,6 +91,7 @@ export class CoreState {
     this.cfg = { ...config, peers: [...config.peers] };
     this.id = config.id;
     this.random = random;
+    this.joining = config.join === true;
     this.readTimeoutTicks = 2 * config.electionTicks;
 
     const hs = restored.hardState;
@@ -158,6 +169,7 @@ export class CoreState {
    * removal, then steps down.
    */
   get canCampaign(): boolean {
+    if (this.joining) return false;
     if (this.isVoter) return true;
     if (this.members.index <= this.commitIndex) return false;
     return this.previousConfig().members.some((m) => m.id === this.id && m.voter);
@@ -170,6 +182,15 @@ export class CoreState {
    */
   previousConfig(): Membership {
     return this.configs.at(this.members.index - 1);
+  }
+
+  /** A joining node heard a leader's commit index, or made more of its log durable: is it past the configurations of the past? */
+  maybeEndJoin(leaderCommit: number): void {
+    if (!this.joining) return;
+    if (leaderCommit > this.joinCommitSeen) this.joinCommitSeen = leaderCommit;
+    if (this.joinCommitSeen === 0 || this.log.stableIndex < this.joinCommitSeen) return;
+    this.joining = false;
+    this.emit('info', 'joinCaughtUp', { stableIndex: this.log.stableIndex, leaderCommit: this.joinCommitSeen, config: this.members.index });
   }
 
   progressOf(peer: NodeId): Progress {

@@ -60,6 +60,8 @@ interface ReadBatch {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Request ids the replica makes up start with this; a client's may not. */
+const RESERVED_TID_PREFIX = '\u0000';
 /** Forwarded writes without a client request id get one, so a re-route after a leader change applies them once. */
 const AUTO_TID_PREFIX = '\u0000fwd:';
 /** A forwarded reply code between replicas only: the leader lost the entry; send it again (to whoever leads). */
@@ -117,6 +119,11 @@ export class ClientRequests {
       }
       if (this.pending.size >= this.limits.inFlightMax) {
         this.replies.push({ reqId: g.reqId, reply: { ok: false, code: 'BUSY', message: 'too many requests in flight' } });
+        continue;
+      }
+      if (g.kind === 'write' && g.tid.startsWith(RESERVED_TID_PREFIX)) {
+        // Request ids starting with NUL are the replica's own (a membership change, a forwarded write's).
+        this.replies.push({ reqId: g.reqId, reply: { ok: false, code: 'ERR', message: 'request id must not start with a NUL byte' } });
         continue;
       }
       // A membership change travels like a write (to the leader, forwarded if need be) whose
@@ -261,7 +268,7 @@ export class ClientRequests {
     if (change.op === 'promote' && this.core.role === 'leader') {
       const st = this.core.status();
       const pr = st.progress[change.id];
-      if (!caughtUp(pr, st.lastIndex, this.core.membership.index)) {
+      if (!caughtUp(pr, st.lastIndex, this.core.membership.index, st.commitIndex)) {
         this.fail(origin, epoch, item.id, 'ERR', `learner ${change.id} has not caught up (match ${pr?.match ?? 0} of ${st.lastIndex}); promote it once it has`);
         return;
       }

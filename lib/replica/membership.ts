@@ -53,9 +53,11 @@ export function applyChange(cur: Membership, change: MemberChange): ChangeResult
  * a voter that cannot vote for an up-to-date candidate (it holds no log, or no configuration
  * yet) could leave the cluster without a majority.
  */
-export function caughtUp(pr: PeerProgress | undefined, leaderLast: number, configIndex: number): boolean {
-  // It must hold the configuration in effect too: a voter that does not know it is one never campaigns.
-  return pr !== undefined && pr.state === 'replicate' && pr.match >= configIndex && pr.match + PROMOTE_LAG_ENTRIES_MAX >= leaderLast;
+export function caughtUp(pr: PeerProgress | undefined, leaderLast: number, configIndex: number, commitIndex: number): boolean {
+  // It must hold the configuration in effect too (a voter that does not know it is one never
+  // campaigns), and every committed entry (a node that joined campaigns only once its durable
+  // log reached the commit index a leader told it; what it acknowledged is durable).
+  return pr !== undefined && pr.state === 'replicate' && pr.match >= configIndex && pr.match >= commitIndex && pr.match + PROMOTE_LAG_ENTRIES_MAX >= leaderLast;
 }
 
 export function isMemberTid(tid: string): boolean {

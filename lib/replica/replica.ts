@@ -182,7 +182,7 @@ export class Replica {
     if (m.index > st.commitIndex) return; // one change at a time
     for (const x of m.members) {
       if (x.voter || x.autoPromote !== true) continue;
-      if (!caughtUp(st.progress[x.id], st.lastIndex, m.index)) continue;
+      if (!caughtUp(st.progress[x.id], st.lastIndex, m.index, st.commitIndex)) continue;
       const next = applyChange(m, { op: 'promote', id: x.id });
       if (next.ok) this.core.proposeConfig(next.members); // refused (no entry of this term committed yet): next tick
       return;
@@ -337,6 +337,15 @@ export class Replica {
   /** The configuration in effect on this node (set by the last config entry it appended). */
   membership(): Membership {
     return this.core.membership;
+  }
+
+  /**
+   * Started with `join` and not yet caught up with the leader past the configurations of the
+   * past (it does not campaign meanwhile). The driver keeps passing `join: true` on every
+   * start until it has seen this false once (after a process()), then may drop it.
+   */
+  get joining(): boolean {
+    return this.core.joining;
   }
 
   /** The configuration in effect at `index` (at or after the log's start). */

@@ -198,6 +198,7 @@ function info(env: CommandEnv, args: Buffer[]): CommandOutcome {
 
 /** ADDENTRY tid data: the original interface; the tid doubles as the request id. */
 function addEntry(_env: CommandEnv, args: Buffer[]): CommandOutcome {
+  if (args[1]!.length > 0 && args[1]![0] === 0) return reply(w.error('ERR tid must not start with a NUL byte')); // reserved for the replica's own ids
   return { kind: 'write', tid: args[1]!.toString('utf8'), data: encodeCommand([Buffer.from('addentry'), args[2]!]) };
 }
 
@@ -205,6 +206,7 @@ function addEntry(_env: CommandEnv, args: Buffer[]): CommandOutcome {
 function req(env: CommandEnv, args: Buffer[]): CommandOutcome {
   const rid = args[1]!.toString('utf8');
   if (rid === '' || rid.length > REQUEST_ID_BYTES_MAX) return reply(w.error(`ERR request id must be 1..${REQUEST_ID_BYTES_MAX} bytes`));
+  if (rid.startsWith('\u0000')) return reply(w.error('ERR request id must not start with a NUL byte')); // reserved for the replica's own ids
   const inner = args.slice(2);
   const name = lower(inner[0]!);
   if (name === 'req') return reply(w.error('ERR REQ cannot be nested'));

@@ -137,8 +137,13 @@ export interface SimReplica {
   incarnation: number;
   /** A bootstrap member (hosts.txt), or a spare that has been told to join. */
   joined: boolean;
-  /** Removed from the cluster and stopped for good. */
+  /** Removed from the cluster and stopped (until an operator adds it back: readd). */
   retired: boolean;
+  /**
+   * Started empty to join (a spare, or a removed node wiped and added back): it starts with
+   * `join` until its replica said once it caught up (as the daemon's joined marker does).
+   */
+  joinPending: boolean;
 }
 
 /** Who hears about replies: the simulated clients. */
@@ -161,7 +166,7 @@ export class ReplicaCluster {
   now = 0;
   private trace: TraceItem[] = [];
   private traceHead = 0;
-  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0, snapshots: 0, installs: 0, compactions: 0, transfers: 0, joins: 0, retired: 0 };
+  stats = { crashes: 0, restarts: 0, elections: 0, tornWrites: 0, lostWrites: 0, writes: 0, snapshots: 0, installs: 0, compactions: 0, transfers: 0, joins: 0, retired: 0, readds: 0, ghostAdded: 0 };
   /** Committed configurations in index order, from the bootstrap one on (membership checks). */
   readonly configs: { index: number; voters: string[]; members: string[] }[] = [];
   private readonly retireDue: NodeId[] = [];
@@ -185,6 +190,7 @@ export class ReplicaCluster {
       incarnation: 0,
       joined: i < opts.nodes,
       retired: false,
+      joinPending: i >= opts.nodes,
     }));
     for (const n of this.nodes) this.byId.set(n.id, n);
     this.configs.push({ index: 0, voters: ids.slice(0, opts.nodes), members: ids.slice(0, opts.nodes) });
@@ -223,12 +229,31 @@ export class ReplicaCluster {
   }
 
   private retireNow(id: NodeId): void {
-    const n = this.node(id);
+    const n = this.byId.get(id);
+    if (n === undefined) return; // a member nobody ever ran (an operator's typo at an unused address)
     if (n.retired) return;
     if (n.replica !== null) this.crash(id);
     n.retired = true;
     this.stats.retired++;
     this.log(id, 'retire', 'removed from the cluster');
+  }
+
+  /**
+   * An operator brings a removed node back to add it again: restarted from its old disk
+   * (a stale log and configuration the leader then overwrites), or wiped and started empty
+   * as a node that joins (the way raft-cluster replaces a dead node).
+   */
+  readd(id: NodeId, wipe: boolean): void {
+    const n = this.node(id);
+    if (!n.retired || n.replica !== null || id === this.ghostId) return;
+    if (wipe) {
+      n.disk = { hardState: { term: 0, vote: null }, snapshot: null, base: 0, entries: [] };
+      n.joinPending = true;
+    }
+    n.retired = false;
+    this.stats.readds++;
+    this.log(id, 'readd', wipe ? 'wiped, started empty to join' : 'restarted from its old disk');
+    this.start(n);
   }
 
   /** Started at least once and not retired: restarts bring it back. */
@@ -242,7 +267,7 @@ export class ReplicaCluster {
     const boot = this.nodes.slice(0, o.nodes);
     return {
       members: boot.map((n) => ({ id: n.id, ...ReplicaCluster.address(n.id), voter: true })),
-      join: !boot.some((n) => n.id === id),
+      join: this.node(id).joinPending,
       core: {
         id,
         peers: boot.map((n) => n.id),
@@ -268,6 +293,16 @@ export class ReplicaCluster {
     const d = n.disk;
     // Like the log writer: the log after the snapshot, the snapshot's content read back in pieces.
     const snap = d.snapshot;
+    if (snap !== null && d.base < snap.index) {
+      // Like LogStore.open: a log that does not hold the snapshot's last entry (it ends before
+      // it: a follower applies committed entries before its own copy is durable, so a crash can
+      // keep a snapshot past its log; or it holds another term there) restarts after the snapshot.
+      const held = d.entries[snap.index - d.base - 1];
+      if (held === undefined || held.term !== snap.term) {
+        d.entries = [];
+        d.base = snap.index;
+      }
+    }
     const entries = snap === null ? d.entries.slice() : d.entries.filter((e) => e.index > snap.index);
     const pieces: Uint8Array[] = [];
     if (snap !== null) for (let at = 0; at < snap.content.length; at += 777) pieces.push(snap.content.subarray(at, at + 777));
@@ -615,12 +650,17 @@ export class ReplicaCluster {
     // Single-server changes: one voter more or less, so any majority of one overlaps any majority of the next.
     check(added.length + removed.length <= 1, 'quorum overlap', () => `config ${prev.index} [${prev.voters}] -> ${next.index} [${next.voters}]`);
     check(next.voters.length >= 1, 'quorum overlap', () => `config ${next.index} has no voter`);
+    // A learner nobody can reach never catches up, so it is never promoted.
+    const ghost = this.ghostId;
+    check(ghost === null || !next.voters.includes(ghost), 'learner never promoted', () => `config ${next.index} makes the unreachable ${ghost} a voter`);
+    if (ghost !== null && next.members.includes(ghost) && !prev.members.includes(ghost)) this.stats.ghostAdded++;
     this.configs.push(next);
     this.log('-', 'config', `${next.index} voters ${next.voters.join(',')} members ${next.members.join(',')}`);
   }
 
   private observe(n: SimReplica): void {
     const r = n.replica!;
+    if (n.joinPending && !r.joining) n.joinPending = false;
     const s = r.coreStatus();
     check(r.applied === n.applied, 'applied count', () => `${n.id} says ${r.applied}, effects gave ${n.applied}`);
     const sz = r.requestSizes();

@@ -119,9 +119,14 @@ function memberOp(c: ReplicaCluster, cl: SimClients, m: MemberOps): void {
     return [id, a.host, String(a.peerPort), String(a.clientPort)];
   };
   const roll = r.next();
-  if (roll < 0.35 && addable.length > 0) {
-    const id = r.pick(addable);
-    c.joinNode(id); // an operator starts the node, then adds it (the ghost never starts)
+  const retired = c.nodes.filter((n) => n.retired && n.replica === null && !members.includes(n.id) && n.id !== c.ghostId).map((n) => n.id);
+  if (roll < 0.35 && (addable.length > 0 || retired.length > 0)) {
+    const back = retired.length > 0 && (addable.length === 0 || r.chance(0.3));
+    const id = r.pick(back ? retired : addable);
+    // An operator starts the node (the ghost never starts), then adds it: a spare, or a
+    // removed node brought back from its old disk or wiped.
+    if (back) c.readd(id, r.chance(0.5));
+    else c.joinNode(id);
     cl.clusterMember(at, ['ADD', ...words(id), ...(r.chance(0.3) ? ['LEARNER'] : [])]);
   } else if (roll < 0.5) {
     // Promote a learner (never the ghost: no operator promotes a node nobody can reach), or a voter (refused).
@@ -234,7 +239,7 @@ export function runReplicaSeed(seed: number, mutate?: (s: ReplicaSchedule) => vo
         `${desc} | elections=${st.elections} crashes=${st.crashes} torn=${st.tornWrites} lost=${st.lostWrites} ` +
         `snapshots=${st.snapshots} installs=${st.installs} compactions=${st.compactions} transfers=${st.transfers} ` +
         `clusterTransfer=${cl.transfers.ok}ok/${cl.transfers.refused}refused ` +
-        (mops !== null ? `members=${cl.members.ok}ok/${cl.members.refused}refused/${cl.members.unknown}unknown configs=${c.configs.length - 1} joins=${st.joins} retired=${st.retired} ` : '') +
+        (mops !== null ? `members=${cl.members.ok}ok/${cl.members.refused}refused/${cl.members.unknown}unknown configs=${c.configs.length - 1} joins=${st.joins} retired=${st.retired} readds=${st.readds} ghostAdded=${st.ghostAdded} ` : '') +
         `ops=${cl.stats.ok}ok/${cl.stats.fail}fail/${cl.stats.unknown}unknown msgs=${c.net.delivered}`,
     };
   } catch (err) {
