@@ -99,7 +99,9 @@ t.test('replace a dead node with a fresh one; a joined node restarts from its di
   c.opts.nodeArgs!['n4'] = [...FLAGS];
   const fs = await import('node:fs');
   const path = await import('node:path');
-  t.ok(fs.existsSync(path.join(c.node('n4').dataDir, 'joined.json')), 'the joined node kept what it joined');
+  const joinedFile = path.join(c.node('n4').dataDir, 'joined.json');
+  t.ok(fs.existsSync(joinedFile), 'the joined node kept what it joined');
+  t.equal((JSON.parse(fs.readFileSync(joinedFile, 'utf8')) as { caughtUp?: boolean }).caughtUp, true, 'and that it caught up (its next start is a plain member\'s)');
   c.start('n4');
   await waitFor('n4 back and following', async () => {
     const info = await c.info('n4');

@@ -111,7 +111,7 @@ export async function main(argv: string[]): Promise<void> {
     requestTimeoutMs: args['request-timeout-ms'],
     metricsAddr: metricsAddrOf(args['metrics-addr'], hosts.find((h) => h.id === args.id)),
     ...(self !== undefined ? { self } : {}),
-    ...(joined !== null ? { join: { members: joined.members } } : {}),
+    ...(joined !== null && joined.caughtUp !== true ? { join: { members: joined.members } } : {}),
     clockOffsetMs: args['clock-offset-ms'],
     snapshotEntries: args['snapshot-entries'],
     snapshotRetainEntries: args['snapshot-retain-entries'],
@@ -152,7 +152,7 @@ export async function main(argv: string[]): Promise<void> {
       node.logJoin('joining', { via: args.join, clusterId: view.clusterId, members: view.members.map((m) => m.id), learner: me.learner });
       await askToJoin(seed, me, Date.now() + args['join-timeout-ms'], access);
       writeClusterId(dataDir, view.clusterId);
-      writeJoined(dataDir, { self: { id: me.id, host: me.host, peerPort: me.peerPort, clientPort: me.clientPort }, via: args.join!, members: view.members });
+      writeJoined(dataDir, { self: { id: me.id, host: me.host, peerPort: me.peerPort, clientPort: me.clientPort }, via: args.join!, members: view.members, caughtUp: node.caughtUp });
       node.logJoin('joined', { via: args.join, clusterId: view.clusterId });
     });
     return;

@@ -16,6 +16,13 @@ export interface JoinedState {
   /** The seed it joined through (host:port), for the log. */
   via: string;
   members: Member[];
+  /**
+   * Its log once reached what the leader had committed when it joined (Replica.joining
+   * turned false): from then on it starts like any member, from its disk. Until then it
+   * starts with `join` again, which keeps it from campaigning over a log the cluster has
+   * moved past.
+   */
+  caughtUp?: boolean;
 }
 
 export function readJoined(dataDir: string): JoinedState | null {

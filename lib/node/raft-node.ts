@@ -43,6 +43,7 @@ import { NodeMetrics } from '../metrics/node-metrics.js';
 import type { MetricsSource } from '../metrics/node-metrics.js';
 import type { Member, Membership } from '../replica/membership-types.js';
 import { memberStatuses } from '../replica/membership.js';
+import { readJoined, writeJoined } from './joined-state.js';
 import { differencesFromHosts, membersOfHosts, planPeers, wantedPeers } from './peer-set.js';
 
 /** Exactly-once: a request id is remembered for this many later log entries, and at most this many ids. */
@@ -113,6 +114,8 @@ export class RaftNode {
   private msgsSent = 0;
   private membershipSeen = false;
   private membershipSignature = '';
+  /** Replica.joining turned false and joined.json says so. */
+  private caughtUpNoted = false;
   /** The configuration in effect and the one before it (wantedPeers() keeps the latter's members while the former is uncommitted). */
   private membership: Membership | null = null;
   private previousMembers: Member[] = [];
@@ -443,6 +446,7 @@ export class RaftNode {
   private process(): void {
     const fx = this.replica.process();
     if (fx.more || fx.snapshotting) this.schedule();
+    if (this.opts.join != null && !this.caughtUpNoted && !this.replica.joining) this.noteCaughtUp();
     // Replicators first: this round's messages may be for a member that just appeared.
     if (fx.membership !== null) this.onMembership(fx.membership);
     else if (this.membership !== null && this.previousMembers.length > 0 && this.membership.index > this.committedConfig && this.replica.coreStatus().commitIndex >= this.membership.index) {
@@ -522,6 +526,23 @@ export class RaftNode {
   }
 
   // ------------------------------------------------------------------ membership
+
+  /**
+   * A node that joined caught up with what the leader had committed (Replica.joining
+   * false): its next start may drop `join` (joined.json says so). Before the add
+   * committed there is no joined.json yet: the CLI writes it with caughtUp then.
+   */
+  private noteCaughtUp(): void {
+    this.caughtUpNoted = true;
+    const j = readJoined(this.opts.dataDir);
+    if (j !== null && j.caughtUp !== true) writeJoined(this.opts.dataDir, { ...j, caughtUp: true });
+    this.log.info('joined', { caughtUp: true, appliedIndex: this.replica.applied });
+  }
+
+  /** Did this node (started with join) catch up, so that it need not start with join again? */
+  get caughtUp(): boolean {
+    return this.caughtUpNoted;
+  }
 
   /** Joining (lib/node/join.ts, driven by the CLI): its steps go to this node's raft log. */
   logJoin(event: 'joining' | 'joined', fields: Record<string, unknown>): void {
