@@ -147,19 +147,23 @@ async function run(command: Command, c: ClusterConfig, io: Io, o: RunOptions): P
   switch (command) {
     case 'up':
       return up(c, io, o, targetsFor(c, o.ids), false);
-    case 'down':
-      return report(io, await stopAll(targetsFor(c, o.ids), o.graceMs, o.probeMs));
+    // Members added since hosts.txt was written (raft-cluster add) are stopped, restarted and signalled like the others.
+    case 'down': {
+      const all = await withMembers(c, o);
+      return report(io, await stopAll(targetsFor(all, o.ids), o.graceMs, o.probeMs));
+    }
     case 'restart': {
-      const targets = targetsFor(c, o.ids);
+      const all = await withMembers(c, o);
+      const targets = targetsFor(all, o.ids);
       if (!report(io, await stopAll(targets, o.graceMs, o.probeMs))) return false;
-      return up(c, io, o, targets, true);
+      return up(all, io, o, targets, true);
     }
     case 'kill':
-      return signal(c, io, o.id!, 'KILL');
+      return signal(await withMembers(c, o), io, o.id!, 'KILL');
     case 'pause':
-      return signal(c, io, o.id!, 'STOP');
+      return signal(await withMembers(c, o), io, o.id!, 'STOP');
     case 'resume':
-      return signal(c, io, o.id!, 'CONT');
+      return signal(await withMembers(c, o), io, o.id!, 'CONT');
     case 'status':
       // Members added since hosts.txt was written get rows too.
       return status({ ...c, hosts: await hostsWithMembers(c, o.probeMs) }, io, o);
@@ -171,7 +175,7 @@ async function run(command: Command, c: ClusterConfig, io: Io, o: RunOptions): P
     case 'logs': {
       if (!o.out) throw new OpsError('OPS_CONFIG', 'logs needs --out DIR');
       const outDir = path.resolve(o.out);
-      const results = await Promise.all(targetsFor(c).map((t) => fetchLogs(t, outDir)));
+      const results = await Promise.all(targetsFor(await withMembers(c, o)).map((t) => fetchLogs(t, outDir)));
       for (const r of results) (r.ok ? io.out : io.err)(`${r.id}: ${r.message}`);
       return results.every((r) => r.ok);
     }
@@ -199,6 +203,11 @@ async function run(command: Command, c: ClusterConfig, io: Io, o: RunOptions): P
       throw new OpsError('OPS_CONFIG', `unknown command ${String(never)}`);
     }
   }
+}
+
+/** hosts.txt and the members it does not list, when the cluster answers (else hosts.txt alone). */
+async function withMembers(c: ClusterConfig, o: RunOptions): Promise<ClusterConfig> {
+  return { ...c, hosts: await hostsWithMembers(c, o.probeMs) };
 }
 
 async function signal(c: ClusterConfig, io: Io, id: string, sig: Signal): Promise<boolean> {
