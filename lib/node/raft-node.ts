@@ -267,7 +267,7 @@ export class RaftNode {
     // A healthy node otherwise logs nothing: this line tells a reader it was alive and where it stood.
     this.heartbeatLog = setInterval(() => {
       const st = this.status();
-      this.log.info('status', { role: st.role, leader: st.leader, commitIndex: st.commitIndex, appliedIndex: st.appliedIndex, lastIndex: st.lastIndex, inFlight: this.replica.inFlight });
+      this.log.info('status', { role: st.role, leader: st.leader, commitIndex: st.commitIndex, appliedIndex: st.appliedIndex, lastIndex: st.lastIndex, inFlight: this.replica.inFlight, ...(this.msgsToStrangers > 0 ? { msgsToNonMembers: this.msgsToStrangers } : {}) });
     }, STATUS_LOG_INTERVAL_MS);
     this.heartbeatLog.unref();
     // INFO on an idle node: peer counters and connections change without any index moving.
