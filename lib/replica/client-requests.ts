@@ -60,6 +60,8 @@ interface ReadBatch {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Read rounds one incarnation numbers before it could reach another epoch's range (2^32 epochs x 2^20 < 2^53). */
+const READ_CTX_PER_EPOCH = 2 ** 20;
 /** Request ids the replica makes up start with this; a client's may not. */
 const RESERVED_TID_PREFIX = '\u0000';
 /** Forwarded writes without a client request id get one, so a re-route after a leader change applies them once. */
@@ -80,7 +82,12 @@ export class ClientRequests {
   private rerouteDue = false;
   private routedLeader: NodeId | null = null;
   private readonly reads = new Map<number, ReadBatch>();
-  private nextReadCtx = 0;
+  /**
+   * ReadIndex round ids, from a base drawn from the epoch: a leader's answer to a round of an
+   * earlier incarnation of this node (it restarted while the answer was on its way) must not
+   * match a round of this one, whose read index may be later.
+   */
+  private nextReadCtx: number;
   /** Read batches whose read index is known, waiting for the state machine to catch up (ascending index). */
   private readyReads: { index: number; batch: ReadBatch }[] = [];
   private tickNow = 0;
@@ -103,6 +110,7 @@ export class ClientRequests {
     private readonly random: () => number,
   ) {
     assert(limits.requestTicks > 0 && limits.inFlightMax > 0, 'request limits must be positive');
+    this.nextReadCtx = (epoch >>> 0) * READ_CTX_PER_EPOCH;
   }
 
   /** Requests from this node's gateway. */
