@@ -404,3 +404,37 @@ t.test('assertions have code RAFT_ASSERT', async (t) => {
     code: 'RAFT_ASSERT',
   });
 });
+
+t.test('two followers that lose their leader together: the pre-candidate that comes first wins at once, no split vote', async (t) => {
+  const c = new Manual(three, { random: { n1: 0, n2: 0.5, n3: 0.5 } });
+  c.elect('n1');
+  const term = c.core('n1').status().term;
+  // n1 dies: both followers see its connection close and, with the same random draw, time out on the same tick.
+  c.drop = (m) => m.to === 'n1' || m.from === 'n1';
+  c.core('n2').reportUnreachable('n1');
+  c.core('n3').reportUnreachable('n1');
+  for (let i = 0; i < 30 && c.core('n2').status().role === 'follower'; i++) {
+    c.core('n2').tick();
+    c.core('n3').tick();
+  }
+  t.equal(c.core('n2').status().role, 'precandidate');
+  t.equal(c.core('n3').status().role, 'precandidate', 'both pre-candidates at once');
+  c.flushAll();
+  c.deliverAll();
+  t.equal(c.core('n2').status().role, 'leader', 'n2 (same log, lower id) won');
+  t.equal(c.core('n2').status().term, term + 1, 'in the next term: the vote was not split');
+  t.equal(c.core('n3').status().leader, 'n2');
+  t.ok(c.events('n2', 'voteRejected').some((e) => e['reason'] === 'pre-candidate too'), 'n2 did not grant n3 (it comes first itself)');
+});
+
+t.test('a follower whose leader connection closed campaigns within a third of the base election timeout', async (t) => {
+  const c = new Manual(three, { random: { n1: 0, n2: 0.99, n3: 0.99 } });
+  c.elect('n1');
+  c.core('n2').reportUnreachable('n1');
+  let ticks = 0;
+  while (c.core('n2').status().role === 'follower' && ticks < 100) {
+    c.core('n2').tick();
+    ticks++;
+  }
+  t.ok(ticks <= Math.ceil(10 / 3), `campaigned after ${ticks} ticks (base timeout 10)`);
+});

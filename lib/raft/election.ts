@@ -56,7 +56,7 @@ export function onVote(s: CoreState, m: VoteMsg): void {
   assert(m.pre ? m.term >= s.term : m.term === s.term, 'vote term not reconciled');
   const canVote = s.vote === m.from || (s.vote === null && s.leader === null) || (m.pre && m.term > s.term);
   const upToDate = s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
-  if (canVote && upToDate) {
+  if (canVote && upToDate && !defersToSelf(s, m)) {
     s.emit('info', 'voteGranted', { candidate: m.from, pre: m.pre, voteTerm: m.term });
     if (m.pre) {
       s.msgsNow.push(voteResp(s, m.from, m.term, true, true));
@@ -67,11 +67,26 @@ export function onVote(s: CoreState, m: VoteMsg): void {
     }
     return;
   }
-  const reason = !canVote ? (s.vote !== null ? `voted for ${s.vote}` : `have leader ${s.leader}`) : 'log behind';
+  const reason = !canVote ? (s.vote !== null ? `voted for ${s.vote}` : `have leader ${s.leader}`) : !upToDate ? 'log behind' : 'pre-candidate too';
   s.emit('info', 'voteRejected', { candidate: m.from, pre: m.pre, voteTerm: m.term, reason });
   const resp: VoteRespMsg = voteResp(s, m.from, s.term, m.pre, false);
   if (m.pre) s.msgsNow.push(resp);
   else s.msgs.push(resp);
+}
+
+/**
+ * Two followers that lost their leader at the same moment (its process died) become
+ * pre-candidates together; granting each other, both would go on to a real vote, split
+ * it, and wait a whole randomized timeout. Instead a pre-candidate grants another's
+ * pre-vote for the same term only if that one comes first: a longer log, or as long and
+ * a lower id. Pre-votes change no state, so this costs no safety; the one that comes
+ * first still gets this node's real vote when it asks.
+ */
+function defersToSelf(s: CoreState, m: VoteMsg): boolean {
+  if (!m.pre || s.role !== 'precandidate' || m.term !== s.term + 1) return false;
+  const longer = m.lastLogTerm > s.log.lastTerm || (m.lastLogTerm === s.log.lastTerm && m.lastLogIndex > s.log.lastIndex);
+  const same = m.lastLogTerm === s.log.lastTerm && m.lastLogIndex === s.log.lastIndex;
+  return !(longer || (same && m.from < s.id));
 }
 
 export function onVoteResp(s: CoreState, m: VoteRespMsg): void {
