@@ -24,7 +24,8 @@ export interface ActorBase {
 export interface TimerData extends ActorBase {
   tickMs: number;
 }
-export type TimerIn = { type: 'stop' } | { type: 'term'; term: number; role: Role } | TimerCadenceIn | MetricsRequest;
+/** `term`: sent when role, term or leader change; `leaderKnown` absent: true. */
+export type TimerIn = { type: 'stop' } | { type: 'term'; term: number; role: Role; leaderKnown?: boolean } | TimerCadenceIn | MetricsRequest;
 /**
  * The core's heartbeat interval in ticks, sent once after the timer starts. With it
  * the timer hands a leader its ticks one heartbeat interval at a time (each delivery

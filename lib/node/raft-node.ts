@@ -497,7 +497,7 @@ export class RaftNode {
     if (roleChanged) {
       for (const r of this.replicators.values()) r.post({ type: 'term', term: st.term });
       this.peerServer.post({ type: 'term', term: st.term });
-      this.timer.post({ type: 'term', term: st.term, role: st.role as Role });
+      this.timer.post({ type: 'term', term: st.term, role: st.role as Role, leaderKnown: st.leader !== null });
     }
     const now = Date.now();
     if (force || roleChanged || (progressed && now - this.lastProgressPush >= STATUS_PROGRESS_INTERVAL_MS)) {
