@@ -89,6 +89,8 @@ export class RaftNode {
   private readonly replicators = new Map<NodeId, ActorHandle<ReplicatorIn>>();
   private readonly connected = new Map<NodeId, boolean>();
   private processScheduled = false;
+  /** Ticks the timer delivered that the replica has not counted yet (see onTimer). */
+  private ticksDue = 0;
   private lastStatus: NodeStatus | null = null;
   private lastProgressPush = 0;
   private progressTimer: NodeJS.Timeout | null = null;
@@ -341,7 +343,10 @@ export class RaftNode {
   private onTimer(m: TimerOut): void {
     switch (m.type) {
       case 'tick':
-        for (let i = 0; i < m.count; i++) this.replica.tick(Date.now() + this.opts.clockOffsetMs);
+        // Applied in process(), after every peer message that reached this thread by then:
+        // a leader whose thread stalled must count the acks that came meanwhile before the
+        // ticks that would depose it by CheckQuorum.
+        this.ticksDue += m.count;
         this.schedule();
         return;
       case 'metrics':
@@ -424,6 +429,8 @@ export class RaftNode {
   }
 
   private process(): void {
+    const now = Date.now() + this.opts.clockOffsetMs;
+    for (; this.ticksDue > 0; this.ticksDue--) this.replica.tick(now);
     const fx = this.replica.process();
     if (fx.more || fx.snapshotting) this.schedule();
     this.perform(fx);
