@@ -438,3 +438,27 @@ t.test('a follower whose leader connection closed campaigns within a third of th
   }
   t.ok(ticks <= Math.ceil(10 / 3), `campaigned after ${ticks} ticks (base timeout 10)`);
 });
+
+t.test('a peer in probe is re-probed with an empty append, not resent its entries every heartbeat', async (t) => {
+  const c = new Manual(three, { random: { n1: 0 }, config: { heartbeatTicks: 1 } });
+  c.elect('n1');
+  c.core('n1').reportUnreachable('n2'); // back to probe
+  const toN2: Message[] = [];
+  c.drop = (m) => {
+    if (m.to === 'n2' && m.type === 'append') toN2.push(m);
+    return m.to === 'n2' || m.from === 'n2';
+  };
+  c.core('n1').propose([{ tid: 'a', data: new Uint8Array(1000) }]);
+  c.flush('n1');
+  c.deliverAll();
+  for (let i = 0; i < 3; i++) {
+    c.tick('n1');
+    c.deliverAll();
+  }
+  t.ok(toN2.length >= 3, `probed on each heartbeat (${toN2.length})`);
+  t.equal(toN2.filter((m) => m.type === 'append' && m.entries.length > 0).length, 1, 'the entry went once');
+  c.drop = () => false;
+  c.tick('n1');
+  c.deliverAll();
+  t.equal(c.node('n2').log.length, 2, 'the next empty probe is accepted and the entry follows');
+});
