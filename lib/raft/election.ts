@@ -77,13 +77,15 @@ export function onVote(s: CoreState, m: VoteMsg): void {
 /**
  * Two followers that lost their leader at the same moment (its process died) become
  * pre-candidates together; granting each other, both would go on to a real vote, split
- * it, and wait a whole randomized timeout. Instead a pre-candidate grants another's
- * pre-vote for the same term only if that one comes first: a longer log, or as long and
- * a lower id. Pre-votes change no state, so this costs no safety; the one that comes
- * first still gets this node's real vote when it asks.
+ * it, and wait a whole randomized timeout. Instead a pre-candidate that started in this
+ * very tick grants another's pre-vote for the same term only if that one comes first: a
+ * longer log, or as long and a lower id. Pre-votes change no state, so this costs no
+ * safety; the one that comes first still gets this node's real vote when it asks. Only
+ * in the first tick: a pre-candidate that cannot win (its own requests are lost) must not
+ * keep refusing one that could.
  */
 function defersToSelf(s: CoreState, m: VoteMsg): boolean {
-  if (!m.pre || s.role !== 'precandidate' || m.term !== s.term + 1) return false;
+  if (!m.pre || s.role !== 'precandidate' || m.term !== s.term + 1 || s.electionElapsed !== 0) return false;
   const longer = m.lastLogTerm > s.log.lastTerm || (m.lastLogTerm === s.log.lastTerm && m.lastLogIndex > s.log.lastIndex);
   const same = m.lastLogTerm === s.log.lastTerm && m.lastLogIndex === s.log.lastIndex;
   return !(longer || (same && m.from < s.id));
