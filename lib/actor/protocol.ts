@@ -114,8 +114,8 @@ export interface PeerServerData extends ActorBase {
 }
 export type PeerServerIn = { type: 'term'; term: number } | { type: 'stop' } | MetricsRequest;
 export type PeerServerOut =
-  /** One decoded frame from a peer. */
-  | { type: 'received'; from: NodeId; messages: PeerMessage[] }
+  /** The messages of every frame decoded in one event-loop turn, from any peer, in order. */
+  | { type: 'received'; messages: PeerMessage[] }
   | { type: 'peerUp'; peer: NodeId; remote: string }
   | { type: 'peerDown'; peer: NodeId; reason: string }
   | MetricsReply;
