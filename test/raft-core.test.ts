@@ -462,3 +462,22 @@ t.test('a peer in probe is re-probed with an empty append, not resent its entrie
   c.deliverAll();
   t.equal(c.node('n2').log.length, 2, 'the next empty probe is accepted and the entry follows');
 });
+
+t.test('a pre-candidate asks again each tick: a follower that still trusted the lease grants once it learns the leader died', async (t) => {
+  const c = new Manual(three, { random: { n1: 0, n2: 0.5, n3: 0.99 } });
+  c.elect('n1');
+  const term = c.core('n1').status().term;
+  c.drop = (m) => m.to === 'n1' || m.from === 'n1';
+  // n2 sees the leader's connection close first and campaigns; n3 still trusts its lease.
+  c.core('n2').reportUnreachable('n1');
+  for (let i = 0; i < 30 && c.core('n2').status().role === 'follower'; i++) c.tick('n2');
+  t.equal(c.core('n2').status().role, 'precandidate');
+  c.deliverAll();
+  t.equal(c.core('n2').status().role, 'precandidate', 'n3 ignored the pre-vote (in lease)');
+  c.core('n3').reportUnreachable('n1');
+  c.flush('n3');
+  c.tick('n2');
+  c.deliverAll();
+  t.equal(c.core('n2').status().role, 'leader', 'asked again at the next tick, not after a whole timeout');
+  t.equal(c.core('n2').status().term, term + 1);
+});

@@ -24,6 +24,18 @@ export function campaign(s: CoreState, kind: 'pre' | 'real' | 'transfer'): void 
   }
 }
 
+/**
+ * Pre-candidate, every tick: ask again the voters that have not answered. A follower that
+ * still trusts the leader's lease ignores a pre-vote without answering, and after a
+ * leader's crash each follower learns of it a little apart (its connection closes): one
+ * asked a moment too early would otherwise wait a whole randomized timeout to ask again.
+ * Pre-votes change nothing, so asking twice is harmless; answers are counted once.
+ */
+export function resendPreVotes(s: CoreState): void {
+  assert(s.role === 'precandidate', 'pre-votes resent outside a pre-election');
+  for (const to of s.others) if (!s.votes.has(to)) s.msgsNow.push(voteMsg(s, to, s.term + 1, true, false));
+}
+
 /** Act on the votes so far; true if the election was decided. */
 function tallyVotes(s: CoreState): boolean {
   let granted = 0;
