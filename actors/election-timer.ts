@@ -33,6 +33,7 @@ runActor<TimerIn, TimerOut, TimerData>((ctx) => {
   // A node starts as a follower (main reports its role only when it changes).
   let role: Role = 'follower';
   let heartbeatTicks: number | null = null;
+  let leaderKnown = true;
   let batch = ticksPerDelivery(role);
   let timer: NodeJS.Timeout | null = null;
   const metrics = new ActorMetrics('election-timer');
@@ -66,8 +67,8 @@ runActor<TimerIn, TimerOut, TimerData>((ctx) => {
   /** A new batch size: when it shrinks, what is owed goes out at once and the wake-up is re-aimed. */
   const rebatch = () => {
     const was = batch;
-    batch = ticksPerDelivery(role, heartbeatTicks);
-    log.debug('cadence', { role, heartbeatTicks, ticksPerDelivery: batch });
+    batch = ticksPerDelivery(role, heartbeatTicks, leaderKnown);
+    log.debug('cadence', { role, heartbeatTicks, leaderKnown, ticksPerDelivery: batch });
     if (batch < was) {
       if (timer) clearTimeout(timer);
       grid.advance(wallNow(), batch);
@@ -81,6 +82,7 @@ runActor<TimerIn, TimerOut, TimerData>((ctx) => {
       case 'term':
         if (msg.term !== log.term) log.term = msg.term;
         role = msg.role;
+        leaderKnown = msg.leaderKnown ?? true;
         rebatch();
         return;
       case 'cadence':

@@ -22,7 +22,7 @@ import { RefusalLog, sourceOf } from '../lib/security/refusal-log.js';
 import { readTlsFiles, serverTlsOptions } from '../lib/security/tls-files.js';
 import { encodeFrame, FrameDecoder, transferListOf, WIRE_VERSION } from '../lib/wire/frame-codec.js';
 import { ListenerHandshake, NONCE_BYTES } from '../lib/wire/handshake.js';
-import type { Frame, PeerServerData, PeerServerIn, PeerServerOut } from './protocol.js';
+import type { Frame, PeerMessage, PeerServerData, PeerServerIn, PeerServerOut } from './protocol.js';
 
 /** A connection must finish its handshake within this long (unless the node says otherwise). */
 const HANDSHAKE_TIMEOUT_MS = 3_000;
@@ -140,8 +140,26 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
     for (const m of f.m) {
       if (m.from !== c.peer || m.to !== self.id) return refuse(c, `message ${m.type} from "${m.from}" to "${m.to}" on ${c.peer}'s connection`);
     }
-    // The frame's body memory moves to main with it (entry data are views of it).
-    if (f.m.length > 0) ctx.send({ type: 'received', from: c.peer!, messages: f.m }, transferListOf(f));
+    if (f.m.length === 0) return;
+    // Every frame of this event-loop turn, from every peer, goes to main in one message:
+    // each crossing wakes main, and under load a turn reads many frames. The frame's
+    // body memory moves to main with it (entry data are views of it).
+    inbox.push(...f.m);
+    inboxTransfer.push(...transferListOf(f));
+    inboxFlush ??= setImmediate(flushInbox);
+  };
+
+  let inbox: PeerMessage[] = [];
+  let inboxTransfer: ArrayBuffer[] = [];
+  let inboxFlush: NodeJS.Immediate | null = null;
+  const flushInbox = () => {
+    inboxFlush = null;
+    if (inbox.length === 0) return;
+    const messages = inbox;
+    const transfer = inboxTransfer;
+    inbox = [];
+    inboxTransfer = [];
+    ctx.send({ type: 'received', messages }, transfer);
   };
 
   const onData = (c: Conn, chunk: Buffer) => {

@@ -20,6 +20,7 @@ import { SendMetrics } from '../lib/metrics/transport-metrics.js';
 import { assert, assertNever } from '../lib/util/assert.js';
 import { encodeBatch, messageBytesEst } from '../lib/wire/batch.js';
 import { BoundedQueue } from '../lib/wire/bounded-queue.js';
+import { BulkFloor, isUrgent } from '../lib/wire/lane.js';
 import { readClusterSecret } from '../lib/security/secret-file.js';
 import { peerClientTlsOptions, readTlsFiles } from '../lib/security/tls-files.js';
 import { RaftdError } from '../lib/util/errors.js';
@@ -27,10 +28,17 @@ import { encodeFrame, FrameDecoder, WIRE_VERSION } from '../lib/wire/frame-codec
 import { DialerHandshake, NONCE_BYTES } from '../lib/wire/handshake.js';
 import type { PeerMessage, ReplicatorData, ReplicatorIn, ReplicatorOut } from './protocol.js';
 
-/** Above this many bytes waiting in the socket, new messages wait in the queue instead. */
-const SOCKET_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
+/**
+ * Above this many bytes waiting in the socket, bulk messages wait in the queue instead.
+ * Small: whatever sits here is ahead of the next heartbeat, and it only has to keep the
+ * connection busy until 'drain'.
+ */
+const SOCKET_BUFFER_BYTES_MAX = 1024 * 1024;
 /** Bound on the bytes (estimated) held in the queue, on top of its message bound. */
 const QUEUE_BYTES_MAX = 64 * 1024 * 1024;
+/** Bounds of the lane for control messages (lane.ts), which skip queued bulk. */
+const URGENT_MESSAGES_MAX = 1024;
+const URGENT_BYTES_MAX = 1024 * 1024;
 /** Queued messages are encoded this many at a time when flushed. */
 const FLUSH_MESSAGES_MAX = 1024;
 /** Data waiting in the socket with no progress for this long means the peer is gone. */
@@ -59,6 +67,9 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
   const log = new Logger({ dir: path.join(dataDir, 'logs'), node: nodeId, actor: `replicator-${peer.id}`, level: logLevel, fileBytesMax: logFileBytesMax });
 
   const queue = new BoundedQueue<PeerMessage>(limits.queueMessagesMax, QUEUE_BYTES_MAX, messageBytesEst);
+  // Votes, heartbeats, acknowledgements and reads: sent ahead of queued bulk (lane.ts).
+  const urgent = new BoundedQueue<PeerMessage>(Math.min(URGENT_MESSAGES_MAX, limits.queueMessagesMax), URGENT_BYTES_MAX, messageBytesEst);
+  const floor = new BulkFloor();
   const security = ctx.data.security;
   const secret = security?.clusterSecretFile ? readClusterSecret(security.clusterSecretFile) : null;
   const hsConfig = { cluster: clusterId, version: WIRE_VERSION, secret };
@@ -87,7 +98,7 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
   let progressAt = 0;
   let droppedPending = 0;
   let dropTimer: NodeJS.Timeout | null = null;
-  const metrics = new SendMetrics(peer.id, () => queue.length, () => state === 'connected');
+  const metrics = new SendMetrics(peer.id, () => queue.length + urgent.length, () => state === 'connected');
 
   const drop = (count: number, why: string) => {
     if (count === 0) return;
@@ -184,7 +195,7 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
     metrics.connects.inc();
     if (!reportedUp) {
       reportedUp = true;
-      log.info('connected', { peer: peer.id, target, local: `${sock.localAddress}:${sock.localPort}`, queued: queue.length });
+      log.info('connected', { peer: peer.id, target, local: `${sock.localAddress}:${sock.localPort}`, queued: queue.length + urgent.length });
       ctx.send({ type: 'connected', peer: peer.id });
     }
     flush();
@@ -266,14 +277,18 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
     }
   };
 
-  /** Sends queued messages while the socket takes them. */
+  const connected = () => state === 'connected' && socket !== null;
+
+  /** Sends queued messages while the socket takes them: the urgent lane first, whatever the socket holds. */
   const flush = () => {
+    if (urgent.length > 0 && connected()) sendNow(urgent.shift(urgent.length));
     while (queue.length > 0 && writable()) sendNow(queue.shift(FLUSH_MESSAGES_MAX));
+    if (queue.length === 0) floor.emptied();
   };
 
   const onSend = (messages: PeerMessage[]) => {
     if (messages.length === 0) return;
-    if (queue.length === 0 && writable()) return sendNow(messages);
+    if (queue.length === 0 && urgent.length === 0 && writable()) return sendNow(messages);
     if (state !== 'connected') {
       // Votes are only good for the election they belong to: one delivered after a
       // reconnect would be cast in a long-finished election, so they are not kept.
@@ -281,7 +296,20 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
       if (keep.length < messages.length) drop(messages.length - keep.length, 'not connected');
       messages = keep;
     }
-    drop(queue.pushAll(messages), state === 'connected' ? 'socket congested' : 'not connected');
+    const why = state === 'connected' ? 'socket congested' : 'not connected';
+    const bulk: PeerMessage[] = [];
+    const fast: PeerMessage[] = [];
+    for (const m of messages) {
+      if (isUrgent(m, floor.value)) {
+        fast.push(m);
+      } else {
+        bulk.push(m);
+        floor.queued(m);
+      }
+    }
+    drop(urgent.pushAll(fast), why);
+    drop(queue.pushAll(bulk), why);
+    flush();
   };
 
   const stop = () => {
@@ -290,7 +318,7 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
     if (watchdog) clearInterval(watchdog);
     socket?.destroy();
     socket = null;
-    log.info('stopped', { peer: peer.id, queued: queue.length });
+    log.info('stopped', { peer: peer.id, queued: queue.length + urgent.length });
     log.close();
     process.exit(0);
   };

@@ -23,6 +23,8 @@ t.test('cadence by role: followers batch, leaders and candidates tick one by one
   t.equal(ticksPerDelivery('leader', 5), 5, 'a leader that knows its heartbeat interval gets one a delivery');
   t.equal(ticksPerDelivery('candidate', 5), 1, 'a candidate ticks finely whatever the heartbeat');
   t.equal(ticksPerDelivery('follower', 2), FOLLOWER_TICKS_PER_DELIVERY, "a follower's batch is its own");
+  t.equal(ticksPerDelivery('follower', 5, false), 1, 'a follower that knows no leader ticks finely: it is about to campaign');
+  t.equal(ticksPerDelivery('follower', 5, true), FOLLOWER_TICKS_PER_DELIVERY);
 });
 
 t.test('tick grid: nodes started at different moments deliver batches at the same moments', async (t) => {

@@ -404,3 +404,80 @@ t.test('assertions have code RAFT_ASSERT', async (t) => {
     code: 'RAFT_ASSERT',
   });
 });
+
+t.test('two followers that lose their leader together: the pre-candidate that comes first wins at once, no split vote', async (t) => {
+  const c = new Manual(three, { random: { n1: 0, n2: 0.5, n3: 0.5 } });
+  c.elect('n1');
+  const term = c.core('n1').status().term;
+  // n1 dies: both followers see its connection close and, with the same random draw, time out on the same tick.
+  c.drop = (m) => m.to === 'n1' || m.from === 'n1';
+  c.core('n2').reportUnreachable('n1');
+  c.core('n3').reportUnreachable('n1');
+  for (let i = 0; i < 30 && c.core('n2').status().role === 'follower'; i++) {
+    c.core('n2').tick();
+    c.core('n3').tick();
+  }
+  t.equal(c.core('n2').status().role, 'precandidate');
+  t.equal(c.core('n3').status().role, 'precandidate', 'both pre-candidates at once');
+  c.flushAll();
+  c.deliverAll();
+  t.equal(c.core('n2').status().role, 'leader', 'n2 (same log, lower id) won');
+  t.equal(c.core('n2').status().term, term + 1, 'in the next term: the vote was not split');
+  t.equal(c.core('n3').status().leader, 'n2');
+  t.ok(c.events('n2', 'voteRejected').some((e) => e['reason'] === 'pre-candidate too'), 'n2 did not grant n3 (it comes first itself)');
+});
+
+t.test('a follower whose leader connection closed campaigns within a third of the base election timeout', async (t) => {
+  const c = new Manual(three, { random: { n1: 0, n2: 0.99, n3: 0.99 } });
+  c.elect('n1');
+  c.core('n2').reportUnreachable('n1');
+  let ticks = 0;
+  while (c.core('n2').status().role === 'follower' && ticks < 100) {
+    c.core('n2').tick();
+    ticks++;
+  }
+  t.ok(ticks <= Math.ceil(10 / 3), `campaigned after ${ticks} ticks (base timeout 10)`);
+});
+
+t.test('a peer in probe is re-probed with an empty append, not resent its entries every heartbeat', async (t) => {
+  const c = new Manual(three, { random: { n1: 0 }, config: { heartbeatTicks: 1 } });
+  c.elect('n1');
+  c.core('n1').reportUnreachable('n2'); // back to probe
+  const toN2: Message[] = [];
+  c.drop = (m) => {
+    if (m.to === 'n2' && m.type === 'append') toN2.push(m);
+    return m.to === 'n2' || m.from === 'n2';
+  };
+  c.core('n1').propose([{ tid: 'a', data: new Uint8Array(1000) }]);
+  c.flush('n1');
+  c.deliverAll();
+  for (let i = 0; i < 3; i++) {
+    c.tick('n1');
+    c.deliverAll();
+  }
+  t.ok(toN2.length >= 3, `probed on each heartbeat (${toN2.length})`);
+  t.equal(toN2.filter((m) => m.type === 'append' && m.entries.length > 0).length, 1, 'the entry went once');
+  c.drop = () => false;
+  c.tick('n1');
+  c.deliverAll();
+  t.equal(c.node('n2').log.length, 2, 'the next empty probe is accepted and the entry follows');
+});
+
+t.test('a pre-candidate asks again each tick: a follower that still trusted the lease grants once it learns the leader died', async (t) => {
+  const c = new Manual(three, { random: { n1: 0, n2: 0.5, n3: 0.99 } });
+  c.elect('n1');
+  const term = c.core('n1').status().term;
+  c.drop = (m) => m.to === 'n1' || m.from === 'n1';
+  // n2 sees the leader's connection close first and campaigns; n3 still trusts its lease.
+  c.core('n2').reportUnreachable('n1');
+  for (let i = 0; i < 30 && c.core('n2').status().role === 'follower'; i++) c.tick('n2');
+  t.equal(c.core('n2').status().role, 'precandidate');
+  c.deliverAll();
+  t.equal(c.core('n2').status().role, 'precandidate', 'n3 ignored the pre-vote (in lease)');
+  c.core('n3').reportUnreachable('n1');
+  c.flush('n3');
+  c.tick('n2');
+  c.deliverAll();
+  t.equal(c.core('n2').status().role, 'leader', 'asked again at the next tick, not after a whole timeout');
+  t.equal(c.core('n2').status().term, term + 1);
+});

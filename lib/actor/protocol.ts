@@ -24,7 +24,8 @@ export interface ActorBase {
 export interface TimerData extends ActorBase {
   tickMs: number;
 }
-export type TimerIn = { type: 'stop' } | { type: 'term'; term: number; role: Role } | TimerCadenceIn | MetricsRequest;
+/** `term`: sent when role, term or leader change; `leaderKnown` absent: true. */
+export type TimerIn = { type: 'stop' } | { type: 'term'; term: number; role: Role; leaderKnown?: boolean } | TimerCadenceIn | MetricsRequest;
 /**
  * The core's heartbeat interval in ticks, sent once after the timer starts. With it
  * the timer hands a leader its ticks one heartbeat interval at a time (each delivery
@@ -118,8 +119,8 @@ export type PeerServerIn =
   | { type: 'stop' }
   | MetricsRequest;
 export type PeerServerOut =
-  /** One decoded frame from a peer. */
-  | { type: 'received'; from: NodeId; messages: PeerMessage[] }
+  /** The messages of every frame decoded in one event-loop turn, from any peer, in order. */
+  | { type: 'received'; messages: PeerMessage[] }
   | { type: 'peerUp'; peer: NodeId; remote: string }
   | { type: 'peerDown'; peer: NodeId; reason: string }
   | MetricsReply;

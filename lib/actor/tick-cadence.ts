@@ -17,17 +17,24 @@
 //   300-600 ms after the last heartbeat. Batches are aligned across nodes
 //   (tick-grid.ts), so followers agree on when a timeout has passed and PreVote works
 //   as with single ticks.
+// - follower that knows no leader (its leader's connection closed, or it just started
+//   or lost an election): every tick. It campaigns within a few ticks of that, at a
+//   random one; batches aligned across nodes would make followers that lost the same
+//   leader campaign at the same instant and split the vote.
 import type { Role } from '../raft/types.js';
 import { assertNever } from '../util/assert.js';
 
 /** A follower's batch: 5 ticks (50 ms at the default 10 ms tick, a heartbeat interval). */
 export const FOLLOWER_TICKS_PER_DELIVERY = 5;
 
-/** `heartbeatTicks`: the core's heartbeat interval, when main has said it (null: not known). */
-export function ticksPerDelivery(role: Role, heartbeatTicks: number | null = null): number {
+/**
+ * `heartbeatTicks`: the core's heartbeat interval, when main has said it (null: not known).
+ * `leaderKnown`: a follower knows its leader (main says so with each change; true until then).
+ */
+export function ticksPerDelivery(role: Role, heartbeatTicks: number | null = null, leaderKnown = true): number {
   switch (role) {
     case 'follower':
-      return FOLLOWER_TICKS_PER_DELIVERY;
+      return leaderKnown ? FOLLOWER_TICKS_PER_DELIVERY : 1;
     case 'leader':
       return heartbeatTicks ?? 1;
     case 'precandidate':

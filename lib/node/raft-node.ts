@@ -104,6 +104,8 @@ export class RaftNode {
   private msgsToStrangers = 0;
   private readonly connected = new Map<NodeId, boolean>();
   private processScheduled = false;
+  /** Ticks the timer delivered that the replica has not counted yet (see onTimer). */
+  private ticksDue = 0;
   private lastStatus: NodeStatus | null = null;
   private lastProgressPush = 0;
   private progressTimer: NodeJS.Timeout | null = null;
@@ -361,7 +363,10 @@ export class RaftNode {
   private onTimer(m: TimerOut): void {
     switch (m.type) {
       case 'tick':
-        for (let i = 0; i < m.count; i++) this.replica.tick(Date.now() + this.opts.clockOffsetMs);
+        // Applied in process(), after every peer message that reached this thread by then:
+        // a leader whose thread stalled must count the acks that came meanwhile before the
+        // ticks that would depose it by CheckQuorum.
+        this.ticksDue += m.count;
         this.schedule();
         return;
       case 'metrics':
@@ -444,6 +449,8 @@ export class RaftNode {
   }
 
   private process(): void {
+    const now = Date.now() + this.opts.clockOffsetMs;
+    for (; this.ticksDue > 0; this.ticksDue--) this.replica.tick(now);
     const fx = this.replica.process();
     if (fx.more || fx.snapshotting) this.schedule();
     if (this.opts.join != null && !this.caughtUpNoted && !this.replica.joining) this.noteCaughtUp();
@@ -642,7 +649,7 @@ export class RaftNode {
       if (this.running && prev !== null && prev.leader !== st.leader) this.reconcilePeers();
       for (const r of this.replicators.values()) r.post({ type: 'term', term: st.term });
       this.peerServer.post({ type: 'term', term: st.term });
-      this.timer.post({ type: 'term', term: st.term, role: st.role as Role });
+      this.timer.post({ type: 'term', term: st.term, role: st.role as Role, leaderKnown: st.leader !== null });
     }
     const now = Date.now();
     if (force || roleChanged || (progressed && now - this.lastProgressPush >= STATUS_PROGRESS_INTERVAL_MS)) {

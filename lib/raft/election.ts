@@ -26,6 +26,18 @@ export function campaign(s: CoreState, kind: 'pre' | 'real' | 'transfer'): void 
   }
 }
 
+/**
+ * Pre-candidate, every tick: ask again the voters that have not answered. A follower that
+ * still trusts the leader's lease ignores a pre-vote without answering, and after a
+ * leader's crash each follower learns of it a little apart (its connection closes): one
+ * asked a moment too early would otherwise wait a whole randomized timeout to ask again.
+ * Pre-votes change nothing, so asking twice is harmless; answers are counted once.
+ */
+export function resendPreVotes(s: CoreState): void {
+  assert(s.role === 'precandidate', 'pre-votes resent outside a pre-election');
+  for (const to of s.others) if (!s.votes.has(to)) s.msgsNow.push(voteMsg(s, to, s.term + 1, true, false));
+}
+
 /** Act on the votes so far; true if the election was decided. */
 function tallyVotes(s: CoreState): boolean {
   let granted = 0;
@@ -59,7 +71,7 @@ export function onVote(s: CoreState, m: VoteMsg): void {
   assert(m.pre ? m.term >= s.term : m.term === s.term, 'vote term not reconciled');
   const canVote = s.vote === m.from || (s.vote === null && s.leader === null) || (m.pre && m.term > s.term);
   const upToDate = s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
-  if (canVote && upToDate) {
+  if (canVote && upToDate && !defersToSelf(s, m)) {
     s.emit('info', 'voteGranted', { candidate: m.from, pre: m.pre, voteTerm: m.term });
     if (m.pre) {
       s.msgsNow.push(voteResp(s, m.from, m.term, true, true));
@@ -70,11 +82,28 @@ export function onVote(s: CoreState, m: VoteMsg): void {
     }
     return;
   }
-  const reason = !canVote ? (s.vote !== null ? `voted for ${s.vote}` : `have leader ${s.leader}`) : 'log behind';
+  const reason = !canVote ? (s.vote !== null ? `voted for ${s.vote}` : `have leader ${s.leader}`) : !upToDate ? 'log behind' : 'pre-candidate too';
   s.emit('info', 'voteRejected', { candidate: m.from, pre: m.pre, voteTerm: m.term, reason });
   const resp: VoteRespMsg = voteResp(s, m.from, s.term, m.pre, false);
   if (m.pre) s.msgsNow.push(resp);
   else s.msgs.push(resp);
+}
+
+/**
+ * Two followers that lost their leader at the same moment (its process died) become
+ * pre-candidates together; granting each other, both would go on to a real vote, split
+ * it, and wait a whole randomized timeout. Instead a pre-candidate that started in this
+ * very tick grants another's pre-vote for the same term only if that one comes first: a
+ * longer log, or as long and a lower id. Pre-votes change no state, so this costs no
+ * safety; the one that comes first still gets this node's real vote when it asks. Only
+ * in the first tick: a pre-candidate that cannot win (its own requests are lost) must not
+ * keep refusing one that could.
+ */
+function defersToSelf(s: CoreState, m: VoteMsg): boolean {
+  if (!m.pre || s.role !== 'precandidate' || m.term !== s.term + 1 || s.electionElapsed !== 0) return false;
+  const longer = m.lastLogTerm > s.log.lastTerm || (m.lastLogTerm === s.log.lastTerm && m.lastLogIndex > s.log.lastIndex);
+  const same = m.lastLogTerm === s.log.lastTerm && m.lastLogIndex === s.log.lastIndex;
+  return !(longer || (same && m.from < s.id));
 }
 
 export function onVoteResp(s: CoreState, m: VoteRespMsg): void {

@@ -212,9 +212,18 @@ export function bcastHeartbeat(s: CoreState): void {
   for (const to of s.others) {
     const pr = s.progressOf(to);
     if (pr.state === 'probe') {
-      // Resend the probe: the last one (or its answer) may have been lost.
-      pr.probeSent = false;
-      sendAppend(s, to, true);
+      // Resend the probe: the last one (or its answer) may have been lost. Without entries
+      // when one went out already: an empty append at next-1 finds out as well whether the
+      // follower matches there, and a follower slow to answer (a slow disk) is not sent up
+      // to appendBytesMax again every heartbeat.
+      // (Not below the log's start: that rejection would not match next-1 and the peer
+      // would never move on to a snapshot.)
+      if (pr.probeSent && s.log.term(pr.next - 1) !== undefined) {
+        sendEmptyAt(s, to, pr.next - 1);
+      } else {
+        pr.probeSent = false;
+        sendAppend(s, to, true);
+      }
     } else if (!sendAppend(s, to, false)) {
       // Nothing new can go out. If the peer acknowledged nothing since the last
       // heartbeat while appends are outstanding, some were probably lost: a heartbeat

@@ -2,7 +2,7 @@
 // step and tick functions (etcd's becomeFollower sets r.step = stepFollower); the
 // per-role step functions dispatch each message kind exhaustively.
 import { assert, assertNever } from './assert.js';
-import { campaign, onVoteResp } from './election.js';
+import { campaign, onVoteResp, resendPreVotes } from './election.js';
 import { Progress } from './progress.js';
 import { failAllReads, leaderRead, onReadIndexResp, rejectRemoteRead } from './read-index.js';
 import { bcastAppend, bcastHeartbeat, onAppend, onAppendResp } from './replication.js';
@@ -111,6 +111,8 @@ export function tickElection(s: CoreState): void {
   if (s.electionElapsed >= s.randomizedElectionTicks) {
     s.electionElapsed = 0;
     campaign(s, s.cfg.preVote ? 'pre' : 'real');
+  } else if (s.role === 'precandidate') {
+    resendPreVotes(s);
   }
 }
 

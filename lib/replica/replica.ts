@@ -87,6 +87,10 @@ interface PendingWrite {
   seq: number;
   lastIndex: number;
   lastTerm: number;
+  /** The first index it writes (0: no entries): what lies below is untouched by it. */
+  firstIndex: number;
+  /** It changes the hard state (term or vote). */
+  hardState: boolean;
   /** Messages that may leave only once this write is durable. */
   held: PeerMessage[];
 }
@@ -302,10 +306,9 @@ export class Replica {
       const seq = ++this.writeSeq;
       const last = rd.entries[rd.entries.length - 1];
       this.out.writes.push({ seq, hardState: rd.hardState, entries: rd.entries });
-      this.pendingWrites.push({ seq, lastIndex: last?.index ?? 0, lastTerm: last?.term ?? 0, held: rd.messages });
-    } else {
-      this.release(rd.messages);
+      this.pendingWrites.push({ seq, lastIndex: last?.index ?? 0, lastTerm: last?.term ?? 0, firstIndex: rd.entries[0]?.index ?? 0, hardState: rd.hardState !== null, held: [] });
     }
+    this.release(rd.messages);
     for (const e of rd.committed) {
       assert(e.index === this.appliedIndex + 1, `apply in order: got ${e.index} after ${this.appliedIndex}`);
       this.appliedIndex = e.index;
@@ -321,11 +324,32 @@ export class Replica {
     }
   }
 
-  /** Sends now, unless a write is still pending: then after it, so no message overtakes an earlier ack. */
+  /**
+   * Sends now what claims only durable state; holds the rest behind the newest pending
+   * write. An acknowledgement may leave before pending writes when none of them changes
+   * the hard state and none touches the log at or below the index it claims: then the
+   * term it carries and the entries it vouches for are already on disk. So a heartbeat's
+   * answer (or an append's whose entries were already here) does not wait behind the
+   * fsync of a bulk append that followed. Raft takes acknowledgements in any order.
+   */
   private release(msgs: readonly PeerMessage[]): void {
     if (msgs.length === 0) return;
-    if (this.pendingWrites.length > 0) this.pendingWrites[this.pendingWrites.length - 1]!.held.push(...msgs);
-    else this.out.messages.push(...msgs);
+    const last = this.pendingWrites[this.pendingWrites.length - 1];
+    if (last === undefined) {
+      this.out.messages.push(...msgs);
+      return;
+    }
+    let hardState = false;
+    let firstIndex = Infinity;
+    for (const w of this.pendingWrites) {
+      hardState ||= w.hardState;
+      if (w.firstIndex > 0 && w.firstIndex < firstIndex) firstIndex = w.firstIndex;
+    }
+    for (const m of msgs) {
+      const durable = !hardState && m.type === 'appendResp' && (!m.success || m.matchIndex < firstIndex);
+      if (durable) this.out.messages.push(m);
+      else last.held.push(m);
+    }
   }
 
   // ------------------------------------------------------------------ status

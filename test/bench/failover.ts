@@ -26,6 +26,9 @@ export interface FailoverResult {
 }
 
 const PROBE_EVERY_MS = 10;
+/** A member that refuses connections at the start of a round is retried this long, this often. */
+const CONNECT_RETRY_MS = 15_000;
+const CONNECT_RETRY_PAUSE_MS = 50;
 /** Probe connections per member opened before the fault; more are opened while all are busy. */
 const PROBE_CONNS_WARM = 4;
 /** A request may hang until its deadline, and replies come in pipeline order: a probe never queues behind one. */
@@ -55,8 +58,9 @@ async function oneRound(sys: BenchSystem, kind: FaultKind, round: number, opts: 
   const probes: KvClient[] = [];
   let stop = false;
   try {
-    for (let i = 0; i < opts.failoverLoadClients; i++) loadConns.push(await sys.connect(i % sys.size));
-    for (const i of others) for (let k = 0; k < PROBE_CONNS_WARM; k++) probes.push(await sys.connect(i));
+    // The member restarted after the last round may still be starting: its port opens late.
+    for (let i = 0; i < opts.failoverLoadClients; i++) loadConns.push(await connectSoon(sys, i % sys.size));
+    for (const i of others) for (let k = 0; k < PROBE_CONNS_WARM; k++) probes.push(await connectSoon(sys, i));
     const load = runClosedLoop(
       loadConns,
       { clients: loadConns.length, workload: 'write', valueBytes: opts.valueBytes, keys: opts.keys, warmupMs: 0, durationMs: 3_600_000 },
@@ -81,6 +85,19 @@ async function oneRound(sys: BenchSystem, kind: FaultKind, round: number, opts: 
     for (const c of [...loadConns, ...probes]) c.close();
     activePartitioner?.heal();
     if (!sys.isRunning(leader)) await sys.restart(leader);
+  }
+}
+
+/** Connects to a member, retrying (bounded) while it refuses: a restarted member opens its port after a moment. */
+async function connectSoon(sys: BenchSystem, member: number): Promise<KvClient> {
+  const deadline = performance.now() + CONNECT_RETRY_MS;
+  for (;;) {
+    try {
+      return await sys.connect(member);
+    } catch (err) {
+      if (performance.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, CONNECT_RETRY_PAUSE_MS));
+    }
   }
 }
 
