@@ -167,11 +167,16 @@ t.test('metrics and health of a 3-node cluster', async (t) => {
   });
 
   await t.test('raft-cluster status and metrics read the endpoints', async (t) => {
-    const { L } = await current();
     const hosts = readHosts(c.hostsFile);
     const st = await probeCluster(hosts, 2000);
     t.same(st.nodes.map((n) => n.health), ['ok', 'ok', 'ok'], 'status: every node healthy');
-    const table = await clusterMetrics(hosts, 300, 2000);
+    // An election on a loaded machine between reading the leader and scraping is not what
+    // this checks: scrape again (bounded) until the table and the cluster agree on one term.
+    const { L, table } = await waitFor('the metrics table to agree with the current leader', async () => {
+      const { L } = await current();
+      const table = await clusterMetrics(hosts, 300, 2000);
+      return table.leader === L.id && table.nodes.every((r) => r.term === leader.term) ? { L, table } : undefined;
+    }, 20_000, 200);
     t.equal(table.leader, L.id, 'metrics: the leader');
     for (const row of table.nodes) {
       t.equal(row.error, null, `${row.id} scraped`);
