@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { RaftdError } from '../util/errors.js';
-import { actorExecArgv, actorResourceLimits } from './worker-heap.js';
+import { actorExecArgv, actorResourceLimits } from './heap-tuning.js';
 
 /** Every actor announces itself with `ready` once it has set up (opened files, bound ports). */
 export type ActorStartup = { type: 'ready' } | { type: 'fatal'; code: string; message: string };
