@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { ROOT } from './helpers/cluster.js';
 
 const BENCH = path.join(ROOT, 'build/test/bench/snapshots.js');
-/** The smoke run takes 15-25 s; past this it is stopped (SIGINT: its clusters clean up). */
+/** The smoke run takes 15-25 s on a quiet machine (60 s with 20 other processes busy); past this it is stopped (SIGINT: the bench stops its cluster). */
 const RUN_BOUND_MS = 120_000;
 
 type Nodes = Record<string, number>;

@@ -27,7 +27,7 @@ let tuned = false;
 /**
  * The main thread's isolate was sized when the process started; two of V8's flags are
  * read again at every collection, so setting them now still bounds it: the young
- * generation stays at its initial size (1 MiB semi-spaces) instead of doubling up to
+ * generation stays near its start-up size (1-2 MiB semi-spaces) instead of doubling up to
  * 16 MiB, and the old generation grows by OLD_GENERATION_GROWING_PERCENT, not 2-4x.
  * The flags are process-wide: the actors' isolates follow them too. Call it once, first
  * thing when a node starts.

@@ -70,22 +70,29 @@ function rssBytes(pid: number | undefined): number {
 let errorLines = 0;
 
 /**
- * n SETs through redis-benchmark, in runs of at most LOAD_RUN_MAX: redis-benchmark stops at
- * its first error reply (a TRYAGAIN during a leader change), so a failed run is counted and
- * the load goes on with the next one.
+ * SETs through redis-benchmark until the log has grown by n entries (read from the leader's
+ * commit index), in runs of at most LOAD_RUN_MAX: redis-benchmark stops at its first error
+ * reply (TRYAGAIN during a leader change, TIMEOUT when the machine is too busy), so a
+ * stopped run is counted, the leader looked up again and the load goes on until the log
+ * really holds that many more entries. Returns entries per second.
  */
 const LOAD_RUN_MAX = 20_000;
 
-function load(host: string, port: number, n: number, keys: number, bytes: number): number {
+async function load(c: TestCluster, n: number, keys: number, bytes: number): Promise<number> {
   const t0 = performance.now();
-  for (let left = n; left > 0; ) {
+  let leader = await leaderOf(c);
+  const base = await num(c, leader, 'commit_index');
+  for (;;) {
+    const left = n - ((await num(c, leader, 'commit_index')) - base);
+    if (left <= 0) break;
     const run = Math.min(left, LOAD_RUN_MAX);
-    const r = spawnSync('redis-benchmark', ['-h', host, '-p', String(port), '-t', 'set', '-n', String(run), '-r', String(keys), '-d', String(bytes), '-c', '32', '-P', '16', '-q'], { encoding: 'utf8', timeout: 3_600_000 });
+    const { host, clientPort } = c.node(leader);
+    const r = spawnSync('redis-benchmark', ['-h', host, '-p', String(clientPort), '-t', 'set', '-n', String(run), '-r', String(keys), '-d', String(bytes), '-c', '32', '-P', '16', '-q'], { encoding: 'utf8', timeout: 3_600_000 });
     if (r.status !== 0) {
       errorLines++;
       log(`a redis-benchmark run stopped at an error reply: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+      leader = await leaderOf(c);
     }
-    left -= run;
   }
   return n / ((performance.now() - t0) / 1000);
 }
@@ -100,18 +107,45 @@ async function num(c: TestCluster, id: string, k: string): Promise<number> {
   return Number((await c.info(id))[k]);
 }
 
+/** The cluster running now: stopped (processes killed, folder removed) on SIGINT/SIGTERM too. */
+let active: TestCluster | null = null;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping the cluster`);
+    void (active?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
 const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, smoke };
+
+/** Kills `id` and starts it again: ms until it answers a linearizable read with a value. */
+async function restartUntilRead(c: TestCluster, id: string, key: string): Promise<number> {
+  await c.kill(id);
+  const t0 = performance.now();
+  c.start(id);
+  try {
+    await waitFor(`${id} to serve a read`, async () => {
+      const v = await c.command(id, 'GET', key);
+      return typeof v === 'string' || v === null ? { v } : undefined; // an error reply (no leader known yet) is asked again
+    }, 120_000, 5);
+  } catch (err) {
+    log(`${id} did not serve a read; its output:\n${c.output(id).slice(-5000)}`);
+    throw err;
+  }
+  return performance.now() - t0;
+}
 
 // ---------------------------------------------------------------- 1: disk, catch-up, restart
 {
   const c = await TestCluster.create({ size: 3, extraArgs: SNAP_ARGS });
+  active = c;
   try {
     c.startAll();
     let leader = await leaderOf(c);
     const f = c.nodes.find((n) => n.id !== leader)!.id;
     await c.kill(f);
     log(`${WRITES} SETs of 200 B over 1,000 keys with ${f} stopped`);
-    const rate = load(c.node(leader).host, c.node(leader).clientPort, WRITES, 1000, 200);
+    const rate = await load(c, WRITES, 1000, 200);
     const disk = Object.fromEntries(c.nodes.map((n) => [n.id, mb(duBytes(n.dataDir))]));
     const leaderCommit = await num(c, leader, 'commit_index');
     const t0 = performance.now();
@@ -145,14 +179,7 @@ const results: Record<string, unknown> = { machine: { cpus: (await import('node:
     leader = await leaderOf(c);
     const r = c.nodes.find((n) => n.id !== leader && n.id !== f)!.id;
     const history = await num(c, r, 'commit_index');
-    await c.kill(r);
-    const t1 = performance.now();
-    c.start(r);
-    await waitFor(`${r} to serve a read`, async () => {
-      const v = await c.command(r, 'GET', 'key:000000000001');
-      return typeof v === 'string' ? v : undefined;
-    }, 120_000, 10);
-    const restartMs = performance.now() - t1;
+    const restartMs = await restartUntilRead(c, r, 'key:000000000001');
     results['steady'] = { writes: WRITES, writesPerSec: Math.round(rate), dataDirMB: disk, follower: f, catchUpMs: Math.round(catchUpMs), caughtUpBySnapshot: installed, keyMismatches: mismatches, restartHistoryEntries: history, restartUntilReadMs: Math.round(restartMs) };
     log(JSON.stringify(results['steady']));
   } finally {
@@ -161,20 +188,9 @@ const results: Record<string, unknown> = { machine: { cpus: (await import('node:
 }
 
 // ---------------------------------------------------------------- 2: memory and restart follow the live keys
-/** Kills `id` and starts it again: ms until it answers a linearizable read with a value. */
-async function restartUntilRead(c: TestCluster, id: string, key: string): Promise<number> {
-  await c.kill(id);
-  const t0 = performance.now();
-  c.start(id);
-  await waitFor(`${id} to serve a read`, async () => {
-    const v = await c.command(id, 'GET', key);
-    return typeof v === 'string' || v === null ? { v } : undefined; // an error reply (no leader known yet) is asked again
-  }, 120_000, 5);
-  return performance.now() - t0;
-}
-
 {
   const c = await TestCluster.create({ size: 3, extraArgs: SNAP_ARGS });
+  active = c;
   try {
     c.startAll();
     let leader = await leaderOf(c);
@@ -186,9 +202,9 @@ async function restartUntilRead(c: TestCluster, id: string, key: string): Promis
     const keyOf = (i: number): string => `key:${String(i).padStart(12, '0')}`;
     let written = 0;
     const writeUpTo = async (n: number): Promise<void> => {
+      log(`${n - written} SETs of 100 B over ${LIVE_KEYS} keys (up to ${n})`);
+      await load(c, n - written, LIVE_KEYS, 100);
       leader = await leaderOf(c);
-      log(`${n - written} SETs of 100 B over ${LIVE_KEYS} keys (up to ${n}), leader ${leader}`);
-      load(c.node(leader).host, c.node(leader).clientPort, n - written, LIVE_KEYS, 100);
       written = n;
     };
     const idle = rss();
