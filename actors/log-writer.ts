@@ -81,7 +81,10 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
     loaded = true;
     let chunk: Entry[] = [];
     let count = 0;
-    for (const e of store.entries()) {
+    // The tail kept below the snapshot (for lagging followers) stays on disk: the state
+    // starts after the snapshot, so only the entries after it are read and sent.
+    const from = snapshot === null ? store.firstIndex() : Math.max(store.firstIndex(), snapshot.index + 1);
+    for (const e of store.entries(from)) {
       chunk.push(e);
       count++;
       if (chunk.length >= d.loadChunkEntriesMax) {
@@ -93,12 +96,12 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
     ctx.send({
       type: 'loaded',
       hardState,
-      firstIndex: store.firstIndex(),
+      firstIndex: from,
       lastIndex: store.lastIndex(),
       repairedTail: store.repairedTail !== null,
       snapshot: snapshot ? snapshotInfo(snapshot) : null,
     });
-    log.info('loaded', { entries: count, firstIndex: store.firstIndex(), lastIndex: store.lastIndex(), snapshotIndex: snapshot?.index ?? 0 });
+    log.info('loaded', { entries: count, from, firstIndex: store.firstIndex(), lastIndex: store.lastIndex(), snapshotIndex: snapshot?.index ?? 0 });
   };
 
   const onWrite = (msg: Extract<LogWriterIn, { type: 'write' }>): void => {

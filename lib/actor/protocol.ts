@@ -55,7 +55,10 @@ export type LogWriterIn =
   | MetricsRequest;
 export type LogWriterOut =
   | { type: 'loadChunk'; entries: Entry[] }
-  /** `firstIndex` may be past 1 after compaction; `snapshot` is the newest valid one, if any. */
+  /**
+   * The loadChunks held the entries [firstIndex, lastIndex]: those after `snapshot` (the newest
+   * valid one, if any); the tail the log keeps below it for lagging followers is not loaded.
+   */
   | { type: 'loaded'; hardState: HardState; firstIndex: number; lastIndex: number; repairedTail: boolean; snapshot: SnapshotInfo | null }
   /** Every write with seq <= this is durable. */
   | { type: 'written'; seq: number }

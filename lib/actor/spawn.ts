@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { RaftdError } from '../util/errors.js';
+import { actorExecArgv, actorResourceLimits } from './heap-tuning.js';
 
 /** Every actor announces itself with `ready` once it has set up (opened files, bound ports). */
 export type ActorStartup = { type: 'ready' } | { type: 'fatal'; code: string; message: string };
@@ -29,9 +30,7 @@ export interface SpawnOptions<Out> {
  * two ends; messages to one actor are processed in the order they were posted.
  */
 export function spawnActor<In, Out>(opts: SpawnOptions<Out>): ActorHandle<In> {
-  // Test runners preload loaders (--import=...) that cost a worker seconds to start; an actor needs none.
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--import') && !a.startsWith('--loader') && !a.startsWith('--require'));
-  const worker = new Worker(opts.file, { workerData: opts.workerData, name: opts.name, execArgv });
+  const worker = new Worker(opts.file, { workerData: opts.workerData, name: opts.name, execArgv: actorExecArgv(process.execArgv), resourceLimits: actorResourceLimits() });
   let stopping = false;
   let resolveReady!: () => void;
   let rejectReady!: (e: Error) => void;

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { isLocalHost, type HostEntry } from '../config/hosts.js';
 import { RaftdError } from '../util/errors.js';
 import type { LaunchReport } from './raftd.js';
+import { nodeProcessEnv } from '../actor/heap-tuning.js';
 
 export interface LaunchOptions {
   hostsFile: string;
@@ -45,7 +46,7 @@ export async function launchLocalCluster(o: LaunchOptions): Promise<void> {
   process.on('SIGTERM', () => stopAll(0));
 
   for (const h of local) {
-    const child = fork(o.script, [...o.argv, '--id', h.id, '--hosts', o.hostsFile, '--data', path.join(o.dataRoot, h.id)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(o.script, [...o.argv, '--id', h.id, '--hosts', o.hostsFile, '--data', path.join(o.dataRoot, h.id)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: nodeProcessEnv() });
     children.set(h.id, child);
     child.on('message', (m: LaunchReport) => {
       switch (m.type) {

@@ -127,6 +127,13 @@ export class RecordReader {
     return out;
   }
 
+  /** A view of the chunk: valid while the chunk is, for a caller that copies it at once. */
+  view(): Buffer {
+    const n = this.u32();
+    const at = this.take(n);
+    return this.buf.subarray(at, at + n);
+  }
+
   /**
    * `prev` if the next bytes equal it (replies repeat: one "+OK" serves them all), else a
    * view of the chunk: for callers that copied the chunk once themselves.

@@ -23,7 +23,7 @@ import { Keyspace } from './db.js';
 import { IndexedSet } from './indexed-set.js';
 import { RecordReader, type RecordWriter } from './records.js';
 import { SkipList } from './skiplist.js';
-import { Deque, SCORE_BYTES, type Value, type ZSet } from './values.js';
+import { Deque, SCORE_BYTES, stringValue, type Value, type ZSet } from './values.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -95,7 +95,9 @@ export class ChunkBuilder {
     else w.f64(version);
     switch (v.type) {
       case 'string':
-        w.bytes(v.v);
+        // The same layout either way: a length, then the bytes.
+        if (typeof v.v === 'string') w.latin1(v.v);
+        else w.bytes(v.v);
         break;
       case 'hash':
         w.u32(v.v.size);
@@ -147,10 +149,8 @@ export class ChunkBuilder {
 function readValue(r: RecordReader, code: number): Value {
   const type = TYPES[code];
   switch (type) {
-    case 'string': {
-      const v = r.bytes();
-      return { type, v, bytes: v.length, counted: 0 };
-    }
+    case 'string':
+      return stringValue(r.view());
     case 'hash': {
       const m = new Map<string, Buffer>();
       let bytes = 0;
@@ -213,10 +213,9 @@ function valueOf1(type: unknown, p: unknown): Value {
     return Buffer.from(x).toString('latin1');
   };
   switch (type) {
-    case 'string': {
-      const v = Buffer.from(p[0] as Uint8Array);
-      return { type, v, bytes: v.length, counted: 0 };
-    }
+    case 'string':
+      if (!(p[0] instanceof Uint8Array)) bad('expected bytes');
+      return stringValue(p[0]);
     case 'hash': {
       const m = new Map<string, Buffer>();
       let bytes = 0;

@@ -1,7 +1,7 @@
 // String commands: values, counters, ranges and bits, as Redis 7 replies to them.
 import * as w from '../util/resp-writer.js';
 import { checkOf, fail, int64, intArg, lowerArg, type KvCommand } from './command.js';
-import { key, own, type Db } from './db.js';
+import { key, type Db } from './db.js';
 import { deadlineOf, expireArg, parseGetexOptions, parseSetOptions } from './expiry-args.js';
 import { formatHuman, parseDouble } from './numbers.js';
 import {
@@ -16,22 +16,19 @@ import {
   parseInt64,
   wrongArity,
 } from './syntax.js';
-import type { Value } from './values.js';
+import { bytesOf, stringValue } from './values.js';
 
 const EMPTY_BULK = w.bulk(Buffer.alloc(0));
 
-function str(v: Buffer): Value {
-  return { type: 'string', v, bytes: v.length, counted: 0 };
-}
-
-/** Stores a string (a private copy), replacing any value; keeps the deadline if asked. */
+/** Stores a string (in its own memory, never the caller's buffer), replacing any value; keeps the deadline if asked. */
 export function putString(db: Db, k: string, v: Buffer, keepTtl = false): void {
   db.checkBytes(v.length, true);
-  db.replace(k, str(own(v)), keepTtl);
+  db.replace(k, stringValue(v), keepTtl);
 }
 
 function getString(db: Db, k: string): Buffer | null {
-  return db.get(k, 'string')?.v ?? null;
+  const v = db.get(k, 'string');
+  return v === undefined ? null : bytesOf(v.v);
 }
 
 function set(db: Db, args: Buffer[]): Buffer {
@@ -123,7 +120,7 @@ function setRange(db: Db, args: Buffer[]): Buffer {
   const next = Buffer.alloc(length);
   if (cur !== null) cur.copy(next);
   patch.copy(next, offset);
-  db.replace(k, str(next), true);
+  db.replace(k, stringValue(next), true);
   return w.integer(length);
 }
 
@@ -150,7 +147,7 @@ function setBit(db: Db, args: Buffer[]): Buffer {
   const old = (next[byte]! & mask) !== 0 ? 1 : 0;
   if (bit === '1') next[byte]! |= mask;
   else next[byte]! &= ~mask;
-  db.replace(k, str(next), true);
+  db.replace(k, stringValue(next), true);
   return w.integer(old);
 }
 
@@ -303,7 +300,7 @@ export const STRING_COMMANDS: KvCommand[] = [
       return w.array(
         a.slice(1).map((k) => {
           const v = db.lookup(key(k));
-          return w.bulk(v?.type === 'string' ? v.v : null);
+          return w.bulk(v?.type === 'string' ? bytesOf(v.v) : null);
         }),
       );
     },
@@ -317,7 +314,7 @@ export const STRING_COMMANDS: KvCommand[] = [
       const old = getString(db, k) ?? Buffer.alloc(0);
       const length = old.length + a[2]!.length;
       db.checkBytes(length, true);
-      db.replace(k, str(Buffer.concat([old, a[2]!], length)), true);
+      db.replace(k, stringValue(Buffer.concat([old, a[2]!], length)), true);
       return w.integer(length);
     },
   },

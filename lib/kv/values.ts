@@ -77,7 +77,7 @@ export interface ZSet {
 }
 
 export type Value =
-  | { type: 'string'; v: Buffer; bytes: number; counted: number }
+  | { type: 'string'; v: StringBytes; bytes: number; counted: number }
   | { type: 'hash'; v: Map<string, Buffer>; bytes: number; counted: number }
   | { type: 'list'; v: Deque; bytes: number; counted: number }
   | { type: 'set'; v: IndexedSet; bytes: number; counted: number }
@@ -86,13 +86,42 @@ export type Value =
 
 export type TypeName = Value['type'];
 
+/**
+ * A string value's bytes. Up to STRING_INLINE_BYTES_MAX they are a latin1 JS string (one
+ * char a byte): ~16 bytes of header in the V8 heap, where a Buffer costs a JS object, an
+ * ArrayBuffer and a native backing store (~300 bytes for a 100-byte value), or a slice of
+ * one of Node's 8 KiB pool slabs that stays resident as long as any value cut from it
+ * lives (with random overwrites, most slabs: 3-4x the live bytes, growing with history).
+ * Longer values stay Buffers with their own memory: V8's strings stop short of 512 MiB.
+ * Values are never changed in place, so either form may be shared.
+ */
+export type StringBytes = string | Buffer;
+export const STRING_INLINE_BYTES_MAX = 64 * 1024;
+
+/** The form a string value keeps of these bytes: never the caller's buffer. */
+export function stringBytes(b: Uint8Array): StringBytes {
+  if (b.length <= STRING_INLINE_BYTES_MAX) return Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
+  const own = Buffer.allocUnsafeSlow(b.length);
+  own.set(b);
+  return own;
+}
+
+/** A string value's bytes as a Buffer (a new one for the inline form). */
+export function bytesOf(v: StringBytes): Buffer {
+  return typeof v === 'string' ? Buffer.from(v, 'latin1') : v;
+}
+
+export function stringValue(b: Uint8Array): Extract<Value, { type: 'string' }> {
+  return { type: 'string', v: stringBytes(b), bytes: b.length, counted: 0 };
+}
+
 /** A score takes 8 bytes beside its member. */
 export const SCORE_BYTES = 8;
 
 export function newValue(type: TypeName): Value {
   switch (type) {
     case 'string':
-      return { type, v: Buffer.alloc(0), bytes: 0, counted: 0 };
+      return { type, v: '', bytes: 0, counted: 0 };
     case 'hash':
       return { type, v: new Map(), bytes: 0, counted: 0 };
     case 'list':
@@ -144,7 +173,7 @@ export function valueBytes(v: Value): number {
 export function cloneValue(src: Value): Value {
   switch (src.type) {
     case 'string':
-      return { type: 'string', v: Buffer.from(src.v), bytes: src.bytes, counted: 0 };
+      return { type: 'string', v: src.v, bytes: src.bytes, counted: 0 };
     case 'hash':
       return { type: 'hash', v: new Map(src.v), bytes: src.bytes, counted: 0 };
     case 'list': {

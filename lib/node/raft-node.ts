@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createNanoEvents, type Emitter } from 'nanoevents';
 import { spawnActor, type ActorHandle } from '../actor/spawn.js';
+import { tuneProcessHeap } from '../actor/heap-tuning.js';
 import { Logger } from '../log/logger.js';
 import type { RaftActorEvent } from '../raft/events.js';
 import type { CoreConfig, Entry, NodeId, Restored, Role } from '../raft/types.js';
@@ -156,6 +157,7 @@ export class RaftNode {
   async start(): Promise<void> {
     assert(!this.started, 'start twice');
     this.started = true;
+    tuneProcessHeap(); // memory that follows the live state, not the load (lib/actor/heap-tuning.ts)
     const o = this.opts;
     this.log.info('starting', { host: this.self.host, peerPort: this.self.peerPort, clientPort: this.self.clientPort, dataDir: o.dataDir, cluster: o.clusterId });
 

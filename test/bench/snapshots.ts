@@ -1,12 +1,14 @@
 // npm run bench:snapshots: what snapshots buy (issue 9's targets), measured on real
 // processes with redis-benchmark as the load:
 //   - the data directory under steady writes over few keys stays bounded;
-//   - each node's RSS follows the live keys, not the number of writes;
 //   - a follower stopped while the writes go by catches up by snapshot and then holds
 //     the leader's keys and values;
-//   - a restarted node serves reads soon, however long its history.
-// Results go to bench/results/snapshots.{json,md}. --smoke runs a few thousand writes.
-import { execFileSync, spawnSync } from 'node:child_process';
+//   - each node's RSS, leader included, follows the live keys, not the number of writes
+//     (100k keys of 100 B: after 300k writes and after 3M);
+//   - a restarted node serves reads soon, however long its history (1M writes, then 3M).
+// Results go to bench/results/snapshots.{json,md}. --smoke runs a few thousand writes
+// of each (test/bench-snapshots-smoke.test.ts keeps it running).
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import yargs from 'yargs';
@@ -16,17 +18,24 @@ import { waitFor } from '../helpers/wait.js';
 
 const argv = yargs(hideBin(process.argv))
   .option('smoke', { type: 'boolean', default: false, describe: 'a few thousand writes: checks the bench still runs' })
-  .option('writes', { type: 'number', describe: 'SETs of 200 B over 1,000 keys (default 200,000; smoke 4,000)' })
+  .option('writes', { type: 'number', describe: 'SETs of 200 B over 1,000 keys (default 200,000; smoke 2,000)' })
   .option('live-keys', { type: 'number', describe: 'keys of 100 B for the memory run (default 100,000; smoke 2,000)' })
-  .option('memory-writes', { type: 'number', describe: 'writes over those keys (default 300,000; smoke 6,000)' })
+  .option('memory-writes', { type: 'number', describe: 'writes over those keys at the first RSS reading (default 300,000; smoke 3,000)' })
+  .option('restart-writes', { type: 'number', describe: 'writes of history when a follower is restarted (default 1,000,000; smoke 6,000)' })
+  .option('long-writes', { type: 'number', describe: 'writes at the second RSS reading and restart (default 3,000,000; smoke 9,000)' })
+  .option('settle-ms', { type: 'number', describe: 'idle time before the RSS is read again (default 10,000; smoke 500)' })
   .option('out', { type: 'string', default: path.join(ROOT, 'bench', 'results'), describe: 'where snapshots.json and snapshots.md go' })
   .strict()
   .parseSync();
 
 const smoke = argv.smoke;
-const WRITES = argv.writes ?? (smoke ? 4_000 : 200_000);
+const WRITES = argv.writes ?? (smoke ? 2_000 : 200_000);
 const LIVE_KEYS = argv['live-keys'] ?? (smoke ? 2_000 : 100_000);
-const MEMORY_WRITES = argv['memory-writes'] ?? (smoke ? 6_000 : 300_000);
+const MEMORY_WRITES = argv['memory-writes'] ?? (smoke ? 3_000 : 300_000);
+const RESTART_WRITES = argv['restart-writes'] ?? (smoke ? 6_000 : 1_000_000);
+const LONG_WRITES = argv['long-writes'] ?? (smoke ? 9_000 : 3_000_000);
+const SETTLE_MS = argv['settle-ms'] ?? (smoke ? 500 : 10_000);
+if (!(MEMORY_WRITES <= RESTART_WRITES && RESTART_WRITES <= LONG_WRITES)) throw new Error('--memory-writes <= --restart-writes <= --long-writes');
 const SNAP_ARGS = smoke ? ['--snapshot-entries', '500', '--snapshot-retain-entries', '100'] : [];
 
 function log(line: string): void {
@@ -61,22 +70,29 @@ function rssBytes(pid: number | undefined): number {
 let errorLines = 0;
 
 /**
- * n SETs through redis-benchmark, in runs of at most LOAD_RUN_MAX: redis-benchmark stops at
- * its first error reply (a TRYAGAIN during a leader change), so a failed run is counted and
- * the load goes on with the next one.
+ * SETs through redis-benchmark until the log has grown by n entries (read from the leader's
+ * commit index), in runs of at most LOAD_RUN_MAX: redis-benchmark stops at its first error
+ * reply (TRYAGAIN during a leader change, TIMEOUT when the machine is too busy), so a
+ * stopped run is counted, the leader looked up again and the load goes on until the log
+ * really holds that many more entries. Returns entries per second.
  */
 const LOAD_RUN_MAX = 20_000;
 
-function load(host: string, port: number, n: number, keys: number, bytes: number): number {
+async function load(c: TestCluster, n: number, keys: number, bytes: number): Promise<number> {
   const t0 = performance.now();
-  for (let left = n; left > 0; ) {
+  let leader = await leaderOf(c);
+  const base = await num(c, leader, 'commit_index');
+  for (;;) {
+    const left = n - ((await num(c, leader, 'commit_index')) - base);
+    if (left <= 0) break;
     const run = Math.min(left, LOAD_RUN_MAX);
-    const r = spawnSync('redis-benchmark', ['-h', host, '-p', String(port), '-t', 'set', '-n', String(run), '-r', String(keys), '-d', String(bytes), '-c', '32', '-P', '16', '-q'], { encoding: 'utf8', timeout: 3_600_000 });
+    const { host, clientPort } = c.node(leader);
+    const r = spawnSync('redis-benchmark', ['-h', host, '-p', String(clientPort), '-t', 'set', '-n', String(run), '-r', String(keys), '-d', String(bytes), '-c', '32', '-P', '16', '-q'], { encoding: 'utf8', timeout: 3_600_000 });
     if (r.status !== 0) {
       errorLines++;
       log(`a redis-benchmark run stopped at an error reply: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+      leader = await leaderOf(c);
     }
-    left -= run;
   }
   return n / ((performance.now() - t0) / 1000);
 }
@@ -91,18 +107,45 @@ async function num(c: TestCluster, id: string, k: string): Promise<number> {
   return Number((await c.info(id))[k]);
 }
 
+/** The cluster running now: stopped (processes killed, folder removed) on SIGINT/SIGTERM too. */
+let active: TestCluster | null = null;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping the cluster`);
+    void (active?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
 const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, smoke };
+
+/** Kills `id` and starts it again: ms until it answers a linearizable read with a value. */
+async function restartUntilRead(c: TestCluster, id: string, key: string): Promise<number> {
+  await c.kill(id);
+  const t0 = performance.now();
+  c.start(id);
+  try {
+    await waitFor(`${id} to serve a read`, async () => {
+      const v = await c.command(id, 'GET', key);
+      return typeof v === 'string' || v === null ? { v } : undefined; // an error reply (no leader known yet) is asked again
+    }, 120_000, 5);
+  } catch (err) {
+    log(`${id} did not serve a read; its output:\n${c.output(id).slice(-5000)}`);
+    throw err;
+  }
+  return performance.now() - t0;
+}
 
 // ---------------------------------------------------------------- 1: disk, catch-up, restart
 {
   const c = await TestCluster.create({ size: 3, extraArgs: SNAP_ARGS });
+  active = c;
   try {
     c.startAll();
     let leader = await leaderOf(c);
     const f = c.nodes.find((n) => n.id !== leader)!.id;
     await c.kill(f);
     log(`${WRITES} SETs of 200 B over 1,000 keys with ${f} stopped`);
-    const rate = load(c.node(leader).host, c.node(leader).clientPort, WRITES, 1000, 200);
+    const rate = await load(c, WRITES, 1000, 200);
     const disk = Object.fromEntries(c.nodes.map((n) => [n.id, mb(duBytes(n.dataDir))]));
     const leaderCommit = await num(c, leader, 'commit_index');
     const t0 = performance.now();
@@ -136,14 +179,7 @@ const results: Record<string, unknown> = { machine: { cpus: (await import('node:
     leader = await leaderOf(c);
     const r = c.nodes.find((n) => n.id !== leader && n.id !== f)!.id;
     const history = await num(c, r, 'commit_index');
-    await c.kill(r);
-    const t1 = performance.now();
-    c.start(r);
-    await waitFor(`${r} to serve a read`, async () => {
-      const v = await c.command(r, 'GET', 'key:000000000001');
-      return typeof v === 'string' ? v : undefined;
-    }, 120_000, 10);
-    const restartMs = performance.now() - t1;
+    const restartMs = await restartUntilRead(c, r, 'key:000000000001');
     results['steady'] = { writes: WRITES, writesPerSec: Math.round(rate), dataDirMB: disk, follower: f, catchUpMs: Math.round(catchUpMs), caughtUpBySnapshot: installed, keyMismatches: mismatches, restartHistoryEntries: history, restartUntilReadMs: Math.round(restartMs) };
     log(JSON.stringify(results['steady']));
   } finally {
@@ -151,22 +187,44 @@ const results: Record<string, unknown> = { machine: { cpus: (await import('node:
   }
 }
 
-// ---------------------------------------------------------------- 2: memory follows the live keys
+// ---------------------------------------------------------------- 2: memory and restart follow the live keys
 {
   const c = await TestCluster.create({ size: 3, extraArgs: SNAP_ARGS });
+  active = c;
   try {
     c.startAll();
-    const leader = await leaderOf(c);
+    let leader = await leaderOf(c);
     const rss = (): Record<string, number> => Object.fromEntries(c.nodes.map((n) => [n.id, mb(rssBytes(n.proc?.pid))]));
+    const settle = async (): Promise<Record<string, number>> => {
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      return rss();
+    };
+    const keyOf = (i: number): string => `key:${String(i).padStart(12, '0')}`;
+    let written = 0;
+    const writeUpTo = async (n: number): Promise<void> => {
+      log(`${n - written} SETs of 100 B over ${LIVE_KEYS} keys (up to ${n})`);
+      await load(c, n - written, LIVE_KEYS, 100);
+      leader = await leaderOf(c);
+      written = n;
+    };
     const idle = rss();
-    log(`${MEMORY_WRITES} SETs of 100 B over ${LIVE_KEYS} keys`);
-    load(c.node(leader).host, c.node(leader).clientPort, MEMORY_WRITES, LIVE_KEYS, 100);
-    const after = rss();
-    log(`${MEMORY_WRITES} more`);
-    load(c.node(leader).host, c.node(leader).clientPort, MEMORY_WRITES, LIVE_KEYS, 100);
-    const after2 = rss();
-    results['memory'] = { liveKeys: LIVE_KEYS, idleRssMB: idle, [`rssMBAfter${MEMORY_WRITES}`]: after, [`rssMBAfter${2 * MEMORY_WRITES}`]: after2 };
-    log(JSON.stringify(results['memory']));
+    await writeUpTo(MEMORY_WRITES);
+    const first = { writes: written, leader, rssMB: rss(), settledRssMB: await settle() };
+    log(JSON.stringify(first));
+    await writeUpTo(RESTART_WRITES);
+    leader = await leaderOf(c);
+    const a = c.nodes.find((n) => n.id !== leader)!.id;
+    const restart1 = { writes: written, node: a, untilReadMs: Math.round(await restartUntilRead(c, a, keyOf(1))) };
+    log(JSON.stringify(restart1));
+    await writeUpTo(LONG_WRITES);
+    const second = { writes: written, leader, rssMB: rss(), settledRssMB: await settle(), restartedEarlier: a };
+    log(JSON.stringify(second));
+    leader = await leaderOf(c);
+    const b = c.nodes.find((n) => n.id !== leader && n.id !== a)?.id ?? c.nodes.find((n) => n.id !== leader)!.id;
+    const restart2 = { writes: written, node: b, untilReadMs: Math.round(await restartUntilRead(c, b, keyOf(1))) };
+    log(JSON.stringify(restart2));
+    const keys = Number((await c.info(leader))['db_keys'] ?? NaN);
+    results['memory'] = { liveKeys: LIVE_KEYS, keysHeld: keys, idleRssMB: idle, first, second, restarts: [restart1, restart2] };
   } finally {
     await c.stop();
   }
@@ -177,7 +235,13 @@ fs.mkdirSync(argv.out, { recursive: true });
 const name = smoke ? 'snapshots-smoke' : 'snapshots';
 fs.writeFileSync(path.join(argv.out, `${name}.json`), JSON.stringify(results, null, 2) + '\n');
 const s = results['steady'] as Record<string, unknown>;
-const m = results['memory'] as Record<string, unknown>;
+type Reading = { writes: number; leader: string; rssMB: Record<string, number>; settledRssMB: Record<string, number>; restartedEarlier?: string };
+type Restart = { writes: number; node: string; untilReadMs: number };
+const m = results['memory'] as { liveKeys: number; keysHeld: number; idleRssMB: Record<string, number>; first: Reading; second: Reading; restarts: Restart[] };
+const rssRow = (r: Reading): string => {
+  const restarted = r.restartedEarlier === undefined ? '' : `; ${r.restartedEarlier} restarted at ${m.restarts[0]!.writes}`;
+  return `| RSS per node after ${r.writes} writes over ${m.liveKeys} keys of 100 B (MB; leader ${r.leader}${restarted}): right after / ${SETTLE_MS / 1000} s later | ${JSON.stringify(r.rssMB)} / ${JSON.stringify(r.settledRssMB)} |`;
+};
 const md = [
   `# Snapshots (${smoke ? 'smoke' : 'full'} run, ${new Date().toISOString().slice(0, 10)})`,
   '',
@@ -189,13 +253,12 @@ const md = [
   `| data directory per node after them (MB, actor logs excluded) | ${JSON.stringify(s['dataDirMB'])} |`,
   `| follower stopped during them: catch-up time | ${s['catchUpMs']} ms, by snapshot: ${s['caughtUpBySnapshot']}, keys differing from the leader: ${s['keyMismatches']} |`,
   `| restart of a follower with ${s['restartHistoryEntries']} entries of history until it serves a read | ${s['restartUntilReadMs']} ms |`,
-  `| RSS per node idle (MB) | ${JSON.stringify(m['idleRssMB'])} |`,
+  `| RSS per node idle, just started (MB) | ${JSON.stringify(m.idleRssMB)} |`,
+  rssRow(m.first),
+  ...m.restarts.map((r) => `| restart of follower ${r.node} with ${r.writes} writes of history (${m.keysHeld} keys) until it serves a read | ${r.untilReadMs} ms |`),
+  rssRow(m.second),
   `| load runs (of ${LOAD_RUN_MAX} SETs) stopped by an error reply (TRYAGAIN: a leader change; TIMEOUT: a stall) | ${results['errorReplySeconds']} |`,
-  ...Object.entries(m)
-    .filter(([k]) => k.startsWith('rssMBAfter'))
-    .map(([k, v]) => `| RSS per node after ${k.slice('rssMBAfter'.length)} writes over ${m['liveKeys']} keys of 100 B (MB) | ${JSON.stringify(v)} |`),
   '',
 ].join('\n');
 fs.writeFileSync(path.join(argv.out, `${name}.md`), md);
 process.stdout.write(md + '\n');
-execFileSync('true');

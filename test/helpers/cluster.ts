@@ -11,6 +11,7 @@ import { freePort, loopbackBlock } from './ports.js';
 import { waitFor } from './wait.js';
 import { respCommand, type Reply } from './resp.js';
 import type { ClientAccess } from '../../lib/client/access.js';
+import { nodeProcessEnv } from '../../lib/actor/heap-tuning.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const RAFTD = path.join(ROOT, 'bin/raftd.js');
@@ -81,7 +82,7 @@ export class TestCluster {
       '--heartbeat-ms', String(this.opts.heartbeatMs ?? 50),
       ...(this.opts.nodeArgs?.[id] ?? this.opts.extraArgs ?? []),
     ];
-    n.proc = spawn(process.execPath, [...(this.opts.nodeFlags?.(id) ?? []), ...args], { stdio: ['ignore', out, out], cwd: this.dir });
+    n.proc = spawn(process.execPath, [...(this.opts.nodeFlags?.(id) ?? []), ...args], { stdio: ['ignore', out, out], cwd: this.dir, env: nodeProcessEnv() });
     fs.closeSync(out);
   }
 
