@@ -338,6 +338,16 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
       case 'stop':
         stop();
         return;
+      case 'redial':
+        // The peer just dialled us, so it is back: waiting out the rest of a backoff of up
+        // to backoffMaxMs would only delay what this node has to tell it (a restarted
+        // follower's first ReadIndex answer, say).
+        if (state === 'backoff' && reconnectTimer !== null) {
+          clearTimeout(reconnectTimer);
+          attempt = 0;
+          connect();
+        }
+        return;
       case 'metrics':
         ctx.send({ type: 'metrics', id: msg.id, snapshot: metrics.registry.snapshot() });
         return;

@@ -97,6 +97,8 @@ export type ReplicatorIn =
   /** Everything this node sends to the peer in one Ready, sent as one frame. */
   | { type: 'send'; messages: PeerMessage[] }
   | { type: 'term'; term: number }
+  /** The peer connected to us: it is up, so dial it now instead of at the end of the backoff. */
+  | { type: 'redial' }
   | { type: 'stop' }
   | MetricsRequest;
 export type ReplicatorOut =

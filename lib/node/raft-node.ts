@@ -387,6 +387,7 @@ export class RaftNode {
         return;
       case 'peerUp':
         this.log.info('peer-inbound-up', { peer: m.peer, remote: m.remote });
+        this.replicators.get(m.peer)?.post({ type: 'redial' });
         return;
       case 'peerDown':
         this.log.info('peer-inbound-down', { peer: m.peer, reason: m.reason });
