@@ -27,8 +27,12 @@ t.test('election in 3 nodes: the first to time out wins, everyone agrees, the no
     t.equal(s.vote, 'n1', `${id} voted n1`);
     t.equal(c.node(id).hardState.vote, 'n1', `${id} vote persisted`);
   }
-  // The leader broadcasts its commit index as soon as the noop commits.
-  for (const id of three) t.same(c.node(id).applied.map((e) => e.kind), ['noop'], `${id} applied the noop`);
+  // The commit index travels with the next append or heartbeat, not in a message of its own.
+  t.same(c.node('n1').applied.map((e) => e.kind), ['noop'], 'the leader applied the noop');
+  for (const id of ['n2', 'n3']) t.same(c.node(id).applied, [], `${id} does not know the noop committed yet`);
+  c.tickAll(1);
+  c.deliverAll();
+  for (const id of three) t.same(c.node(id).applied.map((e) => e.kind), ['noop'], `${id} applied the noop after a heartbeat`);
   t.ok(c.events('n1', 'electionStarted').length >= 2, 'events for pre-vote and vote');
   t.ok(c.events('n1', 'roleChanged').some((e) => e['to'] === 'leader'));
 });
