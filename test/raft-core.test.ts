@@ -485,3 +485,23 @@ t.test('a pre-candidate asks again each tick: a follower that still trusted the 
   t.equal(c.core('n2').status().role, 'leader', 'asked again at the next tick, not after a whole timeout');
   t.equal(c.core('n2').status().term, term + 1);
 });
+
+t.test('a follower read learns the commit index from its read round, not from a later heartbeat', async (t) => {
+  const c = new Manual(three, { random: { n1: 0 } });
+  c.elect('n1');
+  c.tick('n1');
+  c.deliverAll(); // the noop's commit reaches the followers with a heartbeat
+  c.core('n1').propose([{ tid: 'w', data: enc('w') }]);
+  c.flush('n1');
+  c.deliverAll();
+  const leaderCommit = c.core('n1').status().commitIndex;
+  t.equal(leaderCommit, 2, 'the write committed on the leader');
+  t.equal(c.core('n2').status().commitIndex, 1, 'n2 does not know yet: no message carries only a commit index');
+  // No tick from here on: nothing but the read round may tell n2.
+  c.core('n2').readIndex(9);
+  c.flush('n2');
+  c.deliverAll();
+  t.same(c.node('n2').reads, [{ ctx: 9, index: 2 }], 'the read is at the leader commit');
+  t.equal(c.core('n2').status().commitIndex, 2, 'and n2 knows that commit index already (the round carried it)');
+  t.same(c.node('n2').applied.map((e) => e.kind), ['noop', 'normal'], 'so it applied the write: the read needs no heartbeat');
+});
