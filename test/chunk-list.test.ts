@@ -91,3 +91,15 @@ t.test('reply parser: replies cut anywhere, a large bulk string in small pieces'
     t.match(got[4], { reply: 'ERR no' });
   }
 });
+
+t.test("take(n, 'shared') copies across chunks into shared memory", async (t) => {
+  const l = new ChunkList();
+  l.push(Buffer.from([1, 2, 3]));
+  l.push(Buffer.from([4, 5, 6, 7]));
+  l.skip(1);
+  const out = l.take(5, 'shared');
+  t.ok(out.buffer instanceof SharedArrayBuffer, 'shared memory');
+  t.same([...out], [2, 3, 4, 5, 6]);
+  t.equal(l.length, 1, 'the rest stays');
+  t.equal(l.take(0, 'shared').length, 0);
+});

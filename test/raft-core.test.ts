@@ -27,8 +27,12 @@ t.test('election in 3 nodes: the first to time out wins, everyone agrees, the no
     t.equal(s.vote, 'n1', `${id} voted n1`);
     t.equal(c.node(id).hardState.vote, 'n1', `${id} vote persisted`);
   }
-  // The leader broadcasts its commit index as soon as the noop commits.
-  for (const id of three) t.same(c.node(id).applied.map((e) => e.kind), ['noop'], `${id} applied the noop`);
+  // The commit index travels with the next append or heartbeat, not in a message of its own.
+  t.same(c.node('n1').applied.map((e) => e.kind), ['noop'], 'the leader applied the noop');
+  for (const id of ['n2', 'n3']) t.same(c.node(id).applied, [], `${id} does not know the noop committed yet`);
+  c.tickAll(1);
+  c.deliverAll();
+  for (const id of three) t.same(c.node(id).applied.map((e) => e.kind), ['noop'], `${id} applied the noop after a heartbeat`);
   t.ok(c.events('n1', 'electionStarted').length >= 2, 'events for pre-vote and vote');
   t.ok(c.events('n1', 'roleChanged').some((e) => e['to'] === 'leader'));
 });
@@ -480,4 +484,24 @@ t.test('a pre-candidate asks again each tick: a follower that still trusted the 
   c.deliverAll();
   t.equal(c.core('n2').status().role, 'leader', 'asked again at the next tick, not after a whole timeout');
   t.equal(c.core('n2').status().term, term + 1);
+});
+
+t.test('a follower read learns the commit index from its read round, not from a later heartbeat', async (t) => {
+  const c = new Manual(three, { random: { n1: 0 } });
+  c.elect('n1');
+  c.tick('n1');
+  c.deliverAll(); // the noop's commit reaches the followers with a heartbeat
+  c.core('n1').propose([{ tid: 'w', data: enc('w') }]);
+  c.flush('n1');
+  c.deliverAll();
+  const leaderCommit = c.core('n1').status().commitIndex;
+  t.equal(leaderCommit, 2, 'the write committed on the leader');
+  t.equal(c.core('n2').status().commitIndex, 1, 'n2 does not know yet: no message carries only a commit index');
+  // No tick from here on: nothing but the read round may tell n2.
+  c.core('n2').readIndex(9);
+  c.flush('n2');
+  c.deliverAll();
+  t.same(c.node('n2').reads, [{ ctx: 9, index: 2 }], 'the read is at the leader commit');
+  t.equal(c.core('n2').status().commitIndex, 2, 'and n2 knows that commit index already (the round carried it)');
+  t.same(c.node('n2').applied.map((e) => e.kind), ['noop', 'normal'], 'so it applied the write: the read needs no heartbeat');
 });

@@ -2,12 +2,13 @@
 // and a seeded fuzz that bad bytes only ever produce the two frame error codes.
 // Set WIRE_FUZZ_SEED to replay a failing run.
 import { seededRandom } from '../lib/node/random.js';
+import assert from 'node:assert';
 import t from 'tap';
 import { Packr } from 'msgpackr';
 import type { Frame } from '../actors/protocol.js';
 import type { Entry, Message } from '../lib/raft/types.js';
 import { RaftdError } from '../lib/util/errors.js';
-import { decodeFrameBody, encodeFrame, FrameDecoder, FRAME_HEADER_BYTES } from '../lib/wire/frame-codec.js';
+import { decodeFrameBody, encodeFrame, FrameDecoder, FRAME_HEADER_BYTES, SHARED_BODY_BYTES_MIN, transferListOf } from '../lib/wire/frame-codec.js';
 import { validateMessage } from '../lib/wire/validate.js';
 
 const MAX = 1 << 20;
@@ -276,4 +277,24 @@ t.test('fuzz: random bytes, mutations and truncations only ever give the two fra
     check(Buffer.concat([g, valid[0]!]), `prefix-mutated #${i}`);
   }
   t.ok(errors > 0 && cases > 0, `${cases} cases, ${errors} refused`);
+});
+
+t.test('a large body decodes into shared memory (nothing to transfer); a small one into memory of its own', async (t) => {
+  const append = (bytes: number): Message => ({ type: 'append', term: 1, from: 'a', to: 'b', prevLogIndex: 0, prevLogTerm: 0, entries: [entry(1, 1, new Uint8Array(bytes).map((_, i) => i & 0xff))], leaderCommit: 0, ctx: 0 });
+  for (const [bytes, shared] of [[SHARED_BODY_BYTES_MIN, true], [1000, false]] as const) {
+    const m = append(bytes);
+    const encoded = encodeFrame({ t: 'msgs', m: [m] });
+    // In two pieces: the body is copied out of both.
+    const d = new FrameDecoder(MAX);
+    const half = encoded.length >> 1;
+    const got = [...d.push(encoded.subarray(0, half)), ...d.push(encoded.subarray(half))];
+    t.equal(got.length, 1);
+    const f = got[0]!;
+    assert.ok(f.t === 'msgs' && f.m[0]!.type === 'append');
+    const data = f.m[0]!.entries[0]!.data;
+    const sent = (m as Extract<Message, { type: 'append' }>).entries[0]!.data;
+    t.ok(Buffer.from(data.buffer, data.byteOffset, data.byteLength).equals(Buffer.from(sent)), `${bytes}-byte entry: same bytes`);
+    t.equal(data.buffer instanceof SharedArrayBuffer, shared, `${bytes}-byte entry ${shared ? 'in' : 'not in'} shared memory`);
+    t.equal(transferListOf(f).length, shared ? 0 : 1, shared ? 'nothing to transfer' : 'its body is transferred');
+  }
 });

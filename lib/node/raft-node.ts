@@ -479,7 +479,8 @@ export class RaftNode {
     for (const w of fx.writes) this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries });
     for (const c of fx.storage) {
       if (c.type === 'snapshotBegin') this.snapshotStartedAt = performance.now();
-      this.logWriter.post(c);
+      // A snapshot chunk is moved, not copied: a snapshot is the whole state, tens of MB.
+      this.logWriter.post(c, c.type === 'snapshotChunk' ? [c.data.buffer as ArrayBuffer] : undefined);
     }
     this.send(fx.messages);
     if (fx.applied.length > 0) this.events.emit('applied', fx.applied);

@@ -54,8 +54,6 @@ export class Progress {
   probeSent = false;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
-  /** Highest commit index sent to this peer (as min(leaderCommit, last index the message vouches for)). */
-  sentCommit = 0;
   /** Replicate state: match at the previous heartbeat, to notice a stalled pipeline. */
   matchAtHeartbeat = 0;
   /** Highest ReadIndex round this peer acknowledged in the current term. */

@@ -85,8 +85,6 @@ export function onAppendResp(s: CoreState, m: AppendRespMsg): void {
       else pr.inflights.freeLE(m.matchIndex);
       if (maybeCommit(s)) bcastCommit(s);
       else sendAllowed(s, m.from);
-      // A peer that just caught up may not know the commit index yet.
-      if (pr.sentCommit < Math.min(s.commitIndex, pr.match)) sendEmptyAtMatch(s, m.from);
       // The transfer target now holds the whole log: it may take over.
       if (s.leadTransferee === m.from && pr.match === s.log.lastIndex) sendTimeoutNow(s, m.from);
     }
@@ -160,7 +158,6 @@ function sendAppend(s: CoreState, to: NodeId, sendIfEmpty: boolean): boolean {
   if (ents.length === 0 && !sendIfEmpty) return false;
   s.msgsNow.push(appendMsg(s, to, prev, prevTerm, ents));
   pr.sentEntries(ents.length, prev + ents.length);
-  pr.sentCommit = Math.max(pr.sentCommit, Math.min(s.commitIndex, prev + ents.length));
   return true;
 }
 
@@ -176,10 +173,8 @@ export function sendEmptyAtMatch(s: CoreState, to: NodeId): void {
 }
 
 function sendEmptyAt(s: CoreState, to: NodeId, prevWanted: number): void {
-  const pr = s.progressOf(to);
   // Below the log's start, the snapshot's last entry is the earliest one still known by term.
   const prev = Math.max(prevWanted, s.log.snapshotIndex);
-  pr.sentCommit = Math.max(pr.sentCommit, Math.min(s.commitIndex, prev));
   const prevTerm = s.log.term(prev);
   assert(prevTerm !== undefined, `heartbeat at ${prev} past last index ${s.log.lastIndex}`);
   s.msgsNow.push(appendMsg(s, to, prev, prevTerm, []));
@@ -197,15 +192,16 @@ export function bcastAppend(s: CoreState): void {
   for (const to of s.others) sendAllowed(s, to);
 }
 
-/** The commit index moved: let followers know now rather than at the next heartbeat. */
+/**
+ * The commit index moved: send what flow control now allows. Followers learn the new
+ * commit index with the next append or heartbeat, not with a message of its own: that
+ * was a second round of messages for every write (each a crossing of four threads on
+ * each side), and only the followers' state machines wait for it, by a heartbeat
+ * interval at most. Clients hear from the leader; a read on a follower gets the commit
+ * index with its own ReadIndex round.
+ */
 export function bcastCommit(s: CoreState): void {
-  for (const to of s.others) {
-    const pr = s.progressOf(to);
-    const before = s.msgsNow.length;
-    sendAllowed(s, to);
-    const lagging = pr.sentCommit < Math.min(s.commitIndex, pr.match);
-    if (s.msgsNow.length === before && pr.state === 'replicate' && lagging) sendEmptyAtMatch(s, to);
-  }
+  for (const to of s.others) sendAllowed(s, to);
 }
 
 export function bcastHeartbeat(s: CoreState): void {

@@ -12,6 +12,7 @@ import { ClientRequests } from './client-requests.js';
 import { applyChange, caughtUp, memberStatuses, type MemberStatus } from './membership.js';
 import type { Member, Membership } from './membership-types.js';
 import type { ClientReply, GatewayRequest, PeerMessage } from './messages.js';
+import { shareLargeEntries } from './shared-entries.js';
 import { FrameReader, Snapshots, type SnapshotLimits } from './snapshots.js';
 import type { LogWriterSnapshotIn, LogWriterSnapshotOut } from './storage-messages.js';
 
@@ -303,6 +304,8 @@ export class Replica {
     this.out.events.push(...rd.events);
     this.out.messages.push(...rd.messagesNow);
     if (rd.hardState !== null || rd.entries.length > 0) {
+      // A leader's new entries go to the log writer and every follower's replicator: share large ones.
+      if (this.core.role === 'leader') shareLargeEntries(rd.entries);
       const seq = ++this.writeSeq;
       const last = rd.entries[rd.entries.length - 1];
       this.out.writes.push({ seq, hardState: rd.hardState, entries: rd.entries });

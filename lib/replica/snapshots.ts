@@ -346,7 +346,7 @@ function ack(from: NodeId, term: number, m: SnapChunk, status: SnapAck['status']
   return { type: 'snapAck', term, from, to: m.from, index: m.index, snapTerm: m.snapTerm, status, nextOffset };
 }
 
-/** One state-machine chunk with its length in front. */
+/** One state-machine chunk with its length in front, in an ArrayBuffer of its own (the node transfers it). */
 export function frame(chunk: Uint8Array): Uint8Array {
   const out = new Uint8Array(FRAME_HEADER_BYTES + chunk.length);
   new DataView(out.buffer).setUint32(0, chunk.length);

@@ -21,6 +21,7 @@ export type LogWriterSnapshotIn =
   | { type: 'compact'; throughIndex: number }
   /** Stream the state through `index` to a new snapshot; chunks follow, then end (or abort). One at a time. */
   | { type: 'snapshotBegin'; index: number; term: number; config: unknown }
+  /** `data` has an ArrayBuffer of its own, nothing else refers to: the node transfers it to the log writer. */
   | { type: 'snapshotChunk'; index: number; data: Uint8Array }
   /** Publish durably; answered by `snapshotWritten`. */
   | { type: 'snapshotEnd'; index: number }

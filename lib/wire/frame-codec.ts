@@ -24,6 +24,14 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, structured
 const bodies = new WeakMap<Frame, ArrayBuffer>();
 
 /**
+ * A body this large is copied out of the socket chunks into shared memory instead: the
+ * same one copy here, but the entries it holds then cross every later thread boundary
+ * (main to the log writer) without a copy, where a transferred body's entries are
+ * cloned at each. Smaller bodies stay plain: a shared buffer is a costlier allocation.
+ */
+export const SHARED_BODY_BYTES_MIN = 64 * 1024;
+
+/**
  * Encodes one frame, length prefix included. The body is packed straight after 4
  * reserved bytes and the prefix is written in place: no copy. The returned Buffer is a
  * view of the packer's buffer that later encodes never overwrite (they write after it
@@ -117,7 +125,7 @@ export class FrameDecoder {
         this.bodyBytes = len;
       }
       if (this.input.length < this.bodyBytes) return;
-      const body = this.input.take(this.bodyBytes, true);
+      const body = this.input.take(this.bodyBytes, this.bodyBytes >= SHARED_BODY_BYTES_MIN ? 'shared' : true);
       this.bodyBytes = -1;
       let frame: Frame;
       try {
@@ -126,7 +134,8 @@ export class FrameDecoder {
         this.fail(err instanceof RaftdError ? err : new RaftdError('RAFTD_FRAME_MALFORMED', String(err)));
         continue;
       }
-      if (frame.t === 'msgs') bodies.set(frame, body.buffer as ArrayBuffer);
+      // Shared memory is not transferred (it cannot be, and need not: posting it copies nothing).
+      if (frame.t === 'msgs' && !(body.buffer instanceof SharedArrayBuffer)) bodies.set(frame, body.buffer as ArrayBuffer);
       yield frame;
     }
   }
