@@ -168,6 +168,15 @@ export class RaftNode {
       onMessage: (m) => this.onLogWriter(m),
       onFatal: this.onFatal,
     });
+    // The timer thread starts while the state loads (a restart serves sooner); its ticks
+    // only count once the node runs.
+    this.timer = spawnActor<TimerIn, TimerOut>({
+      name: 'election-timer',
+      file: this.actorFile('election-timer'),
+      workerData: { ...this.base(), tickMs: o.tickMs } satisfies TimerData,
+      onMessage: (m) => this.onTimer(m),
+      onFatal: this.onFatal,
+    });
     const { restored, content } = await this.load();
     await this.logWriter.ready;
 
@@ -250,18 +259,9 @@ export class RaftNode {
       onMessage: (m) => this.onGateway(m),
       onFatal: this.onFatal,
     });
-    await Promise.all([this.peerServer.ready, this.gateway.ready, ...[...this.replicators.values()].map((r) => r.ready)]);
-
-    // Committed entries found on disk are applied again from the start: the state
-    // machine is rebuilt from the log (snapshots come later).
-    this.timer = spawnActor<TimerIn, TimerOut>({
-      name: 'election-timer',
-      file: this.actorFile('election-timer'),
-      workerData: { ...this.base(), tickMs: o.tickMs } satisfies TimerData,
-      onMessage: (m) => this.onTimer(m),
-      onFatal: this.onFatal,
-    });
-    await this.timer.ready;
+    await Promise.all([this.peerServer.ready, this.gateway.ready, this.timer.ready, ...[...this.replicators.values()].map((r) => r.ready)]);
+    // Ticks counted while the state loaded would fire an election timeout at once.
+    this.ticksDue = 0;
     // A leader's ticks then come one heartbeat interval at a time (lib/actor/tick-cadence.ts).
     this.timer.post({ type: 'cadence', heartbeatTicks: coreConfig.heartbeatTicks });
     this.running = true;
