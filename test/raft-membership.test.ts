@@ -220,3 +220,62 @@ t.test('a node that joined empty never campaigns on a configuration of the past 
   core.persisted(40, 5);
   t.equal(core.joining, false, 'caught up once its durable log reaches the commit index it was told');
 });
+
+/** n1 leads n1..n3 and appends its removal with a write right behind it; the write's appends are lost. */
+function removedUnderLoad(): { c: Manual; configIndex: number; writeIndex: number } {
+  const c = new Manual(three, { random: { n1: 0 } });
+  c.elect('n1');
+  const r = c.core('n1').proposeConfig([member('n2'), member('n3')]);
+  const w = c.core('n1').propose(data('behind the removal'));
+  if (!r.ok || !w.ok) throw new Error('propose');
+  c.flush('n1');
+  c.take((m) => m.type === 'append' && m.entries.some((e) => e.index === w.firstIndex));
+  c.deliverAll();
+  return { c, configIndex: r.index, writeIndex: w.firstIndex };
+}
+
+t.test('a removed leader hands over to the most up-to-date voter, not to an election, when none holds its whole log', async (t) => {
+  const { c, configIndex, writeIndex } = removedUnderLoad();
+  const n1 = c.core('n1');
+  t.ok(n1.status().commitIndex >= configIndex, 'the removal committed');
+  t.equal(n1.role, 'leader', 'it leads on while the target catches up');
+  const started = c.events('n1', 'transferStarted');
+  t.equal(started.length, 1, 'a transfer started');
+  t.equal(started[0]!['reason'], 'removed');
+  const target = n1.transferTarget;
+  t.ok(target === 'n2' || target === 'n3', `to a voter of the new configuration (${String(target)})`);
+  t.same(n1.propose(data('paused')), { ok: false, code: 'TRANSFERRING' }, 'writes pause as for CLUSTER TRANSFER');
+  const term = n1.term;
+  let ticks = 0;
+  for (; ticks < 10 && n1.role === 'leader'; ticks++) {
+    c.tick('n1');
+    c.deliverAll();
+  }
+  t.equal(n1.role, 'follower', 'it stepped down');
+  t.ok(ticks < 10, `within ${ticks} heartbeats, less than an election timeout`);
+  t.equal(c.events('n1', 'removedSteppingDown')[0]!['handTo'], target, 'having handed over');
+  t.equal(c.events('n1', 'transferAborted').length, 0);
+  t.equal(c.core(target!).role, 'leader', 'the target leads');
+  t.equal(c.core(target!).term, term + 1, 'in the next term: no election timeout, no split vote');
+  t.ok(n1.status().commitIndex >= writeIndex, 'every entry it proposed committed before it stepped down');
+  t.ok(c.core(target!).status().commitIndex >= writeIndex || c.core(target!).status().lastIndex >= writeIndex, 'the new leader holds the write');
+});
+
+t.test('a removed leader whose handover target never answers steps down after an election timeout', async (t) => {
+  const { c } = removedUnderLoad();
+  const n1 = c.core('n1');
+  const target = n1.transferTarget!;
+  c.drop = (m) => m.to === target || m.from === target;
+  let ticks = 0;
+  for (; ticks < 30 && n1.role === 'leader'; ticks++) {
+    c.tick('n1');
+    c.deliverAll();
+  }
+  t.equal(n1.role, 'follower', 'it stepped down');
+  t.equal(c.events('n1', 'transferAborted').length, 1, 'the transfer was given up');
+  t.equal(c.events('n1', 'removedSteppingDown')[0]!['handTo'], null, 'to nobody: the others elect');
+  const term = n1.term;
+  c.tickAll(50);
+  c.deliverAll();
+  t.equal(n1.term, term, 'and it never campaigns');
+});
