@@ -198,6 +198,16 @@ export class RaftCore {
     return this.s.joining;
   }
 
+  /**
+   * Is this node out of the cluster as far as it knows: a configuration without it is in
+   * effect and committed (or it could not campaign in the one before), and it does not lead
+   * (a removed leader leads until it handed over). It takes no part until added again.
+   */
+  get removed(): boolean {
+    const s = this.s;
+    return !s.joining && s.members.index > 0 && !s.memberSet.has(s.id) && s.role !== 'leader' && !s.canCampaign;
+  }
+
   /** Is this node a voter in the configuration in effect? */
   get isVoter(): boolean {
     return this.s.isVoter;
