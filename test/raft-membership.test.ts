@@ -279,3 +279,74 @@ t.test('a removed leader whose handover target never answers steps down after an
   c.deliverAll();
   t.equal(n1.term, term, 'and it never campaigns');
 });
+
+t.test('a removed node that never saw its removal is told so by the leader and stops campaigning, until it is added back', async (t) => {
+  const c = new Manual(three, { random: { n1: 0, n3: 0 } });
+  c.elect('n1');
+  c.drop = (m) => m.to === 'n3' || m.from === 'n3';
+  const r = c.core('n1').proposeConfig([member('n1'), member('n2')]);
+  t.ok(r.ok);
+  c.flush('n1');
+  c.deliverAll();
+  c.tick('n1');
+  c.deliverAll();
+  t.ok(c.core('n1').status().commitIndex >= (r.ok ? r.index : 0), 'n3\'s removal committed without it');
+  t.equal(c.core('n3').membership.index, 0, 'n3 never saw it: it thinks it votes (as if restarted from an old disk)');
+  c.drop = () => false;
+  const terms = [c.core('n1').term, c.core('n2').term];
+  for (let i = 0; i < 40; i++) {
+    c.tickAll(1);
+    c.deliverAll();
+  }
+  t.equal(c.events('n3', 'removedNoticed').length, 1, 'the leader told it');
+  t.equal(c.events('n3', 'removedNoticed')[0]!['leader'], 'n1');
+  const started = c.events('n3', 'electionStarted').length;
+  t.ok(c.core('n3').removed, 'it knows it is out: clients hear REMOVED');
+  for (let i = 0; i < 60; i++) {
+    c.tickAll(1);
+    c.deliverAll();
+  }
+  t.equal(c.events('n3', 'electionStarted').length, started, 'and it campaigns no more');
+  t.same([c.core('n1').term, c.core('n2').term], terms, 'the members\' terms never moved');
+  t.equal(c.core('n1').role, 'leader');
+  t.ok(c.events('n2', 'voteIgnored').length <= 2, `a member logs an ignored candidate once per term, not per resend (${c.events('n2', 'voteIgnored').length})`);
+
+  // Added back: the leader replicates to it again, and it may campaign once a voter.
+  const back = c.core('n1').proposeConfig([member('n1'), member('n2'), member('n3', false)]);
+  t.ok(back.ok);
+  c.flush('n1');
+  c.deliverAll();
+  for (let i = 0; i < 5; i++) {
+    c.tick('n1');
+    c.deliverAll();
+  }
+  t.notOk(c.core('n3').removed, 'an append from the leader ends the notice');
+  const promote = c.core('n1').proposeConfig(three.map((id) => member(id)));
+  t.ok(promote.ok);
+  c.flush('n1');
+  c.deliverAll();
+  t.ok(c.core('n3').isVoter, 'a voter again');
+  c.drop = (m) => m.from === 'n1' || m.to === 'n1';
+  for (let i = 0; i < 60 && !['n2', 'n3'].some((id) => c.core(id).role === 'leader'); i++) {
+    c.tickAll(1);
+    c.deliverAll();
+  }
+  t.ok(['n2', 'n3'].some((id) => c.core(id).role === 'leader'), 'with n1 gone, n2 and n3 elect');
+});
+
+t.test('only a leader of a committed configuration tells a node it is removed', async (t) => {
+  const c = new Manual(three, { random: { n1: 0 } });
+  c.elect('n1');
+  c.drop = () => true;
+  t.ok(c.core('n1').proposeConfig([member('n1'), member('n2')]).ok, 'n3\'s removal appended, not committed');
+  c.flush('n1');
+  c.drop = () => false;
+  c.queue = [];
+  const vote = (to: string) => ({ type: 'vote' as const, term: c.core(to).term + 1, from: 'n3', to, pre: true, transfer: false, lastLogIndex: 1, lastLogTerm: 1 });
+  c.core('n1').step(vote('n1'));
+  c.flush('n1');
+  t.notOk(c.queue.some((m) => m.type === 'voteResp' && m.removed === true), 'the leader waits for the removal to commit');
+  c.core('n2').step(vote('n2'));
+  c.flush('n2');
+  t.notOk(c.queue.some((m) => m.type === 'voteResp' && m.removed === true), 'a follower never says so');
+});

@@ -486,7 +486,7 @@ export class ClientRequests {
   /** The answer of a node that is no longer a member: which members to ask instead. */
   private removedReply(): ClientReply {
     const m = this.core.membership;
-    const others = m.members.map((x) => `${x.id} ${x.host}:${x.clientPort}`).join(', ');
+    const others = m.members.filter((x) => x.id !== this.id).map((x) => `${x.id} ${x.host}:${x.clientPort}`).join(', ');
     return { ok: false, code: 'ERR', message: `REMOVED this node is not a member of the cluster (configuration ${m.index}); ask a member: ${others}` };
   }
 
