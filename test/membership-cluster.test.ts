@@ -55,6 +55,18 @@ t.test('grow from 3 to 5 under load, then remove the leader', async (t) => {
   await waitForMembers(c, async () => next.id, rest);
   t.ok(c.isRunning(old), `${old} keeps running after its removal`);
   t.match(raftLog(c, old), /"event":"removed-from-config"/, `${old} says it was removed`);
+  // It handed over (TimeoutNow to the most up-to-date voter once that held its whole log),
+  // unless the target did not take over within an election timeout on this busy machine.
+  const oldLog = raftLog(c, old);
+  const handTo = /"event":"removedSteppingDown"[^\n]*"handTo":"([^"]+)"/.exec(oldLog)?.[1];
+  if (/"event":"transferAborted"/.test(oldLog)) t.comment(`${old}'s handover timed out: the others elected`);
+  else {
+    t.ok(handTo !== undefined && rest.includes(handTo), `${old} handed leadership to ${String(handTo)}`);
+    t.match(raftLog(c, handTo ?? next.id), /"event":"timeoutNowReceived"/, `${String(handTo)} campaigned on ${old}'s TimeoutNow`);
+  }
+  // A client of the removed node hears so at once, not at the request timeout.
+  const asked = await c.command(old, 'SET', 'after-removal', '1');
+  t.ok(asked instanceof RespError && /REMOVED this node is not a member of the cluster/.test(asked.message), `${old} answers a client with REMOVED: ${String(asked)}`);
   const before = load.acked.size;
   await waitFor('writes after the removal', () => load.acked.size >= before + 100, 60_000);
   await load.stop();

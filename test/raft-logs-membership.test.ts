@@ -47,3 +47,13 @@ t.test('transfers on request and on a graceful stop, and configurations with wha
   t.match(text, /n1 → n2 on request, done in 25 ms/);
   t.match(text, /n2 → n3 on a graceful stop, aborted after 699 ms \(timeout\)/);
 });
+
+t.test('a removed leader\'s handover is told as one on its removal', async (t) => {
+  const b = new MembershipStoryBuilder();
+  b.add(rec(100, 'n1', 2, 'transferStarted', { target: 'n3', match: 7, lastIndex: 9, reason: 'removed' }));
+  b.add(rec(140, 'n3', 2, 'timeoutNowReceived', { from: 'n1' }));
+  b.add(rec(150, 'n3', 3, 'roleChanged', { from: 'candidate', to: 'leader', reason: 'won' }));
+  const s = b.finish();
+  t.same(s.transfers.map((x) => [x.from, x.to, x.cause, x.outcome]), [['n1', 'n3', 'removed', 'done']]);
+  t.match(membershipText(s, (iso) => iso.slice(11, 23)).join('\n'), /n1 → n3 on its removal, done in 50 ms/);
+});

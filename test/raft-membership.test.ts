@@ -220,3 +220,133 @@ t.test('a node that joined empty never campaigns on a configuration of the past 
   core.persisted(40, 5);
   t.equal(core.joining, false, 'caught up once its durable log reaches the commit index it was told');
 });
+
+/** n1 leads n1..n3 and appends its removal with a write right behind it; the write's appends are lost. */
+function removedUnderLoad(): { c: Manual; configIndex: number; writeIndex: number } {
+  const c = new Manual(three, { random: { n1: 0 } });
+  c.elect('n1');
+  const r = c.core('n1').proposeConfig([member('n2'), member('n3')]);
+  const w = c.core('n1').propose(data('behind the removal'));
+  if (!r.ok || !w.ok) throw new Error('propose');
+  c.flush('n1');
+  c.take((m) => m.type === 'append' && m.entries.some((e) => e.index === w.firstIndex));
+  c.deliverAll();
+  return { c, configIndex: r.index, writeIndex: w.firstIndex };
+}
+
+t.test('a removed leader hands over to the most up-to-date voter, not to an election, when none holds its whole log', async (t) => {
+  const { c, configIndex, writeIndex } = removedUnderLoad();
+  const n1 = c.core('n1');
+  t.ok(n1.status().commitIndex >= configIndex, 'the removal committed');
+  t.equal(n1.role, 'leader', 'it leads on while the target catches up');
+  const started = c.events('n1', 'transferStarted');
+  t.equal(started.length, 1, 'a transfer started');
+  t.equal(started[0]!['reason'], 'removed');
+  const target = n1.transferTarget;
+  t.ok(target === 'n2' || target === 'n3', `to a voter of the new configuration (${String(target)})`);
+  t.same(n1.propose(data('paused')), { ok: false, code: 'TRANSFERRING' }, 'writes pause as for CLUSTER TRANSFER');
+  const term = n1.term;
+  let ticks = 0;
+  for (; ticks < 10 && n1.role === 'leader'; ticks++) {
+    c.tick('n1');
+    c.deliverAll();
+  }
+  t.equal(n1.role, 'follower', 'it stepped down');
+  t.ok(ticks < 10, `within ${ticks} heartbeats, less than an election timeout`);
+  t.equal(c.events('n1', 'removedSteppingDown')[0]!['handTo'], target, 'having handed over');
+  t.equal(c.events('n1', 'transferAborted').length, 0);
+  t.equal(c.core(target!).role, 'leader', 'the target leads');
+  t.equal(c.core(target!).term, term + 1, 'in the next term: no election timeout, no split vote');
+  t.ok(n1.status().commitIndex >= writeIndex, 'every entry it proposed committed before it stepped down');
+  t.ok(c.core(target!).status().commitIndex >= writeIndex || c.core(target!).status().lastIndex >= writeIndex, 'the new leader holds the write');
+});
+
+t.test('a removed leader whose handover target never answers steps down after an election timeout', async (t) => {
+  const { c } = removedUnderLoad();
+  const n1 = c.core('n1');
+  const target = n1.transferTarget!;
+  c.drop = (m) => m.to === target || m.from === target;
+  let ticks = 0;
+  for (; ticks < 30 && n1.role === 'leader'; ticks++) {
+    c.tick('n1');
+    c.deliverAll();
+  }
+  t.equal(n1.role, 'follower', 'it stepped down');
+  t.equal(c.events('n1', 'transferAborted').length, 1, 'the transfer was given up');
+  t.equal(c.events('n1', 'removedSteppingDown')[0]!['handTo'], null, 'to nobody: the others elect');
+  const term = n1.term;
+  c.tickAll(50);
+  c.deliverAll();
+  t.equal(n1.term, term, 'and it never campaigns');
+});
+
+t.test('a removed node that never saw its removal is told so by the leader and stops campaigning, until it is added back', async (t) => {
+  const c = new Manual(three, { random: { n1: 0, n3: 0 } });
+  c.elect('n1');
+  c.drop = (m) => m.to === 'n3' || m.from === 'n3';
+  const r = c.core('n1').proposeConfig([member('n1'), member('n2')]);
+  t.ok(r.ok);
+  c.flush('n1');
+  c.deliverAll();
+  c.tick('n1');
+  c.deliverAll();
+  t.ok(c.core('n1').status().commitIndex >= (r.ok ? r.index : 0), 'n3\'s removal committed without it');
+  t.equal(c.core('n3').membership.index, 0, 'n3 never saw it: it thinks it votes (as if restarted from an old disk)');
+  c.drop = () => false;
+  const terms = [c.core('n1').term, c.core('n2').term];
+  for (let i = 0; i < 40; i++) {
+    c.tickAll(1);
+    c.deliverAll();
+  }
+  t.equal(c.events('n3', 'removedNoticed').length, 1, 'the leader told it');
+  t.equal(c.events('n3', 'removedNoticed')[0]!['leader'], 'n1');
+  const started = c.events('n3', 'electionStarted').length;
+  t.ok(c.core('n3').removed, 'it knows it is out: clients hear REMOVED');
+  for (let i = 0; i < 60; i++) {
+    c.tickAll(1);
+    c.deliverAll();
+  }
+  t.equal(c.events('n3', 'electionStarted').length, started, 'and it campaigns no more');
+  t.same([c.core('n1').term, c.core('n2').term], terms, 'the members\' terms never moved');
+  t.equal(c.core('n1').role, 'leader');
+  t.ok(c.events('n2', 'voteIgnored').length <= 2, `a member logs an ignored candidate once per term, not per resend (${c.events('n2', 'voteIgnored').length})`);
+
+  // Added back: the leader replicates to it again, and it may campaign once a voter.
+  const back = c.core('n1').proposeConfig([member('n1'), member('n2'), member('n3', false)]);
+  t.ok(back.ok);
+  c.flush('n1');
+  c.deliverAll();
+  for (let i = 0; i < 5; i++) {
+    c.tick('n1');
+    c.deliverAll();
+  }
+  t.notOk(c.core('n3').removed, 'an append from the leader ends the notice');
+  const promote = c.core('n1').proposeConfig(three.map((id) => member(id)));
+  t.ok(promote.ok);
+  c.flush('n1');
+  c.deliverAll();
+  t.ok(c.core('n3').isVoter, 'a voter again');
+  c.drop = (m) => m.from === 'n1' || m.to === 'n1';
+  for (let i = 0; i < 60 && !['n2', 'n3'].some((id) => c.core(id).role === 'leader'); i++) {
+    c.tickAll(1);
+    c.deliverAll();
+  }
+  t.ok(['n2', 'n3'].some((id) => c.core(id).role === 'leader'), 'with n1 gone, n2 and n3 elect');
+});
+
+t.test('only a leader of a committed configuration tells a node it is removed', async (t) => {
+  const c = new Manual(three, { random: { n1: 0 } });
+  c.elect('n1');
+  c.drop = () => true;
+  t.ok(c.core('n1').proposeConfig([member('n1'), member('n2')]).ok, 'n3\'s removal appended, not committed');
+  c.flush('n1');
+  c.drop = () => false;
+  c.queue = [];
+  const vote = (to: string) => ({ type: 'vote' as const, term: c.core(to).term + 1, from: 'n3', to, pre: true, transfer: false, lastLogIndex: 1, lastLogTerm: 1 });
+  c.core('n1').step(vote('n1'));
+  c.flush('n1');
+  t.notOk(c.queue.some((m) => m.type === 'voteResp' && m.removed === true), 'the leader waits for the removal to commit');
+  c.core('n2').step(vote('n2'));
+  c.flush('n2');
+  t.notOk(c.queue.some((m) => m.type === 'voteResp' && m.removed === true), 'a follower never says so');
+});

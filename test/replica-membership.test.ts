@@ -26,7 +26,7 @@ class Harness {
   }
 
   /** Sends a command (words) to `node` through the command table and waits for its reply. */
-  run(node: string, words: string[]): ClientReply {
+  run(node: string, words: string[], maxTicks = 2000): ClientReply {
     const out = dispatch(COMMANDS, env, words.map((w) => Buffer.from(w)));
     if (out.kind === 'reply') return { ok: true, reply: out.reply };
     const reqId = ++this.nextReqId;
@@ -36,12 +36,12 @@ class Harness {
     else if (out.kind === 'read') req = { reqId, kind: 'read', args: out.args };
     else throw new Error(`unexpected ${out.kind}`);
     this.c.request(node, [req]);
-    if (!this.c.runUntil(() => this.replies.has(reqId), 2000)) throw new Error(`no reply to ${words.join(' ')}`);
+    if (!this.c.runUntil(() => this.replies.has(reqId), maxTicks)) throw new Error(`no reply to ${words.join(' ')} within ${maxTicks} ticks`);
     return this.replies.get(reqId)!;
   }
 
-  text(node: string, words: string[]): string {
-    const r = this.run(node, words);
+  text(node: string, words: string[], maxTicks = 2000): string {
+    const r = this.run(node, words, maxTicks);
     return r.ok ? Buffer.from(r.reply).toString() : `-${r.code} ${r.message}`;
   }
 
@@ -188,4 +188,21 @@ t.test('the first process() reports the membership; later ones only when it chan
   t.equal(r.process().membership, null);
   const joiner = new Replica({ ...(r as unknown as { cfg: ConstructorParameters<typeof Replica>[0] }).cfg, join: true, core: { id: 'c', peers: [], electionTicks: 10, heartbeatTicks: 2, preVote: true, checkQuorum: true, inflightMax: 4, appendBytesMax: 4096, uncommittedEntriesMax: 100 } }, { hardState: { term: 0, vote: null }, entries: [] }, () => 0.5);
   t.same(joiner.process().membership, { index: 0, members: [] }, 'a node that joins starts with none');
+});
+
+t.test('a removed node answers clients at once: REMOVED, with the members to ask instead', async (t) => {
+  const h = new Harness(13);
+  const old = h.leader();
+  t.equal(h.text(old, ['CLUSTER', 'REMOVE', old]), '+OK\r\n', 'the leader removes itself');
+  t.ok(h.c.runUntil(() => h.c.leader() !== null && h.c.leader() !== old, 200), 'another voter leads');
+  t.ok(h.c.node(old).replica!.coreStatus().role === 'follower', 'the removed node stepped down');
+  for (const words of [['SET', 'x', '1'], ['GET', 'x'], ['CLUSTER', 'ADD', 'n4', ...addr('n4')]]) {
+    // At once (within 2 ticks), not after the request timeout (60 ticks).
+    const text = h.text(old, words, 2);
+    t.match(text, /^-ERR REMOVED this node is not a member of the cluster \(configuration \d+\); ask a member: /, `${words.join(' ')}: ${text.slice(0, 60)}`);
+    t.notMatch(text, new RegExp(`${old} `), 'the members named are the others');
+  }
+  const rows = parse((h.run(old, ['CLUSTER', 'MEMBERS']) as { reply: Uint8Array }).reply) as RespValue[][];
+  t.notOk(rows.some((r) => String(r[0]) === old), 'CLUSTER MEMBERS still answers with what it knows');
+  t.equal(h.text(h.leader(), ['SET', 'x', '2']), '+OK\r\n', 'the members serve');
 });

@@ -12,8 +12,8 @@ export interface Transfer {
   to: string | null;
   term: number;
   startedAt: string;
-  /** Why: `stop` when a node handing over on SIGTERM started it, else `request`. */
-  cause: 'stop' | 'request';
+  /** Why: `stop` when a node handing over on SIGTERM started it, `removed` when a leader whose removal committed did, else `request`. */
+  cause: 'stop' | 'request' | 'removed';
   outcome: 'done' | 'aborted' | 'unfinished';
   /** When the target logged TimeoutNow (it then campaigns at once). */
   timeoutNowAt?: string;
@@ -74,7 +74,7 @@ export class MembershipStoryBuilder {
         this.handingOver.add(r.node);
         break;
       case 'transferStarted': {
-        const t = { from: r.node, to: typeof f.target === 'string' ? f.target : null, term: r.term, startedAt: r.time, startedMs: r.timeMs, cause: this.handingOver.delete(r.node) ? ('stop' as const) : ('request' as const), outcome: 'unfinished' as const };
+        const t = { from: r.node, to: typeof f.target === 'string' ? f.target : null, term: r.term, startedAt: r.time, startedMs: r.timeMs, cause: this.handingOver.delete(r.node) ? ('stop' as const) : f.reason === 'removed' ? ('removed' as const) : ('request' as const), outcome: 'unfinished' as const };
         const prev = this.open.get(r.node);
         if (prev) this.end(prev, 'aborted', r, 'superseded by another transfer');
         this.transfers.push(t);
@@ -161,7 +161,7 @@ export function membershipText(s: MembershipStory, clock: (iso: string) => strin
   if (s.transfers.length > 0) {
     out.push('', `Leadership transfers (${s.transfers.length})`);
     for (const t of s.transfers) {
-      const why = t.cause === 'stop' ? 'on a graceful stop' : 'on request';
+      const why = t.cause === 'stop' ? 'on a graceful stop' : t.cause === 'removed' ? 'on its removal' : 'on request';
       const end = t.outcome === 'done' ? `done in ${t.tookMs} ms` : t.outcome === 'aborted' ? `aborted after ${t.tookMs} ms (${t.reason ?? '?'})` : 'unfinished in these logs';
       out.push(`  ${clock(t.startedAt)} term ${t.term}: ${t.from} → ${t.to ?? '?'} ${why}, ${end}`);
     }

@@ -9,7 +9,7 @@
 // share, progress.ts the per-peer replication state, log.ts the log, quorum.ts the
 // majority arithmetic.
 import { assert, assertNever } from './assert.js';
-import { onStaleTerm, onVote } from './election.js';
+import { onNonVoterVote, onRemovedNotice, onStaleTerm, onVote } from './election.js';
 import { appendAccepted, readIndexMsg } from './message-builders.js';
 import { expireReads, leaderRead } from './read-index.js';
 import { becomeFollower, inLease, setLeader, stepFollower, tickElection } from './roles.js';
@@ -53,7 +53,7 @@ export class RaftCore {
       // A removed node (or one this node does not know as a voter yet) must not disrupt: its
       // votes are ignored, its higher term never adopted. Anything else is taken from anyone,
       // so a node that joins hears its leader before it knows the configuration.
-      s.emit('info', 'voteIgnored', { candidate: m.from, pre: m.pre, reason: 'not a voter', msgTerm: m.term });
+      onNonVoterVote(s, m);
       return;
     }
     assert(Number.isInteger(m.term) && m.term >= 0, `bad message term ${m.term}`);
@@ -78,7 +78,9 @@ export class RaftCore {
       return;
     }
 
-    if (m.type === 'vote') onVote(s, m);
+    if (m.type === 'append') s.removedNotice = null; // a leader replicates to its members only
+    if (m.type === 'voteResp' && m.removed === true) onRemovedNotice(s, m);
+    else if (m.type === 'vote') onVote(s, m);
     else s.stepRole(s, m);
   }
 
@@ -198,6 +200,18 @@ export class RaftCore {
     return this.s.joining;
   }
 
+  /**
+   * Is this node out of the cluster as far as it knows: a configuration without it is in
+   * effect and committed (or it could not campaign in the one before), and it does not lead
+   * (a removed leader leads until it handed over), or a leader told it so (a removed node
+   * restarted from a disk that predates its removal). It takes no part until added again.
+   */
+  get removed(): boolean {
+    const s = this.s;
+    if (s.joining || s.role === 'leader') return false;
+    return s.removedNotice !== null || (s.members.index > 0 && !s.memberSet.has(s.id) && !s.canCampaign);
+  }
+
   /** Is this node a voter in the configuration in effect? */
   get isVoter(): boolean {
     return this.s.isVoter;
@@ -280,6 +294,7 @@ export class RaftCore {
     const s = this.s;
     if (leaderTerm < s.term || from === s.id) return; // a stale leader's: it learns our term from appends
     if (leaderTerm > s.term || s.role !== 'follower') becomeFollower(s, leaderTerm, from, `snapshot from ${from}`);
+    s.removedNotice = null;
     s.electionElapsed = 0;
     // Held until durable: the term this node just adopted may not be on disk yet.
     s.msgs.push(appendAccepted(s, from, s.commitIndex, 0));

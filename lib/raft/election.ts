@@ -139,3 +139,35 @@ export function onStaleTerm(s: CoreState, m: Message): void {
       assertNever(m, 'message');
   }
 }
+
+/**
+ * A vote request from a node this one does not count as a voter. Ignored (its term never
+ * adopted), and logged once per candidate and term, not for every resend. A leader whose
+ * committed configuration does not hold the candidate at all (a removed node restarted from
+ * a disk that predates its removal) tells it so, and it stops campaigning (onRemovedNotice).
+ * Only a leader, and only of a committed configuration: a node that is a member of any
+ * configuration that may still commit must not be silenced.
+ */
+export function onNonVoterVote(s: CoreState, m: VoteMsg): void {
+  const key = `${m.from}/${m.term}`;
+  if (key !== s.ignoredVoteKey) {
+    s.ignoredVoteKey = key;
+    s.emit('info', 'voteIgnored', { candidate: m.from, pre: m.pre, reason: 'not a voter', msgTerm: m.term });
+  }
+  if (s.role !== 'leader' || s.memberSet.has(m.from) || s.members.index > s.commitIndex) return;
+  s.msgsNow.push({ ...voteResp(s, m.from, s.term, m.pre, false), removed: true });
+}
+
+/**
+ * A leader (of our term or a later one: stale ones were dropped in step) says its
+ * committed configuration does not hold this node. Leader completeness makes that final:
+ * no configuration of ours that holds us can commit any more. Stop campaigning until a
+ * leader replicates to us again (we were added back).
+ */
+export function onRemovedNotice(s: CoreState, m: VoteRespMsg): void {
+  assert(m.removed === true && m.term >= s.term, 'removed notice not reconciled');
+  if (s.role === 'leader') return; // a leader of our own term cannot exist: ignore a forged notice
+  if (s.removedNotice === null) s.emit('warn', 'removedNoticed', { leader: m.from, config: s.members.index });
+  s.removedNotice = m.from;
+  if (s.role !== 'follower') becomeFollower(s, s.term, null, `not a member of ${m.from}'s configuration`);
+}

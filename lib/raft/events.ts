@@ -31,6 +31,7 @@ export const CORE_EVENTS = [
   'configChanged',
   'configProposed',
   'removedSteppingDown',
+  'removedNoticed',
   'joinCaughtUp',
 ] as const;
 export type CoreEventName = (typeof CORE_EVENTS)[number];

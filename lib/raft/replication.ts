@@ -119,20 +119,33 @@ export function maybeCommit(s: CoreState): boolean {
 }
 
 /**
- * Leader: the configuration that removed this node committed, so it steps down (it led
- * until then without counting itself). It first tells the most up-to-date voter to
- * campaign at once, so the cluster does not wait an election timeout for a leader.
+ * Leader: the configuration that removed this node committed. It led until then without
+ * counting itself; now it hands over (dissertation 3.10) to the most up-to-date voter of
+ * the new configuration, as CLUSTER TRANSFER does: writes pause, the target is brought to
+ * the end of the log and told to campaign at once (TimeoutNow). True once it may step
+ * down: the target holds the whole log and every entry is committed, so no request
+ * proposed here is left with an unknown outcome. If the target does not take over within
+ * an election timeout, tickHeartbeat gives up and steps down (the others elect).
  */
 export function maybeStepDownRemoved(s: CoreState): boolean {
   if (s.role !== 'leader' || s.isVoter || s.commitIndex < s.members.index) return false;
-  let best: NodeId | null = null;
-  let bestMatch = -1;
-  for (const p of s.otherVoters) {
-    const m = s.progressOf(p).match;
-    if (m > bestMatch) [best, bestMatch] = [p, m];
+  if (s.leadTransferee === null) {
+    let best: NodeId | null = null;
+    let bestMatch = -1;
+    for (const p of s.otherVoters) {
+      const m = s.progressOf(p).match;
+      if (m > bestMatch) [best, bestMatch] = [p, m];
+    }
+    assert(best !== null, 'a committed configuration without voters');
+    s.leadTransferee = best;
+    s.transferElapsed = 0;
+    s.emit('info', 'transferStarted', { target: best, match: bestMatch, lastIndex: s.log.lastIndex, reason: 'removed' });
+    if (bestMatch === s.log.lastIndex) sendTimeoutNow(s, best);
+    else sendAllowed(s, best);
   }
-  s.emit('warn', 'removedSteppingDown', { config: s.members.index, handTo: best !== null && bestMatch === s.log.lastIndex ? best : null });
-  if (best !== null && bestMatch === s.log.lastIndex) sendTimeoutNow(s, best);
+  const to = s.leadTransferee;
+  if (s.progressOf(to).match < s.log.lastIndex || s.commitIndex < s.log.lastIndex) return false;
+  s.emit('warn', 'removedSteppingDown', { config: s.members.index, handTo: to });
   return true;
 }
 

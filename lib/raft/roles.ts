@@ -124,6 +124,12 @@ function tickHeartbeat(s: CoreState): void {
     s.emit('warn', 'transferAborted', { target: s.leadTransferee, reason: 'timeout' });
     s.leadTransferee = null;
     s.transferElapsed = 0;
+    if (!s.isVoter && s.commitIndex >= s.members.index) {
+      // A removed leader whose handover failed: it steps down and the others elect.
+      s.emit('warn', 'removedSteppingDown', { config: s.members.index, handTo: null });
+      becomeFollower(s, s.term, null, 'removed from the configuration');
+      return;
+    }
   }
   if (s.electionElapsed >= s.cfg.electionTicks) {
     s.electionElapsed = 0;

@@ -41,6 +41,14 @@ export class CoreState {
    */
   joining: boolean;
   joinCommitSeen = 0;
+  /**
+   * The leader that told this node it is not in its committed configuration (a removed node
+   * restarted from a disk that predates its removal still thinks it votes), or null. Such a
+   * node does not campaign until a leader replicates to it again (it was added back).
+   */
+  removedNotice: NodeId | null = null;
+  /** The last non-voter whose vote request was logged as ignored ("id/term"): logged once, not every resend. */
+  ignoredVoteKey = '';
   readonly random: () => number;
   readonly readTimeoutTicks: number;
 
@@ -169,7 +177,7 @@ export class CoreState {
    * removal, then steps down.
    */
   get canCampaign(): boolean {
-    if (this.joining) return false;
+    if (this.joining || this.removedNotice !== null) return false;
     if (this.isVoter) return true;
     if (this.members.index <= this.commitIndex) return false;
     return this.previousConfig().members.some((m) => m.id === this.id && m.voter);

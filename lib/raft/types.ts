@@ -46,7 +46,16 @@ export type Message =
       lastLogIndex: number;
       lastLogTerm: number;
     }
-  | { type: 'voteResp'; term: number; from: NodeId; to: NodeId; pre: boolean; granted: boolean }
+  | {
+      type: 'voteResp';
+      term: number;
+      from: NodeId;
+      to: NodeId;
+      pre: boolean;
+      granted: boolean;
+      /** A leader's answer to a node its committed configuration does not hold: stop campaigning (absent: false). */
+      removed?: boolean;
+    }
   | {
       type: 'append';
       term: number;

@@ -125,6 +125,11 @@ export class ClientRequests {
         this.replies.push({ reqId: g.reqId, reply: { ok: true, reply: membersReply(memberStatuses(this.core.membership, this.id, st.lastIndex, leader, st.progress)) } });
         continue;
       }
+      if (this.core.removed) {
+        // Nothing here can reach a leader any more (the members refuse this node): say so now, not at the deadline.
+        this.replies.push({ reqId: g.reqId, reply: this.removedReply() });
+        continue;
+      }
       if (this.pending.size >= this.limits.inFlightMax) {
         this.replies.push({ reqId: g.reqId, reply: { ok: false, code: 'BUSY', message: 'too many requests in flight' } });
         continue;
@@ -435,6 +440,7 @@ export class ClientRequests {
    */
   flush(term: number): ForwardMessage[] {
     this.checkTransfer();
+    if (this.pending.size > 0 && this.core.removed) this.failRemoved();
     const st = this.core;
     const leader = st.role === 'leader' ? this.id : st.leader;
     if (leader !== null && this.waiting.length > 0) {
@@ -460,6 +466,28 @@ export class ClientRequests {
     this.fwdWrites.clear();
     this.fwdReplies.clear();
     return out;
+  }
+
+  /**
+   * This node was removed (a removed leader that handed over, say): what waits here would
+   * only time out. A write that went to a leader may be in some log (outcome unknown:
+   * TIMEOUT, which clients retry elsewhere with the same request id); the rest never left.
+   */
+  private failRemoved(): void {
+    for (const [reqId, p] of this.pending) {
+      if (p.fid !== 0) this.forwarded.delete(p.fid);
+      const sent = p.req.kind === 'write' && p.attempts > 0;
+      this.reply(reqId, sent ? { ok: false, code: 'TIMEOUT', message: 'this node was removed from the cluster; outcome unknown, retry on a member' } : this.removedReply());
+    }
+    this.waiting = [];
+    this.transfer = null;
+  }
+
+  /** The answer of a node that is no longer a member: which members to ask instead. */
+  private removedReply(): ClientReply {
+    const m = this.core.membership;
+    const others = m.members.filter((x) => x.id !== this.id).map((x) => `${x.id} ${x.host}:${x.clientPort}`).join(', ');
+    return { ok: false, code: 'ERR', message: `REMOVED this node is not a member of the cluster (configuration ${m.index}); ask a member: ${others}` };
   }
 
   /** Sends every forwarded write that is not with the current leader to it (safe: each has a request id). */

@@ -156,7 +156,7 @@ export function validateMessage(v: unknown, what = 'message'): Message {
         lastLogTerm: uint(r, 'lastLogTerm', what),
       };
     case 'voteResp':
-      return { type, term, from, to, pre: bool(r, 'pre', what), granted: bool(r, 'granted', what) };
+      return { type, term, from, to, pre: bool(r, 'pre', what), granted: bool(r, 'granted', what), ...(own(r, 'removed') === true ? { removed: true } : {}) };
     case 'timeoutNow':
       return { type, term, from, to };
     case 'append': {

@@ -174,7 +174,7 @@ export class JepsenClient {
             break;
           }
           if (r instanceof RespError) {
-            if (!RETRY_CODES.has(r.code)) return this.giveUp(`${step}: ${r.reply}`, attempts);
+            if (!isRetry(r)) return this.giveUp(`${step}: ${r.reply}`, attempts);
             trouble = `${this.node}: ${step}: ${r.reply}`;
             break;
           }
@@ -259,7 +259,7 @@ export class JepsenClient {
         this.switchNode();
         continue;
       }
-      if (r instanceof RespError && RETRY_CODES.has(r.code)) {
+      if (r instanceof RespError && isRetry(r)) {
         lastError = `${this.node}: ${r.reply}`;
         failures++;
         // A node that cannot serve now (no leader it can reach, a deadline it missed):
@@ -283,4 +283,9 @@ export class JepsenClient {
     this.stopped = true;
     this.drop();
   }
+}
+
+/** A retry reply, or a removed node's refusal of what it never passed on (ask a member instead). */
+function isRetry(r: RespError): boolean {
+  return RETRY_CODES.has(r.code) || r.reply.startsWith('ERR REMOVED ');
 }
