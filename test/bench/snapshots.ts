@@ -250,7 +250,7 @@ const md = [
   '| measure | value |',
   '| --- | --- |',
   `| ${s['writes']} SETs of 200 B over 1,000 keys | ${s['writesPerSec']} writes/s |`,
-  `| data directory per node after them (MB, actor logs excluded) | ${JSON.stringify(s['dataDirMB'])} |`,
+  `| data directory per node after them (MB, actor logs excluded; ${String(s['follower'])} was stopped throughout, so its is empty) | ${JSON.stringify(s['dataDirMB'])} |`,
   `| follower stopped during them: catch-up time | ${s['catchUpMs']} ms, by snapshot: ${s['caughtUpBySnapshot']}, keys differing from the leader: ${s['keyMismatches']} |`,
   `| restart of a follower with ${s['restartHistoryEntries']} entries of history until it serves a read | ${s['restartUntilReadMs']} ms |`,
   `| RSS per node idle, just started (MB) | ${JSON.stringify(m.idleRssMB)} |`,
