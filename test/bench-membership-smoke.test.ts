@@ -2,10 +2,10 @@
 // so the instrument cannot rot. Only "it ran and its output is sane": no gap is asserted
 // (the bench itself exits non-zero if an acknowledged write went missing).
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { runBench } from './helpers/bench-run.js';
 import { ROOT } from './helpers/cluster.js';
 
 const BENCH = path.join(ROOT, 'build/test/bench/membership.js');
@@ -21,16 +21,7 @@ interface Results {
 t.test('the membership benchmark smoke run times every handover and a rolling restart', async (t) => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'raftd-bench-member-'));
   t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [BENCH, '--smoke', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout.resume();
-  const bound = setTimeout(() => child.kill('SIGINT'), RUN_BOUND_MS);
-  t.teardown(() => {
-    clearTimeout(bound);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
-  });
-  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const { code, stderr } = await runBench(t, BENCH, ['--smoke', '--out', out], RUN_BOUND_MS);
   t.equal(code, 0, `bench exits 0 (no acknowledged write lost)\n${stderr.slice(-4000)}`);
 
   const res = JSON.parse(fs.readFileSync(path.join(out, 'membership.json'), 'utf8')) as Results;

@@ -1,10 +1,10 @@
 // `npm run bench -- --smoke`: every section of the benchmark for a second or two, so
 // the instrument cannot rot. Only "it ran and its output is sane": no speed is asserted.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { runBench } from './helpers/bench-run.js';
 import { ROOT } from './helpers/cluster.js';
 import type { BenchResults } from './bench/results.js';
 import { summarize } from './bench/profile-summary.js';
@@ -16,17 +16,7 @@ const RUN_BOUND_MS = 240_000;
 t.test('the benchmark smoke run measures every section and writes JSON, markdown and SVG', async (t) => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'raftd-bench-smoke-'));
   t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [RUN, '--smoke', '--out', out, '--name', 'smoke'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const bound = setTimeout(() => child.kill('SIGINT'), RUN_BOUND_MS);
-  t.teardown(() => {
-    clearTimeout(bound);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
-  });
-  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const { code, stdout, stderr } = await runBench(t, RUN, ['--smoke', '--out', out, '--name', 'smoke'], RUN_BOUND_MS);
   t.equal(code, 0, `bench exits 0\n${stderr.slice(-4000)}`);
   t.match(stderr, /bench \[[#.]+\] \d+\/\d+/, 'a progress line');
 
@@ -74,17 +64,7 @@ t.test('--cpu-prof leaves a profile per thread of every raftd member, and profil
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'raftd-bench-prof-'));
   t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
   const prof = path.join(out, 'prof');
-  const child = spawn(process.execPath, [RUN, '--sections', 'idle', '--no-etcd', '--idle-ms', '500', '--cpu-prof', prof, '--out', out, '--name', 'prof'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const bound = setTimeout(() => child.kill('SIGINT'), RUN_BOUND_MS);
-  t.teardown(() => {
-    clearTimeout(bound);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
-  });
-  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const { code, stderr } = await runBench(t, RUN, ['--sections', 'idle', '--no-etcd', '--idle-ms', '500', '--cpu-prof', prof, '--out', out, '--name', 'prof'], RUN_BOUND_MS);
   t.equal(code, 0, `bench exits 0\n${stderr.slice(-4000)}`);
   const members = fs.readdirSync(path.join(prof, '01-idle'));
   t.same(members.sort(), ['n1', 'n2', 'n3'], 'a folder per member');

@@ -2,10 +2,10 @@
 // thousand writes, so the instrument cannot rot. Only "it ran and its output is sane":
 // no size or time is asserted.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { runBench } from './helpers/bench-run.js';
 import { ROOT } from './helpers/cluster.js';
 
 const BENCH = path.join(ROOT, 'build/test/bench/snapshots.js');
@@ -28,17 +28,7 @@ interface Results {
 t.test('the snapshot benchmark smoke run measures every target and writes JSON and markdown', async (t) => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'raftd-bench-snap-'));
   t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [BENCH, '--smoke', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const bound = setTimeout(() => child.kill('SIGINT'), RUN_BOUND_MS);
-  t.teardown(() => {
-    clearTimeout(bound);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
-  });
-  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const { code, stdout, stderr } = await runBench(t, BENCH, ['--smoke', '--out', out], RUN_BOUND_MS);
   t.equal(code, 0, `bench exits 0\n${stderr.slice(-4000)}`);
 
   const res = JSON.parse(fs.readFileSync(path.join(out, 'snapshots-smoke.json'), 'utf8')) as Results;

@@ -3,9 +3,8 @@
 // the member it joins through), and kept in <dataDir>/cluster-id. A restart reads it
 // from there, so editing hosts.txt (adding a line for a node that joined) never turns
 // a member into a stranger.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureDirDurable, fdatasyncFile, fsyncDir, renameOrStop } from '../storage/durable-fs.js';
+import { readTextIfExists, writeTextDurable } from '../storage/durable-fs.js';
 import { RaftdError } from '../util/errors.js';
 
 export const CLUSTER_ID_FILE = 'cluster-id';
@@ -18,13 +17,8 @@ export function validClusterId(id: string): boolean {
 /** The id kept in the data directory, or null when there is none yet. */
 export function readClusterId(dataDir: string): string | null {
   const file = path.join(dataDir, CLUSTER_ID_FILE);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new RaftdError('RAFTD_IO', `cannot read ${file}: ${(err as Error).message}`);
-  }
+  const text = readTextIfExists(file);
+  if (text === null) return null;
   const id = text.trim();
   if (!validClusterId(id)) throw new RaftdError('RAFTD_CONFIG', `${file} holds no valid cluster id ("${id.slice(0, 64)}"); it is written once when the node first starts`);
   return id;
@@ -33,17 +27,7 @@ export function readClusterId(dataDir: string): string | null {
 /** Writes the id atomically and durably (temp file, fsync, rename, fsync of the directory). */
 export function writeClusterId(dataDir: string, id: string): void {
   if (!validClusterId(id)) throw new RaftdError('RAFTD_CONFIG', `bad cluster id "${id.slice(0, 64)}"`);
-  ensureDirDurable(dataDir);
-  const file = path.join(dataDir, CLUSTER_ID_FILE);
-  const tmp = `${file}.tmp`;
-  try {
-    fs.writeFileSync(tmp, id + '\n');
-  } catch (err) {
-    throw new RaftdError('RAFTD_IO', `cannot write ${tmp}: ${(err as Error).message}`);
-  }
-  fdatasyncFile(tmp);
-  renameOrStop(tmp, file);
-  fsyncDir(dataDir);
+  writeTextDurable(dataDir, CLUSTER_ID_FILE, id + '\n');
 }
 
 export interface SettledClusterId {

@@ -2,11 +2,10 @@
 // joined an existing cluster (so a restart never bootstraps from hosts.txt, which may not
 // even list it), its own addresses (so `--id n6 --data DIR` is enough to restart it), and
 // the members it joined (whom to accept until its log or snapshot gives the configuration).
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HostEntry } from '../config/hosts.js';
 import type { Member } from '../replica/membership-types.js';
-import { ensureDirDurable, fdatasyncFile, fsyncDir, renameOrStop } from '../storage/durable-fs.js';
+import { readTextIfExists, writeTextDurable } from '../storage/durable-fs.js';
 import { RaftdError } from '../util/errors.js';
 
 export const JOINED_FILE = 'joined.json';
@@ -27,13 +26,8 @@ export interface JoinedState {
 
 export function readJoined(dataDir: string): JoinedState | null {
   const file = path.join(dataDir, JOINED_FILE);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new RaftdError('RAFTD_IO', `cannot read ${file}: ${(err as Error).message}`);
-  }
+  const text = readTextIfExists(file);
+  if (text === null) return null;
   try {
     const v = JSON.parse(text) as JoinedState;
     if (typeof v.self?.id !== 'string' || typeof v.self.host !== 'string' || !Array.isArray(v.members)) throw new Error('missing fields');
@@ -44,17 +38,7 @@ export function readJoined(dataDir: string): JoinedState | null {
 }
 
 export function writeJoined(dataDir: string, s: JoinedState): void {
-  ensureDirDurable(dataDir);
-  const file = path.join(dataDir, JOINED_FILE);
-  const tmp = `${file}.tmp`;
-  try {
-    fs.writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n');
-  } catch (err) {
-    throw new RaftdError('RAFTD_IO', `cannot write ${tmp}: ${(err as Error).message}`);
-  }
-  fdatasyncFile(tmp);
-  renameOrStop(tmp, file);
-  fsyncDir(dataDir);
+  writeTextDurable(dataDir, JOINED_FILE, JSON.stringify(s, null, 2) + '\n');
 }
 
 export function hostEntryOf(s: JoinedState['self']): HostEntry {

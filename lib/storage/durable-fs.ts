@@ -161,3 +161,28 @@ export function stopError(err: unknown, dataDir: string): unknown {
       return err;
   }
 }
+
+/** A small file's text, or null when it does not exist (any other failure is RAFTD_IO). */
+export function readTextIfExists(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new RaftdError('RAFTD_IO', `cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Replaces `dir/name` with `text` atomically and durably: temp file, fdatasync, rename, fsync of the directory. */
+export function writeTextDurable(dir: string, name: string, text: string): void {
+  ensureDirDurable(dir);
+  const file = path.join(dir, name);
+  const tmp = `${file}.tmp`;
+  try {
+    fs.writeFileSync(tmp, text);
+  } catch (err) {
+    throw new RaftdError('RAFTD_IO', `cannot write ${tmp}: ${(err as Error).message}`);
+  }
+  fdatasyncFile(tmp);
+  renameOrStop(tmp, file);
+  fsyncDir(dir);
+}

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TestCluster, type ClusterOptions } from './cluster.js';
 import { waitFor } from './wait.js';
+import type { MemberStatus } from '../../lib/replica/membership.js';
 import type { Reply } from './resp.js';
 
 export interface MembershipCluster {
@@ -29,16 +30,8 @@ export async function membershipCluster(opts: Omit<ClusterOptions, 'nodeArgs'> &
   return { c, flags, join };
 }
 
-/** CLUSTER MEMBERS as objects. */
-export interface MemberRow {
-  id: string;
-  host: string;
-  peerPort: number;
-  clientPort: number;
-  voter: boolean;
-  match: number;
-  leader: boolean;
-}
+/** CLUSTER MEMBERS as objects: the replica's own shape of a member's status. */
+export type MemberRow = MemberStatus;
 
 export function memberRows(r: Reply): MemberRow[] {
   if (!Array.isArray(r)) throw new Error(`CLUSTER MEMBERS: ${String(r)}`);
