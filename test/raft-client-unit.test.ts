@@ -51,8 +51,8 @@ t.test('command-kind: writes wrapped in REQ, the rest sent as is', async (t) => 
 });
 
 t.test('retry-policy: which replies are retried, bounded backoff', async (t) => {
-  for (const c of ['TRYAGAIN no leader', 'TIMEOUT request timed out', 'NOTLEADER leader is n2 at 127.0.0.2:6102', 'BUSY too many']) t.ok(isRetryReply(new RespError(c)), c);
-  for (const v of [new RespError('ERR unknown command'), new RespError('WRONGTYPE x'), 'OK', 5, null, Buffer.from('TRYAGAIN')] as RespValue[]) t.notOk(isRetryReply(v));
+  for (const c of ['TRYAGAIN no leader', 'TIMEOUT request timed out', 'NOTLEADER leader is n2 at 127.0.0.2:6102', 'BUSY too many', 'ERR REMOVED this node is not a member of the cluster (configuration 7); ask a member: n1 127.0.0.1:6101']) t.ok(isRetryReply(new RespError(c)), c);
+  for (const v of [new RespError('ERR unknown command'), new RespError('ERR REMOVEDX'), new RespError('WRONGTYPE x'), 'OK', 5, null, Buffer.from('TRYAGAIN')] as RespValue[]) t.notOk(isRetryReply(v));
   let prev = 0;
   for (let f = 1; f <= 40; f++) {
     const lo = backoffMs(f, () => 0);

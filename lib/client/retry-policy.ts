@@ -4,8 +4,22 @@ import { RespError, type RespValue } from './resp-client.js';
 /** Error replies that mean the command did not run (yet) and may be resent with the same request id. */
 export const RETRY_CODES: ReadonlySet<string> = new Set(['TRYAGAIN', 'TIMEOUT', 'NOTLEADER', 'BUSY']);
 
+/**
+ * A node removed from the cluster refuses what it would otherwise pass on to the leader
+ * (`-ERR REMOVED ... ask a member: ...`): the command did not run, and another node
+ * will take it.
+ */
+export function isRemovedReply(v: RespValue): v is RespError {
+  return v instanceof RespError && v.code === 'ERR' && v.reply.startsWith('ERR REMOVED ');
+}
+
 export function isRetryReply(v: RespValue): v is RespError {
-  return v instanceof RespError && RETRY_CODES.has(v.code);
+  return v instanceof RespError && isRetryError(v);
+}
+
+/** The same test for an error already known to be one (no narrowing to trip over). */
+export function isRetryError(e: RespError): boolean {
+  return RETRY_CODES.has(e.code) || isRemovedReply(e);
 }
 
 export const BACKOFF_BASE_MS = 25;

@@ -4,6 +4,7 @@
 // first (STARTED, RUNNING, ...) and exits with one of SCRIPT_EXIT.
 import { shq } from './shell.js';
 import type { NodeTarget } from './target.js';
+import { MALLOC_ENV } from '../actor/heap-tuning.js';
 
 export const SCRIPT_EXIT = {
   ok: 0,
@@ -71,6 +72,8 @@ export function startScript(t: NodeTarget, raftdArgs: readonly string[], reuseSa
     `: > ${argsFile} && for a in "$@"; do printf '%s\\n' "$a" >> ${argsFile}; done`,
     `rm -f "$PIDF"`,
     `cd ${shq(t.projectDir)} || exit ${SCRIPT_EXIT.noBuild}`,
+    // glibc's malloc settings (heap-tuning.ts), as a local start gets them; a value the remote environment already has wins.
+    ...Object.entries(MALLOC_ENV).map(([k, v]) => `: "\${${k}:=${v}}"; export ${k}`),
     `S=; command -v setsid >/dev/null 2>&1 && S=setsid`,
     `echo "${START_MARK} $(date 2>/dev/null)" >> ${shq(t.outFile)}`,
     // The new session's shell writes its own pid, then becomes raftd (same pid).

@@ -12,6 +12,7 @@ import type { ClientAccess } from '../../lib/client/access.js';
 import { RespClient, RespError, type Arg, type RespValue } from '../../lib/client/resp-client.js';
 import type { Prng } from '../sim/prng.js';
 import { replyText } from './probe.js';
+import { isRetryError, RETRY_CODES } from '../../lib/client/retry-policy.js';
 
 export interface Endpoint {
   readonly id: string;
@@ -29,7 +30,7 @@ export interface ClientOptions {
   readonly connectTimeoutMs: number;
 }
 
-export const RETRY_CODES: ReadonlySet<string> = new Set(['TRYAGAIN', 'TIMEOUT', 'NOTLEADER', 'BUSY']);
+export { RETRY_CODES };
 
 export interface Invocation {
   readonly outcome: 'ok' | 'fail' | 'unknown';
@@ -174,7 +175,7 @@ export class JepsenClient {
             break;
           }
           if (r instanceof RespError) {
-            if (!isRetry(r)) return this.giveUp(`${step}: ${r.reply}`, attempts);
+            if (!isRetryError(r)) return this.giveUp(`${step}: ${r.reply}`, attempts);
             trouble = `${this.node}: ${step}: ${r.reply}`;
             break;
           }
@@ -259,7 +260,7 @@ export class JepsenClient {
         this.switchNode();
         continue;
       }
-      if (r instanceof RespError && isRetry(r)) {
+      if (r instanceof RespError && isRetryError(r)) {
         lastError = `${this.node}: ${r.reply}`;
         failures++;
         // A node that cannot serve now (no leader it can reach, a deadline it missed):
@@ -283,9 +284,4 @@ export class JepsenClient {
     this.stopped = true;
     this.drop();
   }
-}
-
-/** A retry reply, or a removed node's refusal of what it never passed on (ask a member instead). */
-function isRetry(r: RespError): boolean {
-  return RETRY_CODES.has(r.code) || r.reply.startsWith('ERR REMOVED ');
 }
