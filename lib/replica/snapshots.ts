@@ -6,6 +6,7 @@
 //
 // The state machine's chunks are framed (4-byte length each) in the snapshot's
 // content, so content read back in byte ranges of any size splits into them again.
+import { CHUNK_HEADROOM_BYTES } from '../kv/snapshot.js';
 import type { SnapshotCursor } from '../kv/snapshot-cursor.js';
 import type { KvStateMachine } from '../kv/state-machine.js';
 import type { RaftCore } from '../raft/core.js';
@@ -54,7 +55,7 @@ interface Incoming {
   restore: { reqId: number; offset: number; file: SnapshotFileReader } | null;
 }
 
-const FRAME_HEADER_BYTES = 4;
+const FRAME_HEADER_BYTES = CHUNK_HEADROOM_BYTES;
 
 export class Snapshots {
   /** The newest durable snapshot on this node. */
@@ -346,12 +347,19 @@ function ack(from: NodeId, term: number, m: SnapChunk, status: SnapAck['status']
   return { type: 'snapAck', term, from, to: m.from, index: m.index, snapTerm: m.snapTerm, status, nextOffset };
 }
 
-/** One state-machine chunk with its length in front, in an ArrayBuffer of its own (the node transfers it). */
+/**
+ * One state-machine chunk with its length in front, in an ArrayBuffer of its own (the node
+ * transfers it). A cursor's chunk has room for the length in front of it in its own buffer
+ * (lib/kv/snapshot.ts): the length is written there, nothing is copied.
+ */
 export function frame(chunk: Uint8Array): Uint8Array {
-  const out = new Uint8Array(FRAME_HEADER_BYTES + chunk.length);
-  new DataView(out.buffer).setUint32(0, chunk.length);
-  out.set(chunk, FRAME_HEADER_BYTES);
-  return out;
+  const buf = chunk.buffer;
+  assert(
+    chunk.byteOffset === FRAME_HEADER_BYTES && buf.byteLength === FRAME_HEADER_BYTES + chunk.length && !(buf instanceof SharedArrayBuffer),
+    'a snapshot chunk without room for its length in an ArrayBuffer of its own',
+  );
+  new DataView(buf).setUint32(0, chunk.length);
+  return new Uint8Array(buf);
 }
 
 /** A snapshot file read back in byte ranges: its header (for the configuration), then its framed content. */
