@@ -49,6 +49,8 @@ export class CoreState {
   removedNotice: NodeId | null = null;
   /** The last non-voter whose vote request was logged as ignored ("id/term"): logged once, not every resend. */
   ignoredVoteKey = '';
+  /** The pre-vote term in which this node last stepped back for a pre-candidate that comes first (election.ts yieldTo). */
+  preVoteYieldTerm = 0;
   readonly random: () => number;
   readonly readTimeoutTicks: number;
 
