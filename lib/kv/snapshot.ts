@@ -3,9 +3,9 @@
 // (RANDOMKEY inside a transaction depends on it; a hash's field order shows in HGETALL,
 // a set's in SMEMBERS: each is kept too), then the tombstones, then the request-id table.
 // Each chunk is a msgpack array [tag, ...], at most about SNAPSHOT_CHUNK_BYTES (one value
-// is never split), so a sender never holds the whole state as one buffer. Each is a view
-// at CHUNK_HEADROOM_BYTES of an ArrayBuffer of its own: the taker writes its length prefix
-// in front and transfers the buffer, with no copy (lib/replica/snapshots.ts frame()).
+// is never split), so a sender never holds the whole state as one buffer. Each has
+// CHUNK_HEADROOM_BYTES free in front of it in its buffer: the taker writes its length
+// prefix there, with no copy (lib/replica/snapshots.ts frame()).
 //
 // Format 2 (written): ['head', 'raftd-kv-2', lastIndex, timeMs, tombstoneFloor, keyCount],
 // then ['keys2', n, records] chunks, ['tombstones2', n, records], ['dedup2', n, records],
@@ -63,12 +63,14 @@ const SMALL_VERSION = 0x20;
 export const CHUNK_HEADROOM_BYTES = 4;
 
 /**
- * `bytes` bytes (header and body) in a new ArrayBuffer of their own behind the headroom:
- * one allocation, not zeroed (every byte is written before it is read).
+ * Memory for a chunk of `bytes` bytes with CHUNK_HEADROOM_BYTES free in front of it in the
+ * same buffer: by default an ArrayBuffer of its own; a taker may hand out reused shared
+ * slots instead (lib/replica/chunk-slots.ts).
  */
-function ownChunk(bytes: number): Buffer {
-  return Buffer.allocUnsafeSlow(CHUNK_HEADROOM_BYTES + bytes).subarray(CHUNK_HEADROOM_BYTES);
-}
+export type ChunkAlloc = (bytes: number) => Uint8Array;
+
+/** A new ArrayBuffer of its own: one allocation, not zeroed (every byte is written before it is read). */
+export const ownChunk: ChunkAlloc = (bytes) => Buffer.allocUnsafeSlow(CHUNK_HEADROOM_BYTES + bytes).subarray(CHUNK_HEADROOM_BYTES);
 
 function owned(b: Uint8Array): Uint8Array {
   const out = ownChunk(b.length);
@@ -167,12 +169,14 @@ export class ChunkBuilder {
     this.n++;
   }
 
-  /** The chunk (its own bytes, behind CHUNK_HEADROOM_BYTES); the builder is not used after. */
-  take(): Uint8Array {
+  /** The chunk, in memory from `alloc` (behind CHUNK_HEADROOM_BYTES); the builder is not used after. */
+  take(alloc: ChunkAlloc = ownChunk): Uint8Array {
     const body = this.w.done();
     const tag = this.tag;
     const headBytes = 1 + 1 + tag.length + 5 + 5;
-    const out = ownChunk(headBytes + body.length);
+    const mem = alloc(headBytes + body.length);
+    assert(mem.length === headBytes + body.length && mem.byteOffset >= CHUNK_HEADROOM_BYTES, 'chunk memory');
+    const out = Buffer.from(mem.buffer, mem.byteOffset, mem.length);
     let at = 0;
     out[at++] = MP_FIXARRAY_3;
     out[at++] = MP_FIXSTR | tag.length;
