@@ -190,6 +190,7 @@ export class RaftNode {
       preVote: o.preVote,
       checkQuorum: o.checkQuorum,
       inflightMax: o.inflightMax,
+      inflightBytesMax: o.inflightBytesMax,
       appendBytesMax: o.appendBytesMax,
       uncommittedEntriesMax: o.uncommittedEntriesMax,
     };
