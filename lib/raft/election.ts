@@ -99,14 +99,17 @@ export function onVote(s: CoreState, m: VoteMsg): void {
 
 /**
  * Ticks from the start of a pre-election during which a pre-candidate grants another's
- * pre-vote for the same term only if that one comes first: a third of the base election
- * timeout, the window in which followers that saw their leader's connection close start
- * to campaign (core.ts reportUnreachable).
+ * pre-vote for the same term only if that one comes first: about the base election timeout.
+ * Not shorter: the other's request has to arrive within it, and on a loaded machine (load
+ * average 20-30 on 2 cores) a pre-vote took over 100 ms to cross (the failover bench's
+ * 870 ms split with a third of the timeout: pre-candidates 2 ms apart that each granted
+ * the other once a third had passed). Ticks come in bursts (several per delivery), so a
+ * window of a few ticks is a few deliveries.
  */
-const PRE_VOTE_DEFER_FRACTION = 3;
-
 function preVoteDeferTicks(s: CoreState): number {
-  return Math.max(1, Math.ceil(s.cfg.electionTicks / PRE_VOTE_DEFER_FRACTION));
+  // One tick short of the shortest randomized timeout: every pre-election (they restart
+  // each randomized timeout) has a tick in which a pre-candidate that cannot win grants.
+  return Math.max(1, s.cfg.electionTicks - 1);
 }
 
 /**
