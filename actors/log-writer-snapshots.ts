@@ -1,6 +1,7 @@
 // The log writer's snapshot and compaction messages (issue 9). Runs on the log writer's
 // thread with the log store, in message order with the writes: a compaction never
 // races an append, and a snapshot's chunks land one at a time (memory: one chunk).
+import { releaseChunk } from '../lib/replica/chunk-slots.js';
 import { RaftdError } from '../lib/util/errors.js';
 import type { LogStore, StorageLog } from '../lib/storage/log-store.js';
 import type { SnapshotReader } from '../lib/storage/snapshot-file.js';
@@ -36,6 +37,7 @@ export class LogWriterSnapshots {
         return null;
       case 'snapshotChunk':
         this.writing(msg.index).write(msg.data);
+        releaseChunk(msg.data); // on disk (page cache): the taker may reuse its slot
         return null;
       case 'snapshotEnd': {
         const meta = this.writing(msg.index).finish();

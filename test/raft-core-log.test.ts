@@ -4,7 +4,7 @@ import t from 'tap';
 import { RaftLog } from '../lib/raft/log.js';
 import { Inflights, Progress } from '../lib/raft/progress.js';
 import { committedIndex, voteResult } from '../lib/raft/quorum.js';
-import { ents } from './sim/manual.js';
+import { ents, Manual } from './sim/manual.js';
 
 t.test('term lookups by binary search', async (t) => {
   const log = new RaftLog(ents(1, [1, 1, 2, 2, 2, 5, 7, 7]));
@@ -53,6 +53,46 @@ t.test('progress: stale rejections are dropped; hints move next back', async (t)
   t.ok(inf.full());
   inf.freeLE(4);
   t.equal(inf.count, 1);
+});
+
+t.test('inflights: a byte bound as well as a count; one append may go past it; acknowledgements and resets free the bytes', async (t) => {
+  const inf = new Inflights(10, 1000);
+  t.notOk(inf.full(), 'empty: always takes one');
+  inf.add(3, 1500);
+  t.ok(inf.full(), 'one append past the byte bound fills it');
+  inf.freeLE(3);
+  t.equal(inf.bytes, 0);
+  inf.add(5, 400);
+  inf.add(6, 400);
+  t.notOk(inf.full(), '800 of 1000 bytes');
+  inf.add(9, 400);
+  t.ok(inf.full(), '1200 bytes');
+  inf.freeLE(6);
+  t.equal(inf.bytes, 400, 'the acknowledged appends freed their bytes');
+  t.notOk(inf.full());
+  inf.reset();
+  t.equal(inf.bytes, 0);
+  t.equal(new Inflights(2).full(), false, 'no byte bound by default');
+  const pr = new Progress(1, 64, 1000);
+  pr.becomeReplicate();
+  pr.sentEntries(2, 2, 600);
+  pr.sentEntries(2, 4, 600);
+  t.ok(pr.paused(), 'replicate: paused by bytes with 2 of 64 appends out');
+  t.ok(pr.maybeUpdate(2));
+  pr.inflights.freeLE(2);
+  t.notOk(pr.paused(), 'an acknowledgement unpauses it');
+});
+
+t.test('leader: appends to a follower stop at the byte bound and resume as it acknowledges', async (t) => {
+  const c = new Manual(['n1', 'n2', 'n3'], { random: { n1: 0 }, config: { inflightMax: 64, inflightBytesMax: 3000, appendBytesMax: 1100 } });
+  c.elect('n1');
+  c.core('n1').propose(Array.from({ length: 20 }, (_, i) => ({ tid: `t${i}`, data: new Uint8Array(1000) })));
+  c.flush('n1');
+  const toN2 = c.queue.filter((m) => m.type === 'append' && m.to === 'n2' && m.entries.length > 0);
+  t.equal(toN2.length, 3, 'three appends of ~1 KB fill 3000 bytes');
+  t.equal(c.core('n1').status().progress['n2']!.inflight, 3);
+  c.deliverAll();
+  t.equal(c.node('n2').log.length, 21, 'every entry arrives as acknowledgements free the window');
 });
 
 t.test('quorum arithmetic', async (t) => {

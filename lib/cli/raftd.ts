@@ -50,6 +50,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('frame-bytes-max', { type: 'number', default: DEFAULTS.frameBytesMax, describe: 'largest peer frame' })
     .option('append-bytes-max', { type: 'number', default: DEFAULTS.appendBytesMax, describe: 'largest batch of entries in one AppendEntries' })
     .option('inflight-max', { type: 'number', default: DEFAULTS.inflightMax, describe: 'AppendEntries in flight per peer' })
+    .option('inflight-bytes-max', { type: 'number', default: DEFAULTS.inflightBytesMax, describe: 'bytes of entries in flight per peer (0: no byte bound)' })
     .option('segment-bytes-max', { type: 'number', default: DEFAULTS.segmentBytesMax, describe: 'log segment file size' })
     .option('metrics-addr', { type: 'string', describe: 'serve GET /metrics, /health, /ready on host:port (default: the node\'s host and the hosts file\'s 5th column, if any; "off" disables)' })
     .option('request-timeout-ms', { type: 'number', default: DEFAULTS.requestTimeoutMs, describe: 'client request deadline' })
@@ -107,6 +108,7 @@ export async function main(argv: string[]): Promise<void> {
     frameBytesMax: args['frame-bytes-max'],
     appendBytesMax: args['append-bytes-max'],
     inflightMax: args['inflight-max'],
+    inflightBytesMax: args['inflight-bytes-max'],
     segmentBytesMax: args['segment-bytes-max'],
     requestTimeoutMs: args['request-timeout-ms'],
     metricsAddr: metricsAddrOf(args['metrics-addr'], hosts.find((h) => h.id === args.id)),

@@ -28,14 +28,17 @@
 import { assert } from '../util/assert.js';
 import type { Keyspace, KeyspaceReader } from './db.js';
 import { RecordWriter } from './records.js';
-import { ChunkBuilder, encodeEnd, encodeHead, SNAPSHOT_CHUNK_BYTES, type DedupRecord } from './snapshot.js';
+import { ChunkBuilder, encodeEnd, encodeHead, ownChunk, SNAPSHOT_CHUNK_BYTES, type ChunkAlloc, type DedupRecord } from './snapshot.js';
 import { cloneValue, type Value } from './values.js';
 
 export interface SnapshotCursor {
   /** The index of the last entry applied when the cursor began: the snapshot's index. */
   readonly index: number;
-  /** The next chunk, or null after the last one (the cursor is then closed). */
-  next(): Uint8Array | null;
+  /**
+   * The next chunk, or null after the last one (the cursor is then closed). The records
+   * chunks are written into memory from `alloc` (by default an ArrayBuffer of their own).
+   */
+  next(alloc?: ChunkAlloc): Uint8Array | null;
   /** Releases the cursor's copies; idempotent. Entries may be applied at any time, open or closed. */
   close(): void;
 }
@@ -119,18 +122,18 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
     if (rec.index <= this.index && rec.index > this.dedupEmitted) this.forgotten.push([tid, rec]);
   }
 
-  next(): Uint8Array | null {
+  next(alloc: ChunkAlloc = ownChunk): Uint8Array | null {
     switch (this.stage) {
       case 'head':
         this.stage = 'keys';
         return this.head;
       case 'keys': {
-        const out = this.keysChunk();
+        const out = this.keysChunk(alloc);
         if (out !== null) return out;
         this.stopWatchingKeys();
         this.stage = 'tombstones';
         this.tombstoneIter = this.tombstones[Symbol.iterator]();
-        return this.next();
+        return this.next(alloc);
       }
       case 'tombstones': {
         const b = new ChunkBuilder('tombstones2', this.scratch, this.chunkBytes);
@@ -138,15 +141,15 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
           b.tombstone(r.value[0], r.value[1]);
           if (b.full) break;
         }
-        if (!b.empty) return b.take();
+        if (!b.empty) return b.take(alloc);
         this.ks.releaseTombstones(this.tombstones);
         this.tombstoneIter = null;
         this.stage = 'dedup';
         this.dedupIter = this.dedup[Symbol.iterator]();
-        return this.next();
+        return this.next(alloc);
       }
       case 'dedup': {
-        const out = this.dedupChunk();
+        const out = this.dedupChunk(alloc);
         if (out !== null) return out;
         this.stage = 'end';
         return encodeEnd();
@@ -159,7 +162,7 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
     }
   }
 
-  private keysChunk(): Uint8Array | null {
+  private keysChunk(alloc: ChunkAlloc): Uint8Array | null {
     const b = new ChunkBuilder('keys2', this.scratch, this.chunkBytes);
     while (this.pos < this.order.length && !b.full) {
       const k = this.order[this.pos++]!;
@@ -173,10 +176,10 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
         b.key(k, v, this.deadlines.get(k), this.versions.get(k)!);
       }
     }
-    return b.empty ? null : b.take();
+    return b.empty ? null : b.take(alloc);
   }
 
-  private dedupChunk(): Uint8Array | null {
+  private dedupChunk(alloc: ChunkAlloc): Uint8Array | null {
     const b = new ChunkBuilder('dedup2', this.scratch, this.chunkBytes);
     const add = (tid: string, rec: DedupRecord): void => {
       assert(rec.index > this.dedupEmitted, 'snapshot cursor: request ids out of order');
@@ -201,7 +204,7 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
       }
       add(r.value[0], r.value[1]);
     }
-    return b.empty ? null : b.take();
+    return b.empty ? null : b.take(alloc);
   }
 
   private stopWatchingKeys(): void {

@@ -3,7 +3,9 @@
 // (RANDOMKEY inside a transaction depends on it; a hash's field order shows in HGETALL,
 // a set's in SMEMBERS: each is kept too), then the tombstones, then the request-id table.
 // Each chunk is a msgpack array [tag, ...], at most about SNAPSHOT_CHUNK_BYTES (one value
-// is never split), so a sender never holds the whole state as one buffer.
+// is never split), so a sender never holds the whole state as one buffer. Each has
+// CHUNK_HEADROOM_BYTES free in front of it in its buffer: the taker writes its length
+// prefix there, with no copy (lib/replica/snapshots.ts frame()).
 //
 // Format 2 (written): ['head', 'raftd-kv-2', lastIndex, timeMs, tombstoneFloor, keyCount],
 // then ['keys2', n, records] chunks, ['tombstones2', n, records], ['dedup2', n, records],
@@ -18,6 +20,7 @@
 // Format 1 (the first snapshots: one msgpack row per key) is still restored.
 // Chunks are written by a cursor (snapshot-cursor.ts) and read here.
 import { Packr } from 'msgpackr';
+import { assert } from '../util/assert.js';
 import { RaftdError } from '../util/errors.js';
 import { Keyspace } from './db.js';
 import { IndexedSet } from './indexed-set.js';
@@ -56,13 +59,41 @@ const HAS_DEADLINE = 0x10;
 /** The version is a u32, not a float64. */
 const SMALL_VERSION = 0x20;
 
+/** Free bytes in front of every chunk in its ArrayBuffer (a 4-byte length prefix fits). */
+export const CHUNK_HEADROOM_BYTES = 4;
+
+/**
+ * Memory for a chunk of `bytes` bytes with CHUNK_HEADROOM_BYTES free in front of it in the
+ * same buffer: by default an ArrayBuffer of its own; a taker may hand out reused shared
+ * slots instead (lib/replica/chunk-slots.ts).
+ */
+export type ChunkAlloc = (bytes: number) => Uint8Array;
+
+/** A new ArrayBuffer of its own: one allocation, not zeroed (every byte is written before it is read). */
+export const ownChunk: ChunkAlloc = (bytes) => Buffer.allocUnsafeSlow(CHUNK_HEADROOM_BYTES + bytes).subarray(CHUNK_HEADROOM_BYTES);
+
+function owned(b: Uint8Array): Uint8Array {
+  const out = ownChunk(b.length);
+  out.set(b);
+  return out;
+}
+
 export function encodeHead(lastIndex: number, timeMs: number, tombstoneFloor: number, keyCount: number): Uint8Array {
-  return packr.pack(['head', FORMAT, lastIndex, timeMs, tombstoneFloor, keyCount]);
+  return owned(packr.pack(['head', FORMAT, lastIndex, timeMs, tombstoneFloor, keyCount]));
 }
 
 export function encodeEnd(): Uint8Array {
-  return packr.pack(['end']);
+  return owned(packr.pack(['end']));
 }
+
+// A records chunk's msgpack header, written by hand so the body is copied once, straight
+// into the chunk (msgpackr's pack copied it into its own buffer, and framing copied that
+// again: on 100 KB values, two fresh 256 KiB buffers a chunk on the main thread):
+// fixarray(3), fixstr tag, uint32 n, bin32 body. Any msgpack reader reads it.
+const MP_FIXARRAY_3 = 0x93;
+const MP_FIXSTR = 0xa0;
+const MP_UINT32 = 0xce;
+const MP_BIN32 = 0xc6;
 
 /** Records of one kind, packed as one chunk once about SNAPSHOT_CHUNK_BYTES are written. */
 export class ChunkBuilder {
@@ -138,9 +169,25 @@ export class ChunkBuilder {
     this.n++;
   }
 
-  /** The chunk (its own bytes); the builder is not used after. */
-  take(): Uint8Array {
-    return packr.pack([this.tag, this.n, this.w.done()]);
+  /** The chunk, in memory from `alloc` (behind CHUNK_HEADROOM_BYTES); the builder is not used after. */
+  take(alloc: ChunkAlloc = ownChunk): Uint8Array {
+    const body = this.w.done();
+    const tag = this.tag;
+    const headBytes = 1 + 1 + tag.length + 5 + 5;
+    const mem = alloc(headBytes + body.length);
+    assert(mem.length === headBytes + body.length && mem.byteOffset >= CHUNK_HEADROOM_BYTES, 'chunk memory');
+    const out = Buffer.from(mem.buffer, mem.byteOffset, mem.length);
+    let at = 0;
+    out[at++] = MP_FIXARRAY_3;
+    out[at++] = MP_FIXSTR | tag.length;
+    at += out.write(tag, at, 'latin1');
+    out[at++] = MP_UINT32;
+    at = out.writeUInt32BE(this.n, at);
+    out[at++] = MP_BIN32;
+    at = out.writeUInt32BE(body.length, at);
+    assert(at === headBytes, 'chunk header size');
+    out.set(body, at);
+    return out;
   }
 }
 

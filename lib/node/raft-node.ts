@@ -72,6 +72,8 @@ const SNAPSHOT_LOAD_READ_BYTES = 4 * 1024 * 1024;
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** A snapshot is serialized this much per round, between applies: a few ms of the main thread at a time. */
 const SNAPSHOT_TAKE_BYTES_PER_ROUND = 256 * 1024;
+/** Reused buffers for the chunks of a snapshot being taken (lib/replica/chunk-slots.ts): about 3 MiB. */
+const SNAPSHOT_CHUNK_SLOTS = 8;
 const SNAPSHOT_CHUNK_TIMEOUT_MS = 5000;
 const SNAPSHOT_CHUNK_ATTEMPTS_MAX = 5;
 /** The status the gateway holds (INFO) is refreshed this often even when nothing moves. */
@@ -188,6 +190,7 @@ export class RaftNode {
       preVote: o.preVote,
       checkQuorum: o.checkQuorum,
       inflightMax: o.inflightMax,
+      inflightBytesMax: o.inflightBytesMax,
       appendBytesMax: o.appendBytesMax,
       uncommittedEntriesMax: o.uncommittedEntriesMax,
     };
@@ -211,6 +214,7 @@ export class RaftNode {
           retainEntries: o.snapshotRetainEntries,
           chunkBytes: SNAPSHOT_CHUNK_BYTES,
           takeBytesPerRound: SNAPSHOT_TAKE_BYTES_PER_ROUND,
+          chunkSlots: SNAPSHOT_CHUNK_SLOTS,
           chunkTimeoutTicks: Math.max(1, Math.ceil(SNAPSHOT_CHUNK_TIMEOUT_MS / o.tickMs)),
           attemptsMax: SNAPSHOT_CHUNK_ATTEMPTS_MAX,
         },
@@ -480,7 +484,8 @@ export class RaftNode {
     for (const c of fx.storage) {
       if (c.type === 'snapshotBegin') this.snapshotStartedAt = performance.now();
       // A snapshot chunk is moved, not copied: a snapshot is the whole state, tens of MB.
-      this.logWriter.post(c, c.type === 'snapshotChunk' ? [c.data.buffer as ArrayBuffer] : undefined);
+      // (Or shared: a reused chunk slot the log writer frees, lib/replica/chunk-slots.ts.)
+      this.logWriter.post(c, c.type === 'snapshotChunk' && c.data.buffer instanceof ArrayBuffer ? [c.data.buffer] : undefined);
     }
     this.send(fx.messages);
     if (fx.applied.length > 0) this.events.emit('applied', fx.applied);

@@ -22,8 +22,13 @@ import type { CoreConfig, CoreStatus, Entry, HardState, Message, NodeId, Propose
 export { EVENTS_MAX, READS_MAX } from './state.js';
 /** Bound on committed entries handed out by one ready() (hasReady() stays true for the rest). */
 export const COMMITTED_PER_READY_MAX = 8192;
-/** A follower whose leader's connection closed campaigns within electionTicks / this. */
-const UNREACHABLE_CAMPAIGN_FRACTION = 3;
+/**
+ * A follower whose leader's connection closed campaigns within electionTicks / this (3
+ * ticks of the default 30). It was a third, to keep followers that saw the close apart;
+ * pre-candidates close together now resolve without a split (election.ts defersToSelf,
+ * yieldTo), so the spread only costs time: the failover bench's median was mostly it.
+ */
+const UNREACHABLE_CAMPAIGN_FRACTION = 10;
 
 export class RaftCore {
   private readonly s: CoreState;
@@ -128,10 +133,9 @@ export class RaftCore {
     const s = this.s;
     if (s.role === 'follower' && peer === s.leader && s.cfg.preVote) {
       // The connection to our leader closed: a leader that died closes it at once, so this
-      // follower stops trusting its lease and campaigns within a third of the base election
-      // timeout, at a random tick of it (followers that all saw the close rarely start
-      // together, and pre-candidates that do defer to one of them: onVote), instead of after
-      // a whole randomized one. PreVote keeps this harmless when the leader is alive:
+      // follower stops trusting its lease and campaigns within a tenth of the base election
+      // timeout, at a random tick of it (pre-candidates that start together defer to the
+      // one that comes first: election.ts), instead of after a whole randomized one. PreVote keeps this harmless when the leader is alive:
       // followers that still hear from it refuse, being in its lease.
       const window = Math.max(1, Math.ceil(s.cfg.electionTicks / UNREACHABLE_CAMPAIGN_FRACTION));
       const soon = s.randomizedElectionTicks - 1 - Math.floor(s.random() * window);

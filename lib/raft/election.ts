@@ -71,10 +71,18 @@ export function onVote(s: CoreState, m: VoteMsg): void {
   assert(m.pre ? m.term >= s.term : m.term === s.term, 'vote term not reconciled');
   const canVote = s.vote === m.from || (s.vote === null && s.leader === null) || (m.pre && m.term > s.term);
   const upToDate = s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
-  if (canVote && upToDate && !defersToSelf(s, m)) {
+  if (canVote && upToDate && defersToSelf(s, m)) {
+    // Not answered, as a follower in its lease does not: the other asks again every tick
+    // (resendPreVotes) and is granted once this pre-election is past its first ticks. A
+    // rejection would end its asking until its whole pre-election timed out.
+    s.emit('info', 'voteIgnored', { candidate: m.from, pre: true, reason: 'pre-candidate too', msgTerm: m.term });
+    return;
+  }
+  if (canVote && upToDate) {
     s.emit('info', 'voteGranted', { candidate: m.from, pre: m.pre, voteTerm: m.term });
     if (m.pre) {
       s.msgsNow.push(voteResp(s, m.from, m.term, true, true));
+      yieldTo(s, m);
     } else {
       s.vote = m.from;
       s.electionElapsed = 0;
@@ -82,7 +90,7 @@ export function onVote(s: CoreState, m: VoteMsg): void {
     }
     return;
   }
-  const reason = !canVote ? (s.vote !== null ? `voted for ${s.vote}` : `have leader ${s.leader}`) : !upToDate ? 'log behind' : 'pre-candidate too';
+  const reason = !canVote ? (s.vote !== null ? `voted for ${s.vote}` : `have leader ${s.leader}`) : 'log behind';
   s.emit('info', 'voteRejected', { candidate: m.from, pre: m.pre, voteTerm: m.term, reason });
   const resp: VoteRespMsg = voteResp(s, m.from, s.term, m.pre, false);
   if (m.pre) s.msgsNow.push(resp);
@@ -90,20 +98,50 @@ export function onVote(s: CoreState, m: VoteMsg): void {
 }
 
 /**
+ * Ticks from the start of a pre-election during which a pre-candidate grants another's
+ * pre-vote for the same term only if that one comes first: about the base election timeout.
+ * Not shorter: the other's request has to arrive within it, and on a loaded machine (load
+ * average 20-30 on 2 cores) a pre-vote took over 100 ms to cross (the failover bench's
+ * 870 ms split with a third of the timeout: pre-candidates 2 ms apart that each granted
+ * the other once a third had passed). Ticks come in bursts (several per delivery), so a
+ * window of a few ticks is a few deliveries.
+ */
+function preVoteDeferTicks(s: CoreState): number {
+  // One tick short of the shortest randomized timeout: every pre-election (they restart
+  // each randomized timeout) has a tick in which a pre-candidate that cannot win grants.
+  return Math.max(1, s.cfg.electionTicks - 1);
+}
+
+/**
  * Two followers that lost their leader at the same moment (its process died) become
- * pre-candidates together; granting each other, both would go on to a real vote, split
- * it, and wait a whole randomized timeout. Instead a pre-candidate that started in this
- * very tick grants another's pre-vote for the same term only if that one comes first: a
- * longer log, or as long and a lower id. Pre-votes change no state, so this costs no
- * safety; the one that comes first still gets this node's real vote when it asks. Only
- * in the first tick: a pre-candidate that cannot win (its own requests are lost) must not
- * keep refusing one that could.
+ * pre-candidates a few ticks apart; granting each other, both would go on to a real vote,
+ * split it, and wait a whole randomized timeout (the failover bench's 450-670 ms rounds:
+ * pre-candidates 2 and 30 ms apart). Instead a pre-candidate early in its pre-election
+ * (preVoteDeferTicks) grants another's pre-vote for the same term only if that one comes
+ * first: a longer log, or as long and a lower id. Pre-votes change no state, so this costs
+ * no safety; the one that comes first still gets this node's real vote when it asks. Only
+ * early in each pre-election: a pre-candidate that cannot win (its own requests are lost)
+ * must not keep refusing one that could, which asks again every tick (resendPreVotes).
  */
 function defersToSelf(s: CoreState, m: VoteMsg): boolean {
-  if (!m.pre || s.role !== 'precandidate' || m.term !== s.term + 1 || s.electionElapsed !== 0) return false;
+  if (!m.pre || s.role !== 'precandidate' || m.term !== s.term + 1 || s.electionElapsed >= preVoteDeferTicks(s)) return false;
   const longer = m.lastLogTerm > s.log.lastTerm || (m.lastLogTerm === s.log.lastTerm && m.lastLogIndex > s.log.lastIndex);
   const same = m.lastLogTerm === s.log.lastTerm && m.lastLogIndex === s.log.lastIndex;
   return !(longer || (same && m.from < s.id));
+}
+
+/**
+ * A pre-candidate early in its pre-election has just granted the pre-vote of one that comes
+ * first (defersToSelf): it steps back and lets that one run, campaigning again after
+ * preVoteDeferTicks if nothing comes of it. With five members the other followers grant
+ * both pre-candidates, so both would win their pre-votes and split the real one. Once per
+ * pre-vote term, so a pre-candidate that cannot win cannot hold this one back for ever.
+ */
+function yieldTo(s: CoreState, m: VoteMsg): void {
+  if (s.role !== 'precandidate' || m.term !== s.term + 1 || s.electionElapsed >= preVoteDeferTicks(s) || s.preVoteYieldTerm === m.term) return;
+  s.preVoteYieldTerm = m.term;
+  becomeFollower(s, s.term, null, `pre-candidate ${m.from} comes first`);
+  s.electionElapsed = Math.max(0, s.randomizedElectionTicks - preVoteDeferTicks(s));
 }
 
 export function onVoteResp(s: CoreState, m: VoteRespMsg): void {

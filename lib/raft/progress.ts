@@ -5,8 +5,9 @@
 //   probe state: inflight is empty; at most one append is outstanding (probeSent)
 //     until a response arrives or the next heartbeat resends;
 //   replicate state: next is advanced optimistically as appends are sent; the
-//     inflight window holds the last index of each unacknowledged append and is
-//     never larger than inflightMax; every entry of it is >= next's old value
+//     inflight window holds the last index (and bytes) of each unacknowledged
+//     append; it takes another only while it holds fewer than inflightMax and
+//     fewer than inflightBytesMax bytes; every entry of it is >= next's old value
 //     and < next;
 //   snapshot state: the entries the follower needs are compacted away; the driver is
 //     sending it a snapshot and nothing else goes until it reports the outcome or the
@@ -15,32 +16,55 @@
 import { assert } from './assert.js';
 import type { PeerProgress } from './types.js';
 
-/** Bounded FIFO of the last index carried by each append in flight. */
+/**
+ * Bounded FIFO of the appends in flight: the last index each carried and its bytes. Full
+ * at `max` appends, or once their bytes reach `bytesMax` (0: no byte bound), as etcd's
+ * MaxInflightBytes: one append may go past the bound, so an empty window always takes
+ * one and at most bytesMax + appendBytesMax are in flight.
+ */
 export class Inflights {
   private readonly buf: number[] = [];
-  constructor(readonly max: number) {
+  private readonly sizes: number[] = [];
+  private bytesInFlight = 0;
+  constructor(
+    readonly max: number,
+    readonly bytesMax = 0,
+  ) {
     assert(Number.isInteger(max) && max >= 1, `inflightMax must be >= 1, got ${max}`);
+    assert(Number.isInteger(bytesMax) && bytesMax >= 0, `inflightBytesMax must be >= 0, got ${bytesMax}`);
   }
   get count(): number {
     return this.buf.length;
   }
-  full(): boolean {
-    return this.buf.length >= this.max;
+  get bytes(): number {
+    return this.bytesInFlight;
   }
-  add(lastIndex: number): void {
+  full(): boolean {
+    return this.buf.length >= this.max || (this.bytesMax > 0 && this.bytesInFlight >= this.bytesMax);
+  }
+  add(lastIndex: number, bytes = 0): void {
     assert(!this.full(), 'inflights full');
+    assert(Number.isInteger(bytes) && bytes >= 0, `inflight bytes ${bytes}`);
     const tail = this.buf[this.buf.length - 1];
     assert(tail === undefined || lastIndex > tail, `inflight ${lastIndex} not after ${tail}`);
     this.buf.push(lastIndex);
+    this.sizes.push(bytes);
+    this.bytesInFlight += bytes;
   }
   /** Acknowledge every append whose last index is <= index. */
   freeLE(index: number): void {
     let n = 0;
-    while (n < this.buf.length && this.buf[n]! <= index) n++;
-    if (n > 0) this.buf.splice(0, n);
+    while (n < this.buf.length && this.buf[n]! <= index) this.bytesInFlight -= this.sizes[n++]!;
+    if (n > 0) {
+      this.buf.splice(0, n);
+      this.sizes.splice(0, n);
+    }
+    assert(this.bytesInFlight >= 0 && (this.buf.length > 0 || this.bytesInFlight === 0), `inflight bytes ${this.bytesInFlight} with ${this.buf.length} appends`);
   }
   reset(): void {
     this.buf.length = 0;
+    this.sizes.length = 0;
+    this.bytesInFlight = 0;
   }
 }
 
@@ -60,10 +84,10 @@ export class Progress {
   ackedRound = 0;
   readonly inflights: Inflights;
 
-  constructor(next: number, inflightMax: number) {
+  constructor(next: number, inflightMax: number, inflightBytesMax = 0) {
     assert(next >= 1, `next ${next} < 1`);
     this.next = next;
-    this.inflights = new Inflights(inflightMax);
+    this.inflights = new Inflights(inflightMax, inflightBytesMax);
   }
 
   becomeProbe(): void {
@@ -114,13 +138,13 @@ export class Progress {
     return true;
   }
 
-  /** Record an append of entries (lastIndex = last entry sent; 0 entries = heartbeat). */
-  sentEntries(count: number, lastIndex: number): void {
+  /** Record an append of entries (lastIndex = last entry sent; 0 entries = heartbeat) of `bytes` bytes. */
+  sentEntries(count: number, lastIndex: number, bytes = 0): void {
     if (this.state === 'replicate') {
       if (count > 0) {
         assert(lastIndex >= this.next, `sent entries up to ${lastIndex} behind next ${this.next}`);
         this.next = lastIndex + 1;
-        this.inflights.add(lastIndex);
+        this.inflights.add(lastIndex, bytes);
       }
     } else {
       this.probeSent = true;

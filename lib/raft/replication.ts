@@ -3,6 +3,7 @@
 // counting replicas of entries of its own term, heartbeats).
 import { assert } from './assert.js';
 import { appendAccepted, appendMsg, appendRejected, timeoutNowMsg, type AppendMsg, type AppendRespMsg } from './message-builders.js';
+import { entrySizeBytes } from './log.js';
 import { committedIndex } from './quorum.js';
 import { checkReads, startReads } from './read-index.js';
 import { becomeFollower } from './roles.js';
@@ -170,7 +171,9 @@ function sendAppend(s: CoreState, to: NodeId, sendIfEmpty: boolean): boolean {
   const ents = pr.next <= s.log.lastIndex ? s.log.sliceBytes(pr.next, s.cfg.appendBytesMax) : [];
   if (ents.length === 0 && !sendIfEmpty) return false;
   s.msgsNow.push(appendMsg(s, to, prev, prevTerm, ents));
-  pr.sentEntries(ents.length, prev + ents.length);
+  let bytes = 0;
+  for (const e of ents) bytes += entrySizeBytes(e);
+  pr.sentEntries(ents.length, prev + ents.length, bytes);
   return true;
 }
 

@@ -48,7 +48,7 @@ export function becomeLeader(s: CoreState): void {
   s.stepRole = stepLeader;
   s.tickRole = tickHeartbeat;
   const next = s.log.lastIndex + 1;
-  for (const p of s.others) s.progress.set(p, new Progress(next, s.cfg.inflightMax));
+  for (const p of s.others) s.progress.set(p, new Progress(next, s.cfg.inflightMax, s.cfg.inflightBytesMax ?? 0));
   setRole(s, 'leader', 'won election');
   setLeader(s, s.id);
   // The noop lets the leader commit (and so learn the commit index of) earlier terms.

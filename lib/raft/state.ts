@@ -49,6 +49,8 @@ export class CoreState {
   removedNotice: NodeId | null = null;
   /** The last non-voter whose vote request was logged as ignored ("id/term"): logged once, not every resend. */
   ignoredVoteKey = '';
+  /** The pre-vote term in which this node last stepped back for a pre-candidate that comes first (election.ts yieldTo). */
+  preVoteYieldTerm = 0;
   readonly random: () => number;
   readonly readTimeoutTicks: number;
 
@@ -137,7 +139,7 @@ export class CoreState {
     this.otherVoters = this.others.filter((p) => this.voterSet.has(p));
     this.quorum = this.voterSet.size === 0 ? 1 : quorumSize(this.voterSet.size);
     if (this.role !== 'leader') return;
-    for (const p of this.others) if (!this.progress.has(p)) this.progress.set(p, new Progress(this.log.lastIndex + 1, this.cfg.inflightMax));
+    for (const p of this.others) if (!this.progress.has(p)) this.progress.set(p, new Progress(this.log.lastIndex + 1, this.cfg.inflightMax, this.cfg.inflightBytesMax ?? 0));
     for (const p of [...this.progress.keys()]) if (!this.memberSet.has(p)) this.progress.delete(p);
   }
 
@@ -237,6 +239,7 @@ function validateConfig(c: CoreConfig): void {
   assert(posInt(c.heartbeatTicks), `heartbeatTicks ${c.heartbeatTicks}`);
   assert(posInt(c.electionTicks) && c.electionTicks > c.heartbeatTicks, 'electionTicks must exceed heartbeatTicks');
   assert(posInt(c.inflightMax), `inflightMax ${c.inflightMax}`);
+  assert(c.inflightBytesMax === undefined || (Number.isInteger(c.inflightBytesMax) && c.inflightBytesMax >= 0), `inflightBytesMax ${c.inflightBytesMax}`);
   assert(posInt(c.appendBytesMax), `appendBytesMax ${c.appendBytesMax}`);
   assert(posInt(c.uncommittedEntriesMax), `uncommittedEntriesMax ${c.uncommittedEntriesMax}`);
 }

@@ -108,6 +108,11 @@ export interface CoreConfig {
   checkQuorum: boolean;
   /** Bound on append messages in flight to one peer in the replicate state. */
   inflightMax: number;
+  /**
+   * Bound on the bytes of entries in flight to one peer in the replicate state (0 or
+   * absent: none); one append may go past it.
+   */
+  inflightBytesMax?: number;
   /** Bound on the encoded size of entries in one append message (at least one entry is always sent). */
   appendBytesMax: number;
   /** Bound on entries accepted by one propose call and on the uncommitted tail. */

@@ -6,6 +6,7 @@
 //
 // The state machine's chunks are framed (4-byte length each) in the snapshot's
 // content, so content read back in byte ranges of any size splits into them again.
+import { CHUNK_HEADROOM_BYTES, ownChunk, SNAPSHOT_CHUNK_BYTES, type ChunkAlloc } from '../kv/snapshot.js';
 import type { SnapshotCursor } from '../kv/snapshot-cursor.js';
 import type { KvStateMachine } from '../kv/state-machine.js';
 import type { RaftCore } from '../raft/core.js';
@@ -13,6 +14,7 @@ import { configForSnapshot, configFromSnapshot } from '../raft/config-entry.js';
 import type { NodeId, SnapshotMeta } from '../raft/types.js';
 import { decodeSnapshotHeader, SNAPSHOT_FIXED_BYTES, snapshotHeaderBytes } from '../storage/snapshot-format.js';
 import { assert } from '../util/assert.js';
+import { ChunkSlots } from './chunk-slots.js';
 import type { SnapAck, SnapChunk } from './messages.js';
 import type { LogWriterSnapshotIn, LogWriterSnapshotOut } from './storage-messages.js';
 
@@ -27,6 +29,13 @@ export interface SnapshotLimits {
   chunkBytes: number;
   /** Bytes of the state serialized per process() call while a snapshot is taken: applies go on between. */
   takeBytesPerRound: number;
+  /**
+   * Reused shared buffers for the chunks of a snapshot being taken (chunk-slots.ts), which
+   * the log writer frees once written; the taking waits while all are in flight. 0 or
+   * absent: a buffer of its own per chunk, transferred (for a log writer that does not
+   * free slots, as the simulator's).
+   */
+  chunkSlots?: number;
   /** A chunk not acknowledged within this many ticks is sent again; after `attemptsMax` tries the transfer ends. */
   chunkTimeoutTicks: number;
   attemptsMax: number;
@@ -54,7 +63,9 @@ interface Incoming {
   restore: { reqId: number; offset: number; file: SnapshotFileReader } | null;
 }
 
-const FRAME_HEADER_BYTES = 4;
+const FRAME_HEADER_BYTES = CHUNK_HEADROOM_BYTES;
+/** A chunk slot holds a cursor's chunk plus a value this large past its bound; a chunk larger gets a buffer of its own. */
+const SLOT_VALUE_BYTES_MAX = 128 * 1024;
 
 export class Snapshots {
   /** The newest durable snapshot on this node. */
@@ -75,6 +86,8 @@ export class Snapshots {
   lastBytes = 0;
   /** Bytes of the entries applied since the last snapshot began. */
   private appliedBytes = 0;
+  private readonly slots: ChunkSlots | null;
+  private readonly alloc: ChunkAlloc;
 
   constructor(
     private readonly id: NodeId,
@@ -85,6 +98,9 @@ export class Snapshots {
   ) {
     assert(limits.snapshotEntries >= 1 && limits.chunkBytes >= 1024 && limits.chunkTimeoutTicks >= 1 && limits.attemptsMax >= 1, 'snapshot limits');
     this.latest = latest;
+    const slots = limits.chunkSlots ?? 0;
+    this.slots = slots > 0 ? new ChunkSlots(slots, SNAPSHOT_CHUNK_BYTES + SLOT_VALUE_BYTES_MAX) : null;
+    this.alloc = this.slots === null ? ownChunk : (bytes) => this.slots!.alloc(bytes);
   }
 
   // ------------------------------------------------------------------ taking
@@ -120,7 +136,9 @@ export class Snapshots {
     const c = this.cursor;
     if (c === null) return;
     for (let bytes = 0; bytes < this.limits.takeBytesPerRound; ) {
-      const chunk = c.next();
+      // Every slot in flight: a round after the log writer frees one goes on (serializing).
+      if (this.slots !== null && !this.slots.hasFree()) return;
+      const chunk = c.next(this.alloc);
       if (chunk === null) {
         this.cursor = null;
         this.storage.push({ type: 'snapshotEnd', index: this.taking });
@@ -335,9 +353,12 @@ export class Snapshots {
     return this.outgoing.size;
   }
 
-  /** A snapshot is being serialized: another round soon moves it on. */
+  /**
+   * A snapshot is being serialized and another round now would move it on (false while
+   * every chunk slot waits for the log writer: a tick or a message brings the next round).
+   */
   get serializing(): boolean {
-    return this.cursor !== null;
+    return this.cursor !== null && (this.slots === null || this.slots.hasFree());
   }
 
 }
@@ -346,12 +367,19 @@ function ack(from: NodeId, term: number, m: SnapChunk, status: SnapAck['status']
   return { type: 'snapAck', term, from, to: m.from, index: m.index, snapTerm: m.snapTerm, status, nextOffset };
 }
 
-/** One state-machine chunk with its length in front, in an ArrayBuffer of its own (the node transfers it). */
+/**
+ * One state-machine chunk with its length in front, with no copy: a cursor's chunk has
+ * room for the length in front of it in its buffer (lib/kv/snapshot.ts). The result is a
+ * view into a shared chunk slot (chunk-slots.ts), or an ArrayBuffer of its own that it
+ * fills exactly (the node transfers it).
+ */
 export function frame(chunk: Uint8Array): Uint8Array {
-  const out = new Uint8Array(FRAME_HEADER_BYTES + chunk.length);
-  new DataView(out.buffer).setUint32(0, chunk.length);
-  out.set(chunk, FRAME_HEADER_BYTES);
-  return out;
+  const buf = chunk.buffer;
+  assert(chunk.byteOffset >= FRAME_HEADER_BYTES, 'a snapshot chunk without room for its length');
+  const framed = new Uint8Array(buf, chunk.byteOffset - FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + chunk.length);
+  assert(buf instanceof SharedArrayBuffer || (framed.byteOffset === 0 && framed.byteLength === buf.byteLength), 'a snapshot chunk sharing its ArrayBuffer');
+  new DataView(buf, framed.byteOffset, FRAME_HEADER_BYTES).setUint32(0, chunk.length);
+  return framed;
 }
 
 /** A snapshot file read back in byte ranges: its header (for the configuration), then its framed content. */

@@ -144,6 +144,8 @@ export class Cluster {
       preVote: o.preVote,
       checkQuorum: o.checkQuorum,
       inflightMax: o.inflightMax,
+      // Two appends' worth: the byte bound binds often (derived, so each seed's schedule is unchanged).
+      inflightBytesMax: 2 * o.appendBytesMax,
       appendBytesMax: o.appendBytesMax,
       uncommittedEntriesMax: o.uncommittedEntriesMax,
     };
