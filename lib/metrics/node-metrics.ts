@@ -5,7 +5,7 @@
 import { AggregatorRegistry, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { ClientReply, GatewayRequest, NodeStatus } from '../replica/messages.js';
 import type { Effects } from '../replica/replica.js';
-import { ActorMetrics } from './actor-metrics.js';
+import { ActorMetrics, LOOP_DELAY_RESOLUTION_MS } from './actor-metrics.js';
 import { CommitHistory, healthOf, HEALTH_SAMPLE_INTERVAL_MS, type HealthVerdict } from './health.js';
 import { MetricsServer } from './http-server.js';
 import { mergeFamilies } from './merge.js';
@@ -45,7 +45,8 @@ export class NodeMetrics {
   private server: MetricsServer | null = null;
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    // prom-client's own event-loop lag sampler on main: as coarse as the threads' (each sample is a wake-up).
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: LOOP_DELAY_RESOLUTION_MS });
     this.raft = new RaftMetrics(this.registry, this.thread, () => (this.status ? this.status() : null));
     this.missing = new Gauge({ name: 'raftd_metrics_threads_missing', help: 'Threads that did not answer the last scrape in time (their series are absent)', labelNames: ['thread'], registers: [this.registry] });
     const verdict = (what: () => HealthVerdict) =>
