@@ -12,7 +12,7 @@ import { assert, assertNever } from './assert.js';
 import { onNonVoterVote, onRemovedNotice, onStaleTerm, onVote } from './election.js';
 import { appendAccepted, readIndexMsg } from './message-builders.js';
 import { expireReads, leaderRead } from './read-index.js';
-import { becomeFollower, inLease, setLeader, stepFollower, tickElection } from './roles.js';
+import { becomeFollower, inLease, setLeader, stepFollower, tickElection, ticksUntilDue } from './roles.js';
 import type { Member, Membership } from '../replica/membership-types.js';
 import { encodeConfig } from './config-entry.js';
 import { bcastAppend, bcastCommit, committedInTerm, maybeCommit, maybeStepDownRemoved, sendTimeoutNow } from './replication.js';
@@ -40,6 +40,11 @@ export class RaftCore {
     s.ticks++;
     expireReads(s);
     s.tickRole(s);
+  }
+
+  /** Ticks that may pass before the next one can change anything (roles.ts: ticksUntilDue). */
+  ticksUntilDue(): number {
+    return ticksUntilDue(this.s);
   }
 
   step(m: Message): void {

@@ -152,6 +152,33 @@ function tickHeartbeat(s: CoreState): void {
   }
 }
 
+/**
+ * How many more ticks may pass before the next one can change anything: send a
+ * heartbeat, check the quorum, end a handover, campaign, resend pre-votes. A driver that
+ * delivers ticks only when asked (and counts every tick that passed meanwhile) behaves as
+ * one that delivers each at once. Pending reads only expire: they are checked at least
+ * every heartbeat interval, as late as that past their deadline. Always >= 1; Infinity
+ * when nothing is timed (a follower that may never campaign).
+ */
+export function ticksUntilDue(s: CoreState): number {
+  const reads = s.leaderReads.size + s.forwardedReads.size > 0 ? s.cfg.heartbeatTicks : Infinity;
+  switch (s.role) {
+    case 'leader': {
+      let due = Math.min(s.cfg.heartbeatTicks - s.heartbeatElapsed, s.cfg.electionTicks - s.electionElapsed);
+      if (s.leadTransferee !== null) due = Math.min(due, s.cfg.electionTicks - s.transferElapsed);
+      return Math.max(1, Math.min(due, reads));
+    }
+    case 'precandidate':
+      return 1;
+    case 'candidate':
+    case 'follower':
+      if (!s.canCampaign) return reads;
+      return Math.max(1, Math.min(s.randomizedElectionTicks - s.electionElapsed, reads));
+    default:
+      return assertNever(s.role, 'role');
+  }
+}
+
 // ---------------------------------------------------------------- per-role step
 
 export function stepFollower(s: CoreState, m: Message): void {
