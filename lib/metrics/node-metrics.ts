@@ -34,6 +34,8 @@ export class NodeMetrics {
   private readonly thread = new ActorMetrics('main');
   private readonly raft: RaftMetrics;
   private readonly missing: Gauge<'thread'>;
+  private readonly ticks = this.thread.counter('raftd_timer_ticks_total', 'Logical ticks counted for the Raft core')();
+  private readonly ticksLate = this.thread.counter('raftd_timer_late_total', 'Times the node woke more than the tick clock counts at once late (ticks were skipped)')();
   private sources: MetricsSource[] = [];
   private status: (() => NodeStatus) | null = null;
   private running = false;
@@ -98,6 +100,12 @@ export class NodeMetrics {
 
   onSnapshotWritten(fileBytes: number, seconds: number): void {
     this.raft.onSnapshotWritten(fileBytes, seconds);
+  }
+
+  /** The tick clock counted `ticks` for the core and skipped `skipped` past its bound (a stalled thread). */
+  onTicks(ticks: number, skipped: number): void {
+    if (ticks > 0) this.ticks.inc(ticks);
+    if (skipped > 0) this.ticksLate.inc();
   }
 
   onApplied(count: number): void {

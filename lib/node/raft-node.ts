@@ -1,7 +1,7 @@
 // The supervisor: one per process, a thin I/O shell around the replica
 // (lib/replica/replica.ts), which makes every decision. It feeds the replica what the
-// actors report (ticks, peer messages, durable writes, lost connections, client
-// requests) and hands its effects back out. Everything crosses threads in batches:
+// actors report (peer messages, durable writes, lost connections, client requests) and
+// the ticks of its clock (lib/actor/tick-clock.ts), and hands its effects back out. Everything crosses threads in batches:
 // one message per write to the log writer, one per peer per round.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,9 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { createNanoEvents, type Emitter } from 'nanoevents';
 import { spawnActor, type ActorHandle } from '../actor/spawn.js';
 import { tuneProcessHeap } from '../actor/heap-tuning.js';
+import { TickClock } from '../actor/tick-clock.js';
+import { ticksUntilWake, TICKS_PER_TAKE_MAX } from '../actor/tick-cadence.js';
 import { Logger } from '../log/logger.js';
 import type { RaftActorEvent } from '../raft/events.js';
-import type { CoreConfig, Entry, NodeId, Restored, Role } from '../raft/types.js';
+import type { CoreConfig, Entry, NodeId, Restored } from '../raft/types.js';
 import type { NodeOptions } from '../config/options.js';
 import type { HostEntry } from '../config/hosts.js';
 import { assert, assertNever } from '../util/assert.js';
@@ -33,9 +35,6 @@ import type {
   ReplicatorData,
   ReplicatorIn,
   ReplicatorOut,
-  TimerData,
-  TimerIn,
-  TimerOut,
   TransportLimits,
 } from '../actor/protocol.js';
 import { seededRandom } from './random.js';
@@ -89,7 +88,6 @@ export class RaftNode {
   /** Until the replica exists, snapshot reads answer load(). */
   private loading = true;
   private logWriter!: ActorHandle<LogWriterIn>;
-  private timer!: ActorHandle<TimerIn>;
   private peerServer!: ActorHandle<PeerServerIn>;
   private gateway!: ActorHandle<GatewayIn>;
   private readonly replicators = new Map<NodeId, ActorHandle<ReplicatorIn>>();
@@ -105,8 +103,8 @@ export class RaftNode {
   private msgsToStrangers = 0;
   private readonly connected = new Map<NodeId, boolean>();
   private processScheduled = false;
-  /** Ticks the timer delivered that the replica has not counted yet (see onTimer). */
-  private ticksDue = 0;
+  /** The core's logical ticks, counted from the wall clock; wakes the node when the next one matters. */
+  private clock: TickClock | null = null;
   private lastStatus: NodeStatus | null = null;
   private lastProgressPush = 0;
   private progressTimer: NodeJS.Timeout | null = null;
@@ -166,15 +164,6 @@ export class RaftNode {
       file: this.actorFile('log-writer'),
       workerData: { ...this.base(), segmentBytesMax: o.segmentBytesMax, loadChunkEntriesMax: 8192 } satisfies LogWriterData,
       onMessage: (m) => this.onLogWriter(m),
-      onFatal: this.onFatal,
-    });
-    // The timer thread starts while the state loads (a restart serves sooner); its ticks
-    // only count once the node runs.
-    this.timer = spawnActor<TimerIn, TimerOut>({
-      name: 'election-timer',
-      file: this.actorFile('election-timer'),
-      workerData: { ...this.base(), tickMs: o.tickMs } satisfies TimerData,
-      onMessage: (m) => this.onTimer(m),
       onFatal: this.onFatal,
     });
     const { restored, content } = await this.load();
@@ -259,11 +248,10 @@ export class RaftNode {
       onMessage: (m) => this.onGateway(m),
       onFatal: this.onFatal,
     });
-    await Promise.all([this.peerServer.ready, this.gateway.ready, this.timer.ready, ...[...this.replicators.values()].map((r) => r.ready)]);
-    // Ticks counted while the state loaded would fire an election timeout at once.
-    this.ticksDue = 0;
-    // A leader's ticks then come one heartbeat interval at a time (lib/actor/tick-cadence.ts).
-    this.timer.post({ type: 'cadence', heartbeatTicks: coreConfig.heartbeatTicks });
+    await Promise.all([this.peerServer.ready, this.gateway.ready, ...[...this.replicators.values()].map((r) => r.ready)]);
+    // Ticks count from now: those that fell due while the state loaded would fire an election timeout at once.
+    const origin = performance.timeOrigin; // read once: its getter is not free, and it does not change
+    this.clock = new TickClock({ tickMs: o.tickMs, ticksMax: TICKS_PER_TAKE_MAX, now: () => origin + performance.now(), wake: () => this.schedule() });
     this.running = true;
     this.pushStatus(true);
     this.schedule();
@@ -277,7 +265,7 @@ export class RaftNode {
     // INFO on an idle node: peer counters and connections change without any index moving.
     this.statusRefresh = setInterval(() => this.pushStatus(true), STATUS_REFRESH_INTERVAL_MS);
     this.statusRefresh.unref();
-    this.metricSources.push(this.logWriter, this.timer, this.peerServer, this.gateway, ...this.replicators.values());
+    this.metricSources.push(this.logWriter, this.peerServer, this.gateway, ...this.replicators.values());
     this.metrics.attach(this.metricSources, () => this.status());
     if (o.metricsAddr) {
       const port = await this.metrics.serve(o.metricsAddr.host, o.metricsAddr.port);
@@ -362,26 +350,28 @@ export class RaftNode {
     }
   }
 
-  private onTimer(m: TimerOut): void {
-    switch (m.type) {
-      case 'tick':
-        // Applied in process(), after every peer message that reached this thread by then:
-        // a leader whose thread stalled must count the acks that came meanwhile before the
-        // ticks that would depose it by CheckQuorum.
-        this.ticksDue += m.count;
-        this.schedule();
-        return;
-      case 'metrics':
-        this.metrics.onActorMetrics(m);
-        return;
-      default:
-        assertNever(m, 'timer message');
-    }
+  /**
+   * The ticks that fell due since the last count go to the replica. A leader counts them in
+   * process(), after every peer message that reached this thread by then: one whose thread
+   * stalled must count the acks that came meanwhile before the ticks that would depose it
+   * by CheckQuorum. Any other role counts them also before stepping peer messages: they
+   * fell due before those arrived, and a heartbeat must restart the election timeout after
+   * them, not before.
+   */
+  private countTicks(): void {
+    if (this.clock === null) return; // still starting: the core only steps messages
+    const { ticks, skipped } = this.clock.take();
+    if (skipped > 0) this.log.warn('timer-late', { lateMs: skipped * this.opts.tickMs, ticksSkipped: skipped });
+    this.metrics.onTicks(ticks, skipped);
+    if (ticks === 0) return;
+    const now = Date.now() + this.opts.clockOffsetMs;
+    for (let i = 0; i < ticks; i++) this.replica.tick(now);
   }
 
   private onPeerServer(m: PeerServerOut): void {
     switch (m.type) {
       case 'received':
+        if (this.replica.role !== 'leader') this.countTicks();
         this.replica.receive(m.messages);
         this.schedule();
         return;
@@ -452,8 +442,7 @@ export class RaftNode {
   }
 
   private process(): void {
-    const now = Date.now() + this.opts.clockOffsetMs;
-    for (; this.ticksDue > 0; this.ticksDue--) this.replica.tick(now);
+    this.countTicks();
     const fx = this.replica.process();
     if (fx.more || fx.snapshotting) this.schedule();
     if (this.opts.join != null && !this.caughtUpNoted && !this.replica.joining) this.noteCaughtUp();
@@ -466,6 +455,8 @@ export class RaftNode {
     }
     this.perform(fx);
     this.pushStatus(false);
+    // Sleep until the next tick that matters (lib/actor/tick-cadence.ts).
+    this.clock!.wakeIn(ticksUntilWake(this.replica.role, this.replica.ticksUntilDue(), this.replica.inFlight > 0));
   }
 
   /** Carries out the replica's effects: the log first, then peers, then clients. */
@@ -653,7 +644,6 @@ export class RaftNode {
       if (this.running && prev !== null && prev.leader !== st.leader) this.reconcilePeers();
       for (const r of this.replicators.values()) r.post({ type: 'term', term: st.term });
       this.peerServer.post({ type: 'term', term: st.term });
-      this.timer.post({ type: 'term', term: st.term, role: st.role as Role, leaderKnown: st.leader !== null });
     }
     const now = Date.now();
     if (force || roleChanged || (progressed && now - this.lastProgressPush >= STATUS_PROGRESS_INTERVAL_MS)) {
@@ -697,13 +687,13 @@ export class RaftNode {
     await this.handOver();
     this.stopping = true;
     if (this.progressTimer) clearTimeout(this.progressTimer);
+    this.clock?.stop();
     if (this.heartbeatLog) clearInterval(this.heartbeatLog);
     if (this.statusRefresh) clearInterval(this.statusRefresh);
     await this.metrics.close();
     this.log.info('stopping');
     const t = STOP_ACTOR_TIMEOUT_MS;
     await Promise.all([
-      this.timer?.stop({ type: 'stop' }, t),
       this.gateway?.stop({ type: 'stop' }, t),
       this.peerServer?.stop({ type: 'stop' }, t),
       ...[...this.replicators.values()].map((r) => r.stop({ type: 'stop' }, t)),
