@@ -83,3 +83,47 @@ t.test('random schedules: ticks before the due one never change anything observa
   }
   t.ok(checked > 1000, `${checked} due ticks checked`);
 });
+
+t.test('idle heartbeat: a quiet round doubles the next interval (within a third of the election timeout); a write brings it back', async (t) => {
+  const c = new Manual(three, { random: { n1: 0 }, config: { heartbeatTicks: 5, electionTicks: 30 } });
+  c.elect('n1');
+  const leader = c.core('n1');
+  /** Ticks until the leader's next heartbeat round, delivering everything after it. */
+  const nextRound = (): number => {
+    for (let n = 1; n <= 100; n++) {
+      c.tick('n1');
+      if (c.queue.some((m) => m.type === 'append')) {
+        c.deliverAll();
+        return n;
+      }
+    }
+    return -1;
+  };
+  nextRound(); // the round that carries the noop's commit index
+  t.equal(nextRound(), 10, 'after a quiet round: twice the interval');
+  t.equal(nextRound(), 10, 'and so on while quiet');
+  c.tick('n1', 5);
+  const res = leader.propose([{ tid: 'w', data: new Uint8Array([1]) }]);
+  t.ok(res.ok);
+  c.flush('n1');
+  c.deliverAll();
+  t.equal(leader.ticksUntilDue(), 1, 'a write: the normal interval has passed, the next tick sends');
+  t.equal(nextRound(), 1, 'at once: it carries the new commit index');
+  t.equal(nextRound(), 10, 'then quiet again');
+  // A follower that stops answering is behind after the next write: normal heartbeats for it.
+  c.drop = (m) => m.to === 'n3';
+  leader.propose([{ tid: 'w2', data: new Uint8Array([2]) }]);
+  c.flush('n1');
+  c.deliverAll();
+  t.equal(nextRound(), 5, 'a follower behind: the normal interval');
+  t.equal(nextRound(), 5);
+});
+
+t.test('idle heartbeat never stretches past a third of the election timeout', async (t) => {
+  const { idleHeartbeatTicks } = await import('../lib/raft/roles.js');
+  const cfgOf = (heartbeatTicks: number, electionTicks: number) => ({ id: 'n1', peers: three, heartbeatTicks, electionTicks, preVote: true, checkQuorum: true, inflightMax: 4, appendBytesMax: 1 << 20, uncommittedEntriesMax: 100 });
+  t.equal(idleHeartbeatTicks(cfgOf(5, 30)), 10);
+  t.equal(idleHeartbeatTicks(cfgOf(5, 21)), 7);
+  t.equal(idleHeartbeatTicks(cfgOf(5, 12)), 5, 'never shorter than the interval itself');
+  t.equal(idleHeartbeatTicks(cfgOf(10, 100)), 20);
+});
