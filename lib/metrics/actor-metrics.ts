@@ -58,11 +58,18 @@ export class ActorMetrics {
 
   constructor(readonly thread: string) {
     const t = { thread };
+    // Sampling starts with the first scrape (a snapshot): every sample is a wake-up of the
+    // thread, wasted on a node nobody scrapes. That first scrape has no delay yet.
     this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
-    this.loopDelay.enable();
+    let sampling = false;
     let windowStart = performance.now();
     this.gauge('raftd_thread_event_loop_delay_seconds', 'Event-loop delay of the thread, by quantile (0.5, 0.99, 1 = max), over the time since the previous scrape (at least 5 s)', () => {
       const h = this.loopDelay;
+      if (!sampling) {
+        sampling = true;
+        h.enable();
+        windowStart = performance.now();
+      }
       // The histogram includes the sampling interval itself; what is above it is delay.
       const s = (ns: number) => Math.max(0, ns / 1e9 - LOOP_DELAY_RESOLUTION_MS / 1000);
       const out = h.count === 0 ? [] : [
