@@ -635,6 +635,9 @@ export class RaftNode {
   }
 
   private pushStatus(force: boolean): void {
+    // Every round asks; a round that moved nothing the gateway was told (an idle heartbeat)
+    // need not build the whole status to find that out.
+    if (!force && this.lastStatus !== null && this.replica.statusIs(this.lastStatus)) return;
     const st = this.status();
     const prev = this.lastStatus;
     const roleChanged = !prev || prev.role !== st.role || prev.term !== st.term || prev.leader !== st.leader;

@@ -394,6 +394,14 @@ export class RaftCore {
     return this.s.term;
   }
 
+  get commitIndex(): number {
+    return this.s.commitIndex;
+  }
+
+  get lastIndex(): number {
+    return this.s.log.lastIndex;
+  }
+
   status(): CoreStatus {
     const s = this.s;
     const progress: CoreStatus['progress'] = {};

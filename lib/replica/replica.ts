@@ -366,6 +366,12 @@ export class Replica {
     return this.core.role;
   }
 
+  /** Role, term, leader and indexes are what `prev` says (cheap: the driver asks every round before building a status). */
+  statusIs(prev: { role: Role; term: number; leader: NodeId | null; commitIndex: number; appliedIndex: number; lastIndex: number }): boolean {
+    const c = this.core;
+    return c.role === prev.role && c.term === prev.term && c.leader === prev.leader && c.commitIndex === prev.commitIndex && this.appliedIndex === prev.appliedIndex && c.lastIndex === prev.lastIndex;
+  }
+
   /** Ticks that may pass before one can change the core (RaftCore.ticksUntilDue); the driver sleeps until then. */
   ticksUntilDue(): number {
     return this.core.ticksUntilDue();
