@@ -70,7 +70,7 @@ t.test('--cpu-prof leaves a profile per thread of every raftd member, and profil
   t.same(members.sort(), ['n1', 'n2', 'n3'], 'a folder per member');
   const files = fs.readdirSync(path.join(prof, '01-idle', 'n1')).filter((f) => f.endsWith('.cpuprofile'));
   const threads = files.map((f) => summarize(path.join(prof, '01-idle', 'n1', f), 3));
-  for (const name of ['main', 'log-writer', 'peer-server', 'client-gateway', 'replicator']) {
+  for (const name of ['main', 'election-timer', 'log-writer', 'peer-server', 'client-gateway', 'replicator']) {
     t.ok(threads.some((s) => s.thread === name), `a profile of ${name}`);
   }
   t.ok(threads.every((s) => s.busyMs > 0 && s.top.length > 0), 'each with busy time and its top functions');

@@ -26,7 +26,7 @@ const WRITERS = 3;
 const WRITES_PER_WRITER = 300;
 
 /** Threads every node runs (replicators are added per peer). */
-const THREADS = ['main', 'log-writer', 'peer-server', 'client-gateway'];
+const THREADS = ['main', 'election-timer', 'log-writer', 'peer-server', 'client-gateway'];
 
 async function withMetricsPorts(c: TestCluster): Promise<Map<string, number>> {
   const ports = new Map<string, number>();

@@ -88,7 +88,7 @@ t.test('bad peer and client input never takes a node down', async (t) => {
   // Per-actor logs: one JSON object a line with the agreed fields; elections and connections logged.
   const logs = path.join(victim.dataDir, 'logs');
   const names = fs.readdirSync(logs).sort();
-  for (const a of ['raft.log', 'log-writer.log', 'peer-server.log', 'client-gateway.log']) t.ok(names.includes(a), `${a} exists`);
+  for (const a of ['raft.log', 'log-writer.log', 'peer-server.log', 'client-gateway.log', 'election-timer.log']) t.ok(names.includes(a), `${a} exists`);
   t.ok(names.some((n) => /^replicator-n\d\.log$/.test(n)), 'one log per replicator');
   const raft = readLog(path.join(logs, 'raft.log'));
   for (const rec of raft) for (const k of ['time', 'node', 'actor', 'level', 'term', 'event']) if (!(k in rec)) t.fail(`raft.log record without ${k}: ${JSON.stringify(rec)}`);

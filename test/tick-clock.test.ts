@@ -21,7 +21,7 @@ t.test('wake-up by role and work: the core sets it, a busy follower and the idle
 
 t.test('counting: every tick of the grid once, a stall cut at the bound', async (t) => {
   let now = 1_000_003;
-  const c = new TickClock({ tickMs: 10, ticksMax: 100, now: () => now, wake: () => t.fail('no wake-up asked') });
+  const c = new TickClock({ tickMs: 10, ticksMax: 100, now: () => now, wake: () => t.fail('no wake-up asked'), setAlarm: () => t.fail('no alarm asked') });
   t.same(c.take(), { ticks: 0, skipped: 0 }, 'nothing due yet');
   now = 1_000_009;
   t.same(c.take(), { ticks: 0, skipped: 0 }, 'still within the tick it started in');
@@ -40,9 +40,9 @@ t.test('counting: every tick of the grid once, a stall cut at the bound', async 
 
 t.test('two clocks started apart count the same ticks at the same moments', async (t) => {
   let now = 5_000_003;
-  const a = new TickClock({ tickMs: 10, ticksMax: 100, now: () => now, wake: () => undefined });
+  const a = new TickClock({ tickMs: 10, ticksMax: 100, now: () => now, wake: () => undefined, setAlarm: () => undefined });
   now = 5_000_037;
-  const b = new TickClock({ tickMs: 10, ticksMax: 100, now: () => now, wake: () => undefined });
+  const b = new TickClock({ tickMs: 10, ticksMax: 100, now: () => now, wake: () => undefined, setAlarm: () => undefined });
   a.take();
   const seen: [number, number, number][] = [];
   for (now = 5_000_037; now <= 5_000_300; now += 7) seen.push([now, a.take().ticks, b.take().ticks]);
@@ -58,8 +58,24 @@ t.test('wakeIn: wakes once the asked tick is due; a later request re-aims, an ea
   const tickMs = 5;
   const now = () => performance.timeOrigin + performance.now();
   let wakes: number[] = [];
-  const c = new TickClock({ tickMs, ticksMax: 1000, now, wake: () => wakes.push(Math.floor(now() / tickMs)) });
-  t.teardown(() => c.stop());
+  // An alarm on this thread, as the election-timer actor is on its own.
+  let alarm: NodeJS.Timeout | null = null;
+  let alarmsSet = 0;
+  const c = new TickClock({
+    tickMs,
+    ticksMax: 1000,
+    now,
+    wake: () => wakes.push(Math.floor(now() / tickMs)),
+    setAlarm: (tick, inMs) => {
+      alarmsSet++;
+      if (alarm) clearTimeout(alarm);
+      alarm = setTimeout(() => c.rang(tick), inMs);
+    },
+  });
+  t.teardown(() => {
+    c.stop();
+    if (alarm) clearTimeout(alarm);
+  });
 
   c.take();
   const start = Math.floor(now() / tickMs);
@@ -72,8 +88,10 @@ t.test('wakeIn: wakes once the asked tick is due; a later request re-aims, an ea
   wakes = [];
   c.take();
   const s2 = Math.floor(now() / tickMs);
+  const setBefore = alarmsSet;
   c.wakeIn(2);
   c.wakeIn(12);
+  t.equal(alarmsSet, setBefore + 1, 'a later deadline does not set the alarm again (no thread crossing)');
   await waitFor('the re-aimed wake-up', () => wakes.length === 1, 5000, 2);
   t.ok(wakes[0]! >= s2 + 12, `woken at tick ${wakes[0]! - s2}, not at the first deadline (2)`);
 

@@ -20,6 +20,13 @@ export interface ActorBase {
   logFileBytesMax: number;
 }
 
+// ---------------------------------------------------------------- election timer
+/** The node's alarm clock (lib/actor/tick-clock.ts counts the ticks; this actor says when one is due). */
+export type TimerData = ActorBase;
+/** `alarm`: ring in `inMs` for grid tick `tick`, replacing the alarm set before. */
+export type TimerIn = { type: 'stop' } | { type: 'alarm'; tick: number; inMs: number } | MetricsRequest;
+export type TimerOut = { type: 'rang'; tick: number } | MetricsReply;
+
 // ---------------------------------------------------------------- log writer
 export interface LogWriterData extends ActorBase {
   /** A segment file is closed and a new one started past this size. */

@@ -35,6 +35,9 @@ import type {
   ReplicatorData,
   ReplicatorIn,
   ReplicatorOut,
+  TimerData,
+  TimerIn,
+  TimerOut,
   TransportLimits,
 } from '../actor/protocol.js';
 import { seededRandom } from './random.js';
@@ -90,6 +93,8 @@ export class RaftNode {
   private logWriter!: ActorHandle<LogWriterIn>;
   private peerServer!: ActorHandle<PeerServerIn>;
   private gateway!: ActorHandle<GatewayIn>;
+  /** The clock's alarm (actors/election-timer.ts). */
+  private timer!: ActorHandle<TimerIn>;
   private readonly replicators = new Map<NodeId, ActorHandle<ReplicatorIn>>();
   /** Where each replicator dials: it follows the membership (lib/node/peer-set.ts). */
   private readonly peerAddrs = new Map<NodeId, PeerAddr>();
@@ -164,6 +169,15 @@ export class RaftNode {
       file: this.actorFile('log-writer'),
       workerData: { ...this.base(), segmentBytesMax: o.segmentBytesMax, loadChunkEntriesMax: 8192 } satisfies LogWriterData,
       onMessage: (m) => this.onLogWriter(m),
+      onFatal: this.onFatal,
+    });
+    // The timer thread starts while the state loads (a restart serves sooner); the clock
+    // sets its alarm only once the node runs.
+    this.timer = spawnActor<TimerIn, TimerOut>({
+      name: 'election-timer',
+      file: this.actorFile('election-timer'),
+      workerData: this.base() satisfies TimerData,
+      onMessage: (m) => this.onTimer(m),
       onFatal: this.onFatal,
     });
     const { restored, content } = await this.load();
@@ -248,10 +262,10 @@ export class RaftNode {
       onMessage: (m) => this.onGateway(m),
       onFatal: this.onFatal,
     });
-    await Promise.all([this.peerServer.ready, this.gateway.ready, ...[...this.replicators.values()].map((r) => r.ready)]);
+    await Promise.all([this.peerServer.ready, this.gateway.ready, this.timer.ready, ...[...this.replicators.values()].map((r) => r.ready)]);
     // Ticks count from now: those that fell due while the state loaded would fire an election timeout at once.
     const origin = performance.timeOrigin; // read once: its getter is not free, and it does not change
-    this.clock = new TickClock({ tickMs: o.tickMs, ticksMax: TICKS_PER_TAKE_MAX, now: () => origin + performance.now(), wake: () => this.schedule() });
+    this.clock = new TickClock({ tickMs: o.tickMs, ticksMax: TICKS_PER_TAKE_MAX, now: () => origin + performance.now(), wake: () => this.schedule(), setAlarm: (tick, inMs) => this.timer.post({ type: 'alarm', tick, inMs }) });
     this.running = true;
     this.pushStatus(true);
     this.schedule();
@@ -265,7 +279,7 @@ export class RaftNode {
     // INFO on an idle node: peer counters and connections change without any index moving.
     this.statusRefresh = setInterval(() => this.pushStatus(true), STATUS_REFRESH_INTERVAL_MS);
     this.statusRefresh.unref();
-    this.metricSources.push(this.logWriter, this.peerServer, this.gateway, ...this.replicators.values());
+    this.metricSources.push(this.logWriter, this.timer, this.peerServer, this.gateway, ...this.replicators.values());
     this.metrics.attach(this.metricSources, () => this.status());
     if (o.metricsAddr) {
       const port = await this.metrics.serve(o.metricsAddr.host, o.metricsAddr.port);
@@ -366,6 +380,19 @@ export class RaftNode {
     if (ticks === 0) return;
     const now = Date.now() + this.opts.clockOffsetMs;
     for (let i = 0; i < ticks; i++) this.replica.tick(now);
+  }
+
+  private onTimer(m: TimerOut): void {
+    switch (m.type) {
+      case 'rang':
+        this.clock?.rang(m.tick);
+        return;
+      case 'metrics':
+        this.metrics.onActorMetrics(m);
+        return;
+      default:
+        assertNever(m, 'timer message');
+    }
   }
 
   private onPeerServer(m: PeerServerOut): void {
@@ -697,6 +724,7 @@ export class RaftNode {
     this.log.info('stopping');
     const t = STOP_ACTOR_TIMEOUT_MS;
     await Promise.all([
+      this.timer?.stop({ type: 'stop' }, t),
       this.gateway?.stop({ type: 'stop' }, t),
       this.peerServer?.stop({ type: 'stop' }, t),
       ...[...this.replicators.values()].map((r) => r.stop({ type: 'stop' }, t)),
