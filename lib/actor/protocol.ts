@@ -1,7 +1,7 @@
 // One protocol file imported by both ends of every actor channel (the supervisor in lib/node
 // and the actors in actors/, through actors/protocol.ts). Each channel is a
 // discriminated union; every handler ends its switch with assertNever.
-import type { Entry, HardState, NodeId, Role } from '../raft/types.js';
+import type { Entry, HardState, NodeId } from '../raft/types.js';
 import type { ClientReply, GatewayRequest, NodeStatus, PeerMessage } from '../replica/messages.js';
 import type { LogWriterSnapshotIn, LogWriterSnapshotOut, SnapshotInfo } from '../replica/storage-messages.js';
 
@@ -21,19 +21,11 @@ export interface ActorBase {
 }
 
 // ---------------------------------------------------------------- election timer
-export interface TimerData extends ActorBase {
-  tickMs: number;
-}
-/** `term`: sent when role, term or leader change; `leaderKnown` absent: true. */
-export type TimerIn = { type: 'stop' } | { type: 'term'; term: number; role: Role; leaderKnown?: boolean } | TimerCadenceIn | MetricsRequest;
-/**
- * The core's heartbeat interval in ticks, sent once after the timer starts. With it
- * the timer hands a leader its ticks one heartbeat interval at a time (each delivery
- * then carries exactly one heartbeat) instead of one by one; without it, one by one.
- */
-export type TimerCadenceIn = { type: 'cadence'; heartbeatTicks: number };
-/** `count`: ticks due since the last message (more than 1 when the thread ran late). */
-export type TimerOut = { type: 'tick'; count: number } | MetricsReply;
+/** The node's alarm clock (lib/actor/tick-clock.ts counts the ticks; this actor says when one is due). */
+export type TimerData = ActorBase;
+/** `alarm`: ring in `inMs` for grid tick `tick`, replacing the alarm set before. */
+export type TimerIn = { type: 'stop' } | { type: 'alarm'; tick: number; inMs: number } | MetricsRequest;
+export type TimerOut = { type: 'rang'; tick: number } | MetricsReply;
 
 // ---------------------------------------------------------------- log writer
 export interface LogWriterData extends ActorBase {

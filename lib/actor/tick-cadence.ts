@@ -1,46 +1,28 @@
-// How many logical ticks the election timer hands the main thread at once, by role.
+// When the node wants its next tick (lib/actor/tick-clock.ts sleeps until then).
 //
-// Each delivery is a postMessage: a wake-up of the main thread, a Raft step and a
-// Ready round, about 0.3 ms of CPU on this machine. At one delivery per 10 ms tick
-// that was half of an idle node's CPU. The core still counts every tick (a delivery
-// carries its count), so only *when* it learns of them changes:
-// - leader: one heartbeat interval at a time when main said how long that is (a
-//   'cadence' message): each delivery then carries exactly one heartbeat, on time.
-//   Otherwise every tick: a batch that is not the heartbeat interval would stretch
-//   it to the next multiple of the batch.
-// - candidate / precandidate: every tick, so election rounds keep their resolution.
-// - follower: in batches. Its only timed duty is the election timeout, tens of ticks
-//   long and randomized over as many again. It now runs out on a batch boundary, up
-//   to one batch before or after it would have with single ticks (a batch arrives
-//   after the messages that came during it, so ticks due before the leader's last
-//   heartbeat can be counted after it): at the defaults, at 250-650 ms instead of
-//   300-600 ms after the last heartbeat. Batches are aligned across nodes
-//   (tick-grid.ts), so followers agree on when a timeout has passed and PreVote works
-//   as with single ticks.
-// - follower that knows no leader (its leader's connection closed, or it just started
-//   or lost an election): every tick. It campaigns within a few ticks of that, at a
-//   random one; batches aligned across nodes would make followers that lost the same
-//   leader campaign at the same instant and split the vote.
+// - The core's own duties set it: a leader's next heartbeat or CheckQuorum, a
+//   follower's election timeout, a pre-candidate's next tick (RaftCore.ticksUntilDue).
+//   A follower that hears its leader sleeps from heartbeat to heartbeat.
+// - Client requests waiting on a follower (forwarded writes, reads) count ticks for
+//   their retries and deadlines: it then wakes at least every FOLLOWER_BUSY_TICKS, as
+//   its batches of ticks came before. A leader's heartbeat interval bounds its own.
+// - Never later than IDLE_WAKE_TICKS_MAX: a node due for nothing (a learner) still counts
+//   its ticks well within the clock's bound on one count (TICKS_PER_TAKE_MAX), so that
+//   bound only ever cuts a stall, never an idle stretch.
 import type { Role } from '../raft/types.js';
-import { assertNever } from '../util/assert.js';
+import { assert } from '../util/assert.js';
 
-/** A follower's batch: 5 ticks (50 ms at the default 10 ms tick, a heartbeat interval). */
-export const FOLLOWER_TICKS_PER_DELIVERY = 5;
+/** A follower with client requests waiting wakes at least this often (50 ms at the default 10 ms tick). */
+export const FOLLOWER_BUSY_TICKS = 5;
+/** The longest the node sleeps, in ticks. */
+export const IDLE_WAKE_TICKS_MAX = 50;
+/** Bound on the ticks counted at one wake-up: a longer stall is counted as this many. */
+export const TICKS_PER_TAKE_MAX = 100;
 
-/**
- * `heartbeatTicks`: the core's heartbeat interval, when main has said it (null: not known).
- * `leaderKnown`: a follower knows its leader (main says so with each change; true until then).
- */
-export function ticksPerDelivery(role: Role, heartbeatTicks: number | null = null, leaderKnown = true): number {
-  switch (role) {
-    case 'follower':
-      return leaderKnown ? FOLLOWER_TICKS_PER_DELIVERY : 1;
-    case 'leader':
-      return heartbeatTicks ?? 1;
-    case 'precandidate':
-    case 'candidate':
-      return 1;
-    default:
-      return assertNever(role, 'role');
-  }
+/** `coreDue`: RaftCore.ticksUntilDue(); `requestsWaiting`: client requests of this node not answered yet. */
+export function ticksUntilWake(role: Role, coreDue: number, requestsWaiting: boolean): number {
+  assert(coreDue >= 1, `core due in ${coreDue} ticks`);
+  let due = Math.min(coreDue, IDLE_WAKE_TICKS_MAX);
+  if (requestsWaiting && role !== 'leader') due = Math.min(due, FOLLOWER_BUSY_TICKS);
+  return due;
 }

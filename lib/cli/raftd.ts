@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('dump-log', { type: 'boolean', default: false, describe: "print the node's log (index, term, kind, tid, data) from its data directory and exit; works while the node is stopped" })
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error'] as const, default: DEFAULTS.logLevel, describe: 'per-actor log level (logs/<actor>.log)' })
     .option('log-file-bytes-max', { type: 'number', default: DEFAULTS.logFileBytesMax, describe: 'rotate an actor log past this size' })
-    .option('tick-ms', { type: 'number', default: DEFAULTS.tickMs, describe: 'election timer tick' })
+    .option('tick-ms', { type: 'number', default: DEFAULTS.tickMs, describe: 'logical tick of the Raft core: its timeouts count these' })
     .option('election-timeout-ms', { type: 'number', default: DEFAULTS.electionTimeoutMs, describe: 'base election timeout (randomized up to twice this)' })
     .option('heartbeat-ms', { type: 'number', default: DEFAULTS.heartbeatMs, describe: 'leader heartbeat interval' })
     .option('pre-vote', { type: 'boolean', default: DEFAULTS.preVote, describe: 'PreVote: a partitioned node does not inflate terms' })

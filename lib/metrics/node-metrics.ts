@@ -5,7 +5,8 @@
 import { AggregatorRegistry, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { ClientReply, GatewayRequest, NodeStatus } from '../replica/messages.js';
 import type { Effects } from '../replica/replica.js';
-import { ActorMetrics } from './actor-metrics.js';
+import { assert } from '../util/assert.js';
+import { ActorMetrics, LOOP_DELAY_RESOLUTION_MS } from './actor-metrics.js';
 import { CommitHistory, healthOf, HEALTH_SAMPLE_INTERVAL_MS, type HealthVerdict } from './health.js';
 import { MetricsServer } from './http-server.js';
 import { mergeFamilies } from './merge.js';
@@ -34,6 +35,8 @@ export class NodeMetrics {
   private readonly thread = new ActorMetrics('main');
   private readonly raft: RaftMetrics;
   private readonly missing: Gauge<'thread'>;
+  private readonly ticks = this.thread.counter('raftd_timer_ticks_total', 'Logical ticks counted for the Raft core')();
+  private readonly ticksLate = this.thread.counter('raftd_timer_late_total', 'Times the node woke more than the tick clock counts at once late (ticks were skipped)')();
   private sources: MetricsSource[] = [];
   private status: (() => NodeStatus) | null = null;
   private running = false;
@@ -45,7 +48,6 @@ export class NodeMetrics {
   private server: MetricsServer | null = null;
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
     this.raft = new RaftMetrics(this.registry, this.thread, () => (this.status ? this.status() : null));
     this.missing = new Gauge({ name: 'raftd_metrics_threads_missing', help: 'Threads that did not answer the last scrape in time (their series are absent)', labelNames: ['thread'], registers: [this.registry] });
     const verdict = (what: () => HealthVerdict) =>
@@ -61,13 +63,21 @@ export class NodeMetrics {
     this.sources = sources;
     this.status = status;
     this.running = true;
+  }
+
+  /**
+   * Serves /metrics, /health and /ready on host:port (0: any free port); resolves with the port.
+   * What only they read starts here, not before: the health verdict's commit samples and
+   * prom-client's process metrics with its event-loop lag sampler each wake the thread
+   * several times a second, for nothing on a node without the endpoint.
+   */
+  async serve(host: string, port: number): Promise<number> {
+    assert(this.status !== null && this.server === null, 'serve() once, after attach()');
+    // prom-client's event-loop lag sampler on main: as coarse as the threads' (each sample is a wake-up).
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: LOOP_DELAY_RESOLUTION_MS });
     this.sampler = setInterval(() => this.sample(), HEALTH_SAMPLE_INTERVAL_MS);
     this.sampler.unref();
     this.sample();
-  }
-
-  /** Serves /metrics, /health and /ready on host:port (0: any free port); resolves with the port. */
-  async serve(host: string, port: number): Promise<number> {
     this.server = new MetricsServer({
       scrape: () => this.scrape(),
       health: () => this.health(),
@@ -97,6 +107,12 @@ export class NodeMetrics {
 
   onSnapshotWritten(fileBytes: number, seconds: number): void {
     this.raft.onSnapshotWritten(fileBytes, seconds);
+  }
+
+  /** The tick clock counted `ticks` for the core and skipped `skipped` past its bound (a stalled thread). */
+  onTicks(ticks: number, skipped: number): void {
+    if (ticks > 0) this.ticks.inc(ticks);
+    if (skipped > 0) this.ticksLate.inc();
   }
 
   onApplied(count: number): void {

@@ -1,7 +1,7 @@
 // The supervisor: one per process, a thin I/O shell around the replica
 // (lib/replica/replica.ts), which makes every decision. It feeds the replica what the
-// actors report (ticks, peer messages, durable writes, lost connections, client
-// requests) and hands its effects back out. Everything crosses threads in batches:
+// actors report (peer messages, durable writes, lost connections, client requests) and
+// the ticks of its clock (lib/actor/tick-clock.ts), and hands its effects back out. Everything crosses threads in batches:
 // one message per write to the log writer, one per peer per round.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,9 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { createNanoEvents, type Emitter } from 'nanoevents';
 import { spawnActor, type ActorHandle } from '../actor/spawn.js';
 import { tuneProcessHeap } from '../actor/heap-tuning.js';
+import { TickClock } from '../actor/tick-clock.js';
+import { ticksUntilWake, TICKS_PER_TAKE_MAX } from '../actor/tick-cadence.js';
 import { Logger } from '../log/logger.js';
 import type { RaftActorEvent } from '../raft/events.js';
-import type { CoreConfig, Entry, NodeId, Restored, Role } from '../raft/types.js';
+import type { CoreConfig, Entry, NodeId, Restored } from '../raft/types.js';
 import type { NodeOptions } from '../config/options.js';
 import type { HostEntry } from '../config/hosts.js';
 import { assert, assertNever } from '../util/assert.js';
@@ -91,9 +93,10 @@ export class RaftNode {
   /** Until the replica exists, snapshot reads answer load(). */
   private loading = true;
   private logWriter!: ActorHandle<LogWriterIn>;
-  private timer!: ActorHandle<TimerIn>;
   private peerServer!: ActorHandle<PeerServerIn>;
   private gateway!: ActorHandle<GatewayIn>;
+  /** The clock's alarm (actors/election-timer.ts). */
+  private timer!: ActorHandle<TimerIn>;
   private readonly replicators = new Map<NodeId, ActorHandle<ReplicatorIn>>();
   /** Where each replicator dials: it follows the membership (lib/node/peer-set.ts). */
   private readonly peerAddrs = new Map<NodeId, PeerAddr>();
@@ -107,8 +110,8 @@ export class RaftNode {
   private msgsToStrangers = 0;
   private readonly connected = new Map<NodeId, boolean>();
   private processScheduled = false;
-  /** Ticks the timer delivered that the replica has not counted yet (see onTimer). */
-  private ticksDue = 0;
+  /** The core's logical ticks, counted from the wall clock; wakes the node when the next one matters. */
+  private clock: TickClock | null = null;
   private lastStatus: NodeStatus | null = null;
   private lastProgressPush = 0;
   private progressTimer: NodeJS.Timeout | null = null;
@@ -170,12 +173,12 @@ export class RaftNode {
       onMessage: (m) => this.onLogWriter(m),
       onFatal: this.onFatal,
     });
-    // The timer thread starts while the state loads (a restart serves sooner); its ticks
-    // only count once the node runs.
+    // The timer thread starts while the state loads (a restart serves sooner); the clock
+    // sets its alarm only once the node runs.
     this.timer = spawnActor<TimerIn, TimerOut>({
       name: 'election-timer',
       file: this.actorFile('election-timer'),
-      workerData: { ...this.base(), tickMs: o.tickMs } satisfies TimerData,
+      workerData: this.base() satisfies TimerData,
       onMessage: (m) => this.onTimer(m),
       onFatal: this.onFatal,
     });
@@ -264,10 +267,9 @@ export class RaftNode {
       onFatal: this.onFatal,
     });
     await Promise.all([this.peerServer.ready, this.gateway.ready, this.timer.ready, ...[...this.replicators.values()].map((r) => r.ready)]);
-    // Ticks counted while the state loaded would fire an election timeout at once.
-    this.ticksDue = 0;
-    // A leader's ticks then come one heartbeat interval at a time (lib/actor/tick-cadence.ts).
-    this.timer.post({ type: 'cadence', heartbeatTicks: coreConfig.heartbeatTicks });
+    // Ticks count from now: those that fell due while the state loaded would fire an election timeout at once.
+    const origin = performance.timeOrigin; // read once: its getter is not free, and it does not change
+    this.clock = new TickClock({ tickMs: o.tickMs, ticksMax: TICKS_PER_TAKE_MAX, now: () => origin + performance.now(), wake: () => this.schedule(), setAlarm: (tick, inMs) => this.timer.post({ type: 'alarm', tick, inMs }) });
     this.running = true;
     this.pushStatus(true);
     this.schedule();
@@ -366,14 +368,28 @@ export class RaftNode {
     }
   }
 
+  /**
+   * The ticks that fell due since the last count go to the replica. A leader counts them in
+   * process(), after every peer message that reached this thread by then: one whose thread
+   * stalled must count the acks that came meanwhile before the ticks that would depose it
+   * by CheckQuorum. Any other role counts them also before stepping peer messages: they
+   * fell due before those arrived, and a heartbeat must restart the election timeout after
+   * them, not before.
+   */
+  private countTicks(): void {
+    if (this.clock === null) return; // still starting: the core only steps messages
+    const { ticks, skipped } = this.clock.take();
+    if (skipped > 0) this.log.warn('timer-late', { lateMs: skipped * this.opts.tickMs, ticksSkipped: skipped });
+    this.metrics.onTicks(ticks, skipped);
+    if (ticks === 0) return;
+    const now = Date.now() + this.opts.clockOffsetMs;
+    for (let i = 0; i < ticks; i++) this.replica.tick(now);
+  }
+
   private onTimer(m: TimerOut): void {
     switch (m.type) {
-      case 'tick':
-        // Applied in process(), after every peer message that reached this thread by then:
-        // a leader whose thread stalled must count the acks that came meanwhile before the
-        // ticks that would depose it by CheckQuorum.
-        this.ticksDue += m.count;
-        this.schedule();
+      case 'rang':
+        this.clock?.rang(m.tick);
         return;
       case 'metrics':
         this.metrics.onActorMetrics(m);
@@ -386,6 +402,7 @@ export class RaftNode {
   private onPeerServer(m: PeerServerOut): void {
     switch (m.type) {
       case 'received':
+        if (this.replica.role !== 'leader') this.countTicks();
         this.replica.receive(m.messages);
         this.schedule();
         return;
@@ -456,8 +473,7 @@ export class RaftNode {
   }
 
   private process(): void {
-    const now = Date.now() + this.opts.clockOffsetMs;
-    for (; this.ticksDue > 0; this.ticksDue--) this.replica.tick(now);
+    this.countTicks();
     const fx = this.replica.process();
     if (fx.more || fx.snapshotting) this.schedule();
     if (this.opts.join != null && !this.caughtUpNoted && !this.replica.joining) this.noteCaughtUp();
@@ -470,6 +486,8 @@ export class RaftNode {
     }
     this.perform(fx);
     this.pushStatus(false);
+    // Sleep until the next tick that matters (lib/actor/tick-cadence.ts).
+    this.clock!.wakeIn(ticksUntilWake(this.replica.role, this.replica.ticksUntilDue(), this.replica.inFlight > 0));
   }
 
   /** Carries out the replica's effects: the log first, then peers, then clients. */
@@ -649,6 +667,9 @@ export class RaftNode {
   }
 
   private pushStatus(force: boolean): void {
+    // Every round asks; a round that moved nothing the gateway was told (an idle heartbeat)
+    // need not build the whole status to find that out.
+    if (!force && this.lastStatus !== null && this.replica.statusIs(this.lastStatus)) return;
     const st = this.status();
     const prev = this.lastStatus;
     const roleChanged = !prev || prev.role !== st.role || prev.term !== st.term || prev.leader !== st.leader;
@@ -658,7 +679,6 @@ export class RaftNode {
       if (this.running && prev !== null && prev.leader !== st.leader) this.reconcilePeers();
       for (const r of this.replicators.values()) r.post({ type: 'term', term: st.term });
       this.peerServer.post({ type: 'term', term: st.term });
-      this.timer.post({ type: 'term', term: st.term, role: st.role as Role, leaderKnown: st.leader !== null });
     }
     const now = Date.now();
     if (force || roleChanged || (progressed && now - this.lastProgressPush >= STATUS_PROGRESS_INTERVAL_MS)) {
@@ -702,6 +722,7 @@ export class RaftNode {
     await this.handOver();
     this.stopping = true;
     if (this.progressTimer) clearTimeout(this.progressTimer);
+    this.clock?.stop();
     if (this.heartbeatLog) clearInterval(this.heartbeatLog);
     if (this.statusRefresh) clearInterval(this.statusRefresh);
     await this.metrics.close();

@@ -12,7 +12,7 @@ import { assert, assertNever } from './assert.js';
 import { onNonVoterVote, onRemovedNotice, onStaleTerm, onVote } from './election.js';
 import { appendAccepted, readIndexMsg } from './message-builders.js';
 import { expireReads, leaderRead } from './read-index.js';
-import { becomeFollower, inLease, setLeader, stepFollower, tickElection } from './roles.js';
+import { becomeFollower, inLease, setLeader, stepFollower, tickElection, ticksUntilDue } from './roles.js';
 import type { Member, Membership } from '../replica/membership-types.js';
 import { encodeConfig } from './config-entry.js';
 import { bcastAppend, bcastCommit, committedInTerm, maybeCommit, maybeStepDownRemoved, sendTimeoutNow } from './replication.js';
@@ -45,6 +45,11 @@ export class RaftCore {
     s.ticks++;
     expireReads(s);
     s.tickRole(s);
+  }
+
+  /** Ticks that may pass before the next one can change anything (roles.ts: ticksUntilDue). */
+  ticksUntilDue(): number {
+    return ticksUntilDue(this.s);
   }
 
   step(m: Message): void {
@@ -391,6 +396,14 @@ export class RaftCore {
 
   get term(): number {
     return this.s.term;
+  }
+
+  get commitIndex(): number {
+    return this.s.commitIndex;
+  }
+
+  get lastIndex(): number {
+    return this.s.log.lastIndex;
   }
 
   status(): CoreStatus {

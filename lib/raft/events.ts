@@ -53,6 +53,8 @@ export const NODE_EVENTS = [
   'peer-inbound-down',
   'log-writer-snapshot',
   'metrics-listening',
+  // The node's thread stalled longer than the tick clock counts at once (lib/actor/tick-clock.ts).
+  'timer-late',
   'snapshot-loaded',
   'handing-over',
   'handed-over',

@@ -66,6 +66,7 @@ function reset(s: CoreState, term: number): void {
   }
   s.electionElapsed = 0;
   s.heartbeatElapsed = 0;
+  s.quietCommitAtHeartbeat = -1;
   resetRandomizedElectionTicks(s);
   s.votes.clear();
   s.progress.clear();
@@ -146,9 +147,72 @@ function tickHeartbeat(s: CoreState): void {
       }
     }
   }
-  if (s.heartbeatElapsed >= s.cfg.heartbeatTicks) {
+  if (s.heartbeatElapsed >= heartbeatInterval(s)) {
     s.heartbeatElapsed = 0;
+    s.quietCommitAtHeartbeat = leaderQuiet(s) ? s.commitIndex : -1;
     bcastHeartbeat(s);
+  }
+}
+
+/**
+ * An idle cluster's heartbeats are most of its work: every one crosses several threads
+ * on each side. So once a heartbeat round went out quiet, the next waits up to twice the
+ * interval, never past a third of the election timeout (followers still hear the leader
+ * at least three times before their shortest one runs out, and CheckQuorum sees as many
+ * rounds). Anything that is not quiet (a write, a read, a follower behind) brings the
+ * interval back at once: the next tick past it sends.
+ */
+const IDLE_HEARTBEAT_FACTOR = 2;
+
+export function idleHeartbeatTicks(cfg: CoreState['cfg']): number {
+  return Math.max(cfg.heartbeatTicks, Math.min(IDLE_HEARTBEAT_FACTOR * cfg.heartbeatTicks, Math.floor(cfg.electionTicks / 3)));
+}
+
+/**
+ * Leader: nothing in flight. Every entry is committed, every follower has all of them in
+ * replicate state, no read or handover waits. A heartbeat sent now carries the whole
+ * commit index to every follower (commit = min(match, commitIndex)), so until something
+ * changes there is nothing for the next one to tell but "still here".
+ */
+function leaderQuiet(s: CoreState): boolean {
+  if (s.commitIndex !== s.log.lastIndex || s.leadTransferee !== null || s.leaderReads.size > 0) return false;
+  for (const pr of s.progress.values()) if (pr.state !== 'replicate' || pr.match !== s.log.lastIndex) return false;
+  return true;
+}
+
+/**
+ * Ticks between the leader's heartbeat rounds: longer while the cluster stays quiet, and
+ * only while the followers know the commit index (a write that committed since the last
+ * round, every follower acknowledging it, is quiet again but not known yet).
+ */
+function heartbeatInterval(s: CoreState): number {
+  return s.quietCommitAtHeartbeat === s.commitIndex && leaderQuiet(s) ? idleHeartbeatTicks(s.cfg) : s.cfg.heartbeatTicks;
+}
+
+/**
+ * How many more ticks may pass before the next one can change anything: send a
+ * heartbeat, check the quorum, end a handover, campaign, resend pre-votes. A driver that
+ * delivers ticks only when asked (and counts every tick that passed meanwhile) behaves as
+ * one that delivers each at once. Pending reads only expire: they are checked at least
+ * every heartbeat interval, as late as that past their deadline. Always >= 1; Infinity
+ * when nothing is timed (a follower that may never campaign).
+ */
+export function ticksUntilDue(s: CoreState): number {
+  const reads = s.leaderReads.size + s.forwardedReads.size > 0 ? s.cfg.heartbeatTicks : Infinity;
+  switch (s.role) {
+    case 'leader': {
+      let due = Math.min(heartbeatInterval(s) - s.heartbeatElapsed, s.cfg.electionTicks - s.electionElapsed);
+      if (s.leadTransferee !== null) due = Math.min(due, s.cfg.electionTicks - s.transferElapsed);
+      return Math.max(1, Math.min(due, reads));
+    }
+    case 'precandidate':
+      return 1;
+    case 'candidate':
+    case 'follower':
+      if (!s.canCampaign) return reads;
+      return Math.max(1, Math.min(s.randomizedElectionTicks - s.electionElapsed, reads));
+    default:
+      return assertNever(s.role, 'role');
   }
 }
 

@@ -67,6 +67,8 @@ export class CoreState {
   appliedIndex = 0;
   electionElapsed = 0;
   heartbeatElapsed = 0;
+  /** Leader: the commit index the last heartbeat round carried to every follower when it went out quiet (roles.ts: leaderQuiet), else -1. */
+  quietCommitAtHeartbeat = -1;
   randomizedElectionTicks = 0;
   ticks = 0;
   readonly votes = new Map<NodeId, boolean>();

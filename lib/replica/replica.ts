@@ -6,7 +6,7 @@
 // code; neither decides anything of its own.
 import { KvStateMachine } from '../kv/state-machine.js';
 import { RaftCore } from '../raft/core.js';
-import type { CoreConfig, CoreStatus, Entry, HardState, NodeId, RaftEvent, Ready, Restored, TransferResult } from '../raft/types.js';
+import type { CoreConfig, CoreStatus, Entry, HardState, NodeId, RaftEvent, Ready, Restored, Role, TransferResult } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import { ClientRequests } from './client-requests.js';
 import { applyChange, caughtUp, memberStatuses, type MemberStatus } from './membership.js';
@@ -359,6 +359,22 @@ export class Replica {
 
   coreStatus(): CoreStatus {
     return this.core.status();
+  }
+
+  /** The core's role, cheaply (coreStatus() builds the whole picture). */
+  get role(): Role {
+    return this.core.role;
+  }
+
+  /** Role, term, leader and indexes are what `prev` says (cheap: the driver asks every round before building a status). */
+  statusIs(prev: { role: Role; term: number; leader: NodeId | null; commitIndex: number; appliedIndex: number; lastIndex: number }): boolean {
+    const c = this.core;
+    return c.role === prev.role && c.term === prev.term && c.leader === prev.leader && c.commitIndex === prev.commitIndex && this.appliedIndex === prev.appliedIndex && c.lastIndex === prev.lastIndex;
+  }
+
+  /** Ticks that may pass before one can change the core (RaftCore.ticksUntilDue); the driver sleeps until then. */
+  ticksUntilDue(): number {
+    return this.core.ticksUntilDue();
   }
 
   /** The configuration in effect on this node (set by the last config entry it appended). */
