@@ -7,7 +7,7 @@
 // an evicted tombstone can only make a transaction abort, never let a stale one through.
 // A key that expires keeps the version it had: Redis 7 aborts a transaction whose
 // watched key expired only if it was alive when watched (the `alive` flag decides).
-import { IndexedSet } from './indexed-set.js';
+import { KeyOrder, KeyVersions } from './key-order.js';
 import { ScanIndex } from './scan-index.js';
 import { assert } from '../util/assert.js';
 import { elementCount, newValue, valueBytes, type TypeName, type Value } from './values.js';
@@ -40,7 +40,8 @@ export class Keyspace {
   // The maps are replaced, never cleared, by FLUSHALL: an open snapshot cursor keeps the old ones.
   values = new Map<string, Value>();
   deadlines = new Map<string, number>();
-  versions = new Map<string, number>();
+  /** Kept in the value records (key-order.ts), like the key order below. */
+  versions = new KeyVersions(this.values);
   /** Absent keys' deletion indexes, oldest first. Change it only through tombstone()/untombstone(). */
   tombstones = new Map<string, number>();
   tombstoneFloor = 0;
@@ -50,7 +51,7 @@ export class Keyspace {
   readonly readers = new Set<KeyspaceReader>();
   readonly index = new ScanIndex();
   /** The same keys again, for RANDOMKEY in O(1); its order is part of the state (snapshot.ts keeps it). */
-  keyList = new IndexedSet();
+  keyList = new KeyOrder(this.values);
   /** Bytes of keys plus values. */
   bytes = 0;
   /** The greatest time stamp applied: time never goes back. */
@@ -62,13 +63,18 @@ export class Keyspace {
     this.readers.clear();
     this.values = new Map();
     this.deadlines = new Map();
-    this.versions = new Map();
+    this.versions = new KeyVersions(this.values);
     this.tombstones = new Map();
     this.tombstoneReaders = 0;
     this.index.clear();
-    this.keyList = new IndexedSet();
+    this.keyList = new KeyOrder(this.values);
     this.bytes = 0;
     this.tombstoneFloor = Math.max(this.tombstoneFloor, floor);
+  }
+
+  /** Sets the key order (restore): these keys, distinct, each already in `values`; the array is taken. */
+  loadKeyOrder(keys: string[]): void {
+    this.keyList = KeyOrder.ofDistinct(keys, this.values);
   }
 
   /** WATCH's view of a key: its version, and whether it is alive at `nowMs`. */
@@ -95,10 +101,9 @@ export class Keyspace {
     }
     assert(bytes === this.bytes, `byte count ${this.bytes} != ${bytes}`);
     for (const k of this.deadlines.keys()) assert(this.values.has(k), `deadline of absent key ${k}`);
-    for (const k of this.versions.keys()) assert(this.values.has(k), `version of absent key ${k}`);
     const indexed = this.index.scan(0, Number.MAX_SAFE_INTEGER).keys;
     assert(indexed.length === this.values.size && indexed.every((k) => this.values.has(k)), 'scan index != keys');
-    assert(this.keyList.size === this.values.size && [...this.keyList].every((k) => this.values.has(k)), 'key list != keys');
+    assert(this.keyList.size === this.values.size && [...this.keyList].every((k) => this.keyList.has(k)), 'key list != keys');
   }
 
   /** Must be called before `k`'s value, deadline, version or presence changes in any way. */
@@ -257,9 +262,9 @@ export class Db {
 
   private unlink(k: string, cur: Value): void {
     this.ks.willChange(k);
+    this.ks.keyList.delete(k); // while its value still holds its position
     this.ks.values.delete(k);
     this.ks.index.delete(k);
-    this.ks.keyList.delete(k);
     this.ks.deadlines.delete(k);
     this.ks.bytes -= k.length + cur.counted;
   }
@@ -267,8 +272,7 @@ export class Db {
   /** Removes a key, leaving a tombstone with this version. */
   private drop(k: string, version: number): void {
     const cur = this.ks.values.get(k)!;
-    this.unlink(k, cur);
-    this.ks.versions.delete(k);
+    this.unlink(k, cur); // its version goes with its value
     this.ks.tombstone(k, version);
   }
 

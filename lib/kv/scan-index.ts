@@ -15,11 +15,6 @@ const BUCKETS = 1 << BUCKET_BITS;
 const HASH_SPACE = 2 ** 32;
 const LOW_MASK = (1 << (32 - BUCKET_BITS)) - 1;
 
-interface Row {
-  hash: number;
-  key: string;
-}
-
 export interface ScanPage {
   keys: string[];
   /** 0 when the scan is complete. */
@@ -40,15 +35,21 @@ function bucketOf(hash: number): number {
   return hash >>> (32 - BUCKET_BITS);
 }
 
-function before(a: Row, hash: number, key: string): boolean {
-  return a.hash < hash || (a.hash === hash && a.key < key);
+/** Whether `a` (whose hash is `ah`) sorts before (hash, key). */
+function before(a: string, ah: number, hash: number, key: string): boolean {
+  return ah < hash || (ah === hash && a < key);
 }
 
 export class ScanIndex {
-  /** Invariant: each bucket is sorted by (hash, key) and holds no key twice. */
-  private buckets: Row[][] = ScanIndex.empty();
+  /**
+   * Invariant: each bucket is sorted by (hash, key) and holds no key twice. A bucket holds
+   * the keys alone, their hashes computed again when compared (a few per operation, each
+   * O(key length)): a row object per key was ~50 bytes of heap, with a boxed number for
+   * every hash past 2^31, about 5 MB per 100,000 keys.
+   */
+  private buckets: string[][] = ScanIndex.empty();
 
-  private static empty(): Row[][] {
+  private static empty(): string[][] {
     return Array.from({ length: BUCKETS }, () => []);
   }
 
@@ -57,8 +58,8 @@ export class ScanIndex {
     const hash = keyHash(key);
     const b = this.buckets[bucketOf(hash)]!;
     const i = lowerBound(b, hash, key);
-    assert(!(i < b.length && b[i]!.hash === hash && b[i]!.key === key), 'scan index: a key added twice');
-    b.splice(i, 0, { hash, key });
+    assert(!(i < b.length && b[i] === key), 'scan index: a key added twice');
+    b.splice(i, 0, key);
   }
 
   /** Removes a present key. */
@@ -66,7 +67,7 @@ export class ScanIndex {
     const hash = keyHash(key);
     const b = this.buckets[bucketOf(hash)]!;
     const i = lowerBound(b, hash, key);
-    assert(i < b.length && b[i]!.key === key, 'scan index: deleting a key not present');
+    assert(i < b.length && b[i] === key, 'scan index: deleting a key not present');
     b.splice(i, 1);
   }
 
@@ -97,20 +98,24 @@ export class ScanIndex {
       const h = hashes[i]!;
       sorted[fill[bucketOf(h)]!++] = (h & LOW_MASK) * 2 ** 32 + i;
     }
-    const buckets: Row[][] = new Array<Row[]>(BUCKETS);
+    const buckets: string[][] = new Array<string[]>(BUCKETS);
     for (let b = 0; b < BUCKETS; b++) {
       const part = sorted.subarray(starts[b]!, starts[b + 1]!).sort();
-      const rows: Row[] = new Array<Row>(part.length);
+      const rows: string[] = new Array<string>(part.length);
       let tie = false;
       for (let j = 0; j < part.length; j++) {
         const i = part[j]! % 2 ** 32;
-        rows[j] = { hash: hashes[i]!, key: keys[i]! };
-        if (j > 0 && rows[j - 1]!.hash === rows[j]!.hash) tie = true;
+        rows[j] = keys[i]!;
+        if (j > 0 && hashes[part[j - 1]! % 2 ** 32] === hashes[i]) tie = true;
       }
       if (tie) {
         // Keys sharing a hash go by key; rare.
-        rows.sort((x, y) => (x.hash !== y.hash ? x.hash - y.hash : x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
-        for (let j = 1; j < rows.length; j++) assert(rows[j - 1]!.key !== rows[j]!.key, 'scan index: a key loaded twice');
+        rows.sort((x, y) => {
+          const hx = keyHash(x);
+          const hy = keyHash(y);
+          return hx !== hy ? hx - hy : x < y ? -1 : x > y ? 1 : 0;
+        });
+        for (let j = 1; j < rows.length; j++) assert(rows[j - 1] !== rows[j], 'scan index: a key loaded twice');
       }
       buckets[b] = rows;
     }
@@ -129,10 +134,11 @@ export class ScanIndex {
     for (let bi = bucketOf(from); bi < BUCKETS; bi++) {
       const b = this.buckets[bi]!;
       for (let i = bi === bucketOf(from) ? lowerBound(b, from, '') : 0; i < b.length; i++) {
-        const row = b[i]!;
-        if (keys.length >= count && row.hash !== lastHash) return { keys, next: row.hash + 1 };
-        keys.push(row.key);
-        lastHash = row.hash;
+        const key = b[i]!;
+        const hash = keyHash(key);
+        if (keys.length >= count && hash !== lastHash) return { keys, next: hash + 1 };
+        keys.push(key);
+        lastHash = hash;
       }
     }
     return { keys, next: 0 };
@@ -140,12 +146,13 @@ export class ScanIndex {
 }
 
 /** The first row not before (hash, key). */
-function lowerBound(b: Row[], hash: number, key: string): number {
+function lowerBound(b: string[], hash: number, key: string): number {
   let lo = 0;
   let hi = b.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (before(b[mid]!, hash, key)) lo = mid + 1;
+    const k = b[mid]!;
+    if (before(k, keyHash(k), hash, key)) lo = mid + 1;
     else hi = mid;
   }
   return lo;

@@ -56,7 +56,7 @@ function store(op: 'inter' | 'union' | 'diff') {
   return (db: Db, a: Buffer[]): Buffer => {
     const result = combine(op, sets(db, a, 2));
     const dst = key(a[1]!);
-    const s: SetV = { type: 'set', v: new IndexedSet(result), bytes: 0, counted: 0 };
+    const s: SetV = { type: 'set', v: new IndexedSet(result), bytes: 0, counted: 0, version: 0, at: -1 };
     for (const m of result) s.bytes += m.length;
     db.checkElements({ type: 'set', v: new IndexedSet(), bytes: 0, counted: 0 }, result.size);
     db.checkBytes(s.bytes, false);

@@ -65,7 +65,7 @@ export class KvSnapshotCursor implements SnapshotCursor, KeyspaceReader, DedupRe
   // The keyspace's maps at the beginning: the live ones until a FLUSHALL or restore replaces them.
   private readonly values: Map<string, Value>;
   private readonly deadlines: Map<string, number>;
-  private readonly versions: Map<string, number>;
+  private readonly versions: Keyspace['versions'];
   private readonly tombstones: Map<string, number>;
   private tombstoneIter: Iterator<[string, number]> | null = null;
   /** Keys changed since the beginning that the cursor has not yet passed, as they were. */

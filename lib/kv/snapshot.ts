@@ -404,7 +404,7 @@ export function restoreChunks(chunks: Iterable<Uint8Array>): SnapshotState {
     if (ks.values.has(k)) bad('a key present and a tombstone');
     ks.tombstones.set(k, i);
   }
-  ks.keyList = IndexedSet.ofDistinct(order);
+  ks.loadKeyOrder(order);
   ks.index.load(order);
   ks.bytes = bytes;
   return { ks, dedup, lastIndex };

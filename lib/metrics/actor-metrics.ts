@@ -84,6 +84,9 @@ export class ActorMetrics {
       return out;
     });
     this.gauge('raftd_thread_heap_used_bytes', 'V8 heap in use by the thread', () => [{ labels: t, value: v8.getHeapStatistics().used_heap_size }]);
+    // Where a node's memory goes, per thread (test/bench/memory-breakdown.ts reads them).
+    this.gauge('raftd_thread_heap_resident_bytes', 'V8 heap of the thread held in memory (in use, garbage not yet collected, and free room)', () => [{ labels: t, value: v8.getHeapStatistics().total_physical_size }]);
+    this.gauge('raftd_thread_external_bytes', 'Memory outside the V8 heap that the thread\'s objects hold (buffers, array buffers)', () => [{ labels: t, value: v8.getHeapStatistics().external_memory }]);
     const gcHist = this.histogram('raftd_thread_gc_pause_seconds', 'Garbage-collection pauses of the thread', GC_BUCKETS_S);
     this.gcPause = (kind) => gcHist({ ...t, kind });
     this.gc = new PerformanceObserver((list) => {
