@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MALLOC_ENV } from '../lib/actor/heap-tuning.js';
+import { MAIN_SEMI_SPACE_MB, MALLOC_ENV } from '../lib/actor/heap-tuning.js';
 import { ROOT } from './helpers/cluster.js';
 import { freePort, loopbackBlock } from './helpers/ports.js';
 import { waitFor } from './helpers/wait.js';
@@ -201,6 +201,7 @@ t.test('another machine: one line when the build is missing, then upload and run
   t.match(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'), new RegExp(`${empty.replace(/[.]/g, '\\.')}/bin/raftd\\.js`), 'running from the uploaded copy');
   const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
   for (const [k, v] of Object.entries(MALLOC_ENV)) t.ok(environ.includes(`${k}=${v}`), `started with ${k}=${v}`);
+  t.ok(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(`--max-semi-space-size=${MAIN_SEMI_SPACE_MB}`), 'and the main thread young-generation bound');
   const stopped = await cli([...remote, 'down'], dir);
   t.match(stopped.stdout, /^n1: stopped/m);
   t.notOk(pidAlive(pid!), 'and it is gone');

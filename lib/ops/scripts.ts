@@ -4,7 +4,7 @@
 // first (STARTED, RUNNING, ...) and exits with one of SCRIPT_EXIT.
 import { shq } from './shell.js';
 import type { NodeTarget } from './target.js';
-import { MALLOC_ENV } from '../actor/heap-tuning.js';
+import { MAIN_SEMI_SPACE_MB, MALLOC_ENV } from '../actor/heap-tuning.js';
 
 export const SCRIPT_EXIT = {
   ok: 0,
@@ -56,7 +56,8 @@ function prelude(t: NodeTarget): string {
  */
 export function startScript(t: NodeTarget, raftdArgs: readonly string[], reuseSaved = false): string {
   const argsFile = shq(`${t.dataDir}/raftd.args`);
-  const cmd = [t.nodeBin, `${t.projectDir}/bin/raftd.js`, '--id', t.entry.id, '--hosts', t.hostsFile, '--data', t.dataDir].map(shq).join(' ');
+  // The main thread's young-generation bound (heap-tuning.ts), which local starts pass in NODE_OPTIONS.
+  const cmd = [t.nodeBin, `--max-semi-space-size=${MAIN_SEMI_SPACE_MB}`, `${t.projectDir}/bin/raftd.js`, '--id', t.entry.id, '--hosts', t.hostsFile, '--data', t.dataDir].map(shq).join(' ');
   const setArgs =
     reuseSaved && raftdArgs.length === 0
       ? `set --; if [ -f ${argsFile} ]; then while IFS= read -r a; do set -- "$@" "$a"; done < ${argsFile}; fi`
