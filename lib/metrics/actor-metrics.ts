@@ -5,6 +5,7 @@
 import { monitorEventLoopDelay, performance, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import { assert } from '../util/assert.js';
+import { nameThisThread } from './thread-name.js';
 import { LATENCY_BUCKETS_S, type Labels, type MetricFamily, type MetricKind, type MetricSample, type MetricsSnapshot } from './snapshot.js';
 
 /** Bound on label sets per family: a label fed from input can never grow a family without limit. */
@@ -57,6 +58,7 @@ export class ActorMetrics {
   private readonly gcPause: (kind: string) => HistogramCell;
 
   constructor(readonly thread: string) {
+    nameThisThread(thread);
     const t = { thread };
     // Sampling starts with the first scrape (a snapshot): every sample is a wake-up of the
     // thread, wasted on a node nobody scrapes. That first scrape has no delay yet.

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { withSystem } from './launch.js';
 import type { BenchOptions } from './options.js';
 import { ProcWatch } from './proc-stats.js';
+import { ThreadWatch } from './thread-stats.js';
 import type { Progress } from './progress.js';
 import type { SystemName } from './system.js';
 
@@ -13,11 +14,17 @@ export interface IdleRow {
   /** CPU seconds of all members together, scaled to 10 s. */
   cpuSecPer10s: number;
   cpuSecPer10sPerMember: number[];
+  /** Per thread group (main, peer-server, replicator, ...; 'other' for V8's and libuv's), all members together, scaled to 10 s. */
+  cpuSecPer10sByThread: Record<string, number>;
   rssMiBPerMember: number[];
 }
 
-/** After the election, heartbeats and connections settle before the window opens. */
-const SETTLE_MS = 2000;
+/**
+ * After the election, heartbeats and connections settle, and V8 compiles the paths an idle
+ * node runs (on background threads: in the first seconds those cost as much as the main
+ * thread), before the window opens.
+ */
+const SETTLE_MS = 10_000;
 
 export async function runIdle(opts: BenchOptions, systems: SystemName[], progress: Progress): Promise<IdleRow[]> {
   const rows: IdleRow[] = [];
@@ -27,17 +34,22 @@ export async function runIdle(opts: BenchOptions, systems: SystemName[], progres
       await sys.waitForLeader(30_000);
       await new Promise((r) => setTimeout(r, opts.smoke ? 500 : SETTLE_MS));
       const watch = new ProcWatch(sys.pids(), 1000);
+      const threads = name === 'raftd' ? new ThreadWatch(sys.pids()) : null;
       const t0 = performance.now();
       await new Promise((r) => setTimeout(r, opts.idleMs));
       const cost = watch.stop();
+      const byThread = threads?.stop() ?? [];
       const ms = performance.now() - t0;
       const scale = 10_000 / ms;
+      const cpuSecPer10sByThread: Record<string, number> = {};
+      for (const member of byThread) for (const [group, sec] of Object.entries(member)) cpuSecPer10sByThread[group] = (cpuSecPer10sByThread[group] ?? 0) + sec * scale;
       return {
         system: name,
         nodes: sys.size,
         measuredMs: ms,
         cpuSecPer10s: cost.cpuSec.reduce((a, b) => a + b, 0) * scale,
         cpuSecPer10sPerMember: cost.cpuSec.map((c) => c * scale),
+        cpuSecPer10sByThread,
         rssMiBPerMember: cost.rssPeakMiB,
       };
     });

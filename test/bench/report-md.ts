@@ -71,6 +71,10 @@ export function renderMarkdown(res: BenchResults): string {
       out.push(`| ${r.system} | ${r.nodes} | ${r.cpuSecPer10s.toFixed(2)} | ${r.cpuSecPer10sPerMember.map((c) => c.toFixed(2)).join(', ')} | ${r.rssMiBPerMember.map((x) => Math.round(x)).join(', ')} |`);
     }
     out.push('');
+    for (const r of res.idle) {
+      const groups = Object.entries(r.cpuSecPer10sByThread ?? {}).sort((a, b) => b[1] - a[1]);
+      if (groups.length > 0) out.push(`${r.system} by thread (CPU s per 10 s, all members): ${groups.map(([g, c]) => `${g} ${c.toFixed(2)}`).join(', ')}.`, '');
+    }
   }
   if (res.skipped.length > 0) out.push('Skipped: ' + res.skipped.join('; ') + '.', '');
   return out.join('\n');
