@@ -12,7 +12,7 @@ export type ThreadCpu = Record<string, number>;
 function groupOf(pid: number, tid: number, comm: string): string {
   if (tid === pid) return 'main';
   if (comm.startsWith('replicator')) return 'replicator';
-  if (['log-writer', 'peer-server', 'client-gateway'].includes(comm)) return comm;
+  if (['election-timer', 'log-writer', 'peer-server', 'client-gateway'].includes(comm)) return comm;
   return 'other';
 }
 
