@@ -39,6 +39,7 @@ import type {
   TransportLimits,
 } from '../actor/protocol.js';
 import { seededRandom } from './random.js';
+import { compactEffects } from './compact-effects.js';
 import { Replica, type Effects } from '../replica/replica.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import type { MetricsSource } from '../metrics/node-metrics.js';
@@ -471,6 +472,8 @@ export class RaftNode {
   /** Carries out the replica's effects: the log first, then peers, then clients. */
   private perform(fx: Effects): void {
     this.metrics.onReady(fx);
+    // Each crossing below clones what its bytes view: only the bytes, not the buffers around them.
+    compactEffects(fx);
     for (const ev of fx.events) {
       const { level, event, term, ...fields } = ev;
       this.log.term = term;
