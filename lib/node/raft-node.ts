@@ -21,6 +21,7 @@ import type {
   GatewayData,
   GatewayIn,
   GatewayOut,
+  GatewayRequest,
   LogWriterData,
   LogWriterIn,
   LogWriterOut,
@@ -40,6 +41,7 @@ import type {
 } from '../actor/protocol.js';
 import { seededRandom } from './random.js';
 import { compactEffects } from './compact-effects.js';
+import { WritePacer } from './write-pacer.js';
 import { Replica, type Effects } from '../replica/replica.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import type { MetricsSource } from '../metrics/node-metrics.js';
@@ -77,6 +79,9 @@ const SNAPSHOT_CHUNK_TIMEOUT_MS = 5000;
 const SNAPSHOT_CHUNK_ATTEMPTS_MAX = 5;
 /** The status the gateway holds (INFO) is refreshed this often even when nothing moves. */
 const STATUS_REFRESH_INTERVAL_MS = 1000;
+/** Client writes: batches in flight before new writes are held, and how long one is held at most (lib/node/write-pacer.ts). */
+const PACER_DEPTH = 2;
+const PACER_HOLD_MS_MAX = 2;
 
 export class RaftNode {
   readonly events: Emitter<NodeEvents> = createNanoEvents<NodeEvents>();
@@ -106,6 +111,8 @@ export class RaftNode {
   private msgsToStrangers = 0;
   private readonly connected = new Map<NodeId, boolean>();
   private processScheduled = false;
+  private pacer!: WritePacer;
+  private pacerTimer: NodeJS.Timeout | null = null;
   /** Ticks the timer delivered that the replica has not counted yet (see onTimer). */
   private ticksDue = 0;
   private lastStatus: NodeStatus | null = null;
@@ -221,6 +228,7 @@ export class RaftNode {
       content,
     );
     this.loading = false;
+    this.pacer = new WritePacer({ depth: PACER_DEPTH, holdMsMax: PACER_HOLD_MS_MAX, heldMax: o.pendingNodeMax });
     this.log.term = restored.hardState.term;
     this.log.info('restored', { vote: restored.hardState.vote, snapshotIndex: restored.snapshot?.index ?? 0, entries: restored.entries.length });
 
@@ -428,7 +436,7 @@ export class RaftNode {
     switch (m.type) {
       case 'requests':
         this.metrics.onRequests(m.items);
-        this.replica.request(m.items);
+        this.request(this.pacer.add(m.items, performance.now()));
         this.schedule();
         return;
       case 'metrics':
@@ -452,10 +460,16 @@ export class RaftNode {
     });
   }
 
+  private request(items: GatewayRequest[]): void {
+    if (items.length > 0) this.replica.request(items);
+  }
+
   private process(): void {
     const now = Date.now() + this.opts.clockOffsetMs;
     for (; this.ticksDue > 0; this.ticksDue--) this.replica.tick(now);
+    this.request(this.pacer.release(performance.now()));
     const fx = this.replica.process();
+    this.pace(fx);
     if (fx.more || fx.snapshotting) this.schedule();
     if (this.opts.join != null && !this.caughtUpNoted && !this.replica.joining) this.noteCaughtUp();
     // Replicators first: this round's messages may be for a member that just appeared.
@@ -467,6 +481,21 @@ export class RaftNode {
     }
     this.perform(fx);
     this.pushStatus(false);
+  }
+
+  /** Held writes go in once a batch is answered (next turn: what arrives meanwhile joins them), or at their deadline. */
+  private pace(fx: Effects): void {
+    if (fx.replies.length > 0) this.pacer.answered(fx.replies.map((r) => r.reqId));
+    const now = performance.now();
+    const due = this.pacer.dueInMs(now);
+    if (due === null) return;
+    if (this.pacer.mayRelease(now)) this.schedule();
+    else if (this.pacerTimer === null) {
+      this.pacerTimer = setTimeout(() => {
+        this.pacerTimer = null;
+        this.schedule();
+      }, Math.max(1, Math.ceil(due)));
+    }
   }
 
   /** Carries out the replica's effects: the log first, then peers, then clients. */
@@ -700,6 +729,7 @@ export class RaftNode {
     await this.handOver();
     this.stopping = true;
     if (this.progressTimer) clearTimeout(this.progressTimer);
+    if (this.pacerTimer) clearTimeout(this.pacerTimer);
     if (this.heartbeatLog) clearInterval(this.heartbeatLog);
     if (this.statusRefresh) clearInterval(this.statusRefresh);
     await this.metrics.close();
