@@ -41,7 +41,7 @@ import type {
 } from '../actor/protocol.js';
 import { seededRandom } from './random.js';
 import { compactEffects } from './compact-effects.js';
-import { WritePacer } from './write-pacer.js';
+import { RequestPacer } from './request-pacer.js';
 import { Replica, type Effects } from '../replica/replica.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import type { MetricsSource } from '../metrics/node-metrics.js';
@@ -79,7 +79,7 @@ const SNAPSHOT_CHUNK_TIMEOUT_MS = 5000;
 const SNAPSHOT_CHUNK_ATTEMPTS_MAX = 5;
 /** The status the gateway holds (INFO) is refreshed this often even when nothing moves. */
 const STATUS_REFRESH_INTERVAL_MS = 1000;
-/** Client writes: batches in flight before new writes are held, and how long one is held at most (lib/node/write-pacer.ts). */
+/** Client writes and reads: batches of a kind in flight before new ones are held, and how long one is held at most (lib/node/request-pacer.ts). */
 const PACER_DEPTH = 2;
 const PACER_HOLD_MS_MAX = 2;
 
@@ -111,7 +111,7 @@ export class RaftNode {
   private msgsToStrangers = 0;
   private readonly connected = new Map<NodeId, boolean>();
   private processScheduled = false;
-  private pacer!: WritePacer;
+  private pacer!: RequestPacer;
   private pacerTimer: NodeJS.Timeout | null = null;
   /** Ticks the timer delivered that the replica has not counted yet (see onTimer). */
   private ticksDue = 0;
@@ -228,7 +228,7 @@ export class RaftNode {
       content,
     );
     this.loading = false;
-    this.pacer = new WritePacer({ depth: PACER_DEPTH, holdMsMax: PACER_HOLD_MS_MAX, heldMax: o.pendingNodeMax });
+    this.pacer = new RequestPacer({ depth: PACER_DEPTH, holdMsMax: PACER_HOLD_MS_MAX, heldMax: o.pendingNodeMax });
     this.log.term = restored.hardState.term;
     this.log.info('restored', { vote: restored.hardState.vote, snapshotIndex: restored.snapshot?.index ?? 0, entries: restored.entries.length });
 
@@ -483,7 +483,7 @@ export class RaftNode {
     this.pushStatus(false);
   }
 
-  /** Held writes go in once a batch is answered (next turn: what arrives meanwhile joins them), or at their deadline. */
+  /** Held requests go in once a batch of their kind is answered (next turn: what arrives meanwhile joins them), or at their deadline. */
   private pace(fx: Effects): void {
     if (fx.replies.length > 0) this.pacer.answered(fx.replies.map((r) => r.reqId));
     const now = performance.now();
