@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { MessageChannel } from 'node:worker_threads';
 import { createNanoEvents, type Emitter } from 'nanoevents';
 import { spawnActor, type ActorHandle } from '../actor/spawn.js';
 import { tuneProcessHeap } from '../actor/heap-tuning.js';
@@ -210,6 +211,8 @@ export class RaftNode {
         dedupWindowEntries: DEDUP_WINDOW_ENTRIES,
         dedupEntriesMax: DEDUP_ENTRIES_MAX,
         readyPerProcessMax: READY_PER_TURN_MAX,
+        // A follower's acknowledgement leaves from the log writer right after its sync.
+        releaseWithWrites: true,
         elementsMax: o.elementsMax,
         valueBytesMax: o.valueBytesMax,
         replyBytesMax: o.replyBytesMax,
@@ -508,7 +511,14 @@ export class RaftNode {
       this.log.term = term;
       this.log.log(level, event, fields);
     }
-    for (const w of fx.writes) this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries });
+    for (const w of fx.writes) {
+      if (w.release === undefined) {
+        this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries });
+        continue;
+      }
+      this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries, release: w.release });
+      this.msgsSent += w.release.length;
+    }
     for (const c of fx.storage) {
       if (c.type === 'snapshotBegin') this.snapshotStartedAt = performance.now();
       // A snapshot chunk is moved, not copied: a snapshot is the whole state, tens of MB.
@@ -629,6 +639,10 @@ export class RaftNode {
       onMessage: (m) => this.onReplicator(m),
       onFatal: this.onFatal,
     });
+    // The log writer sends what a durable write releases straight to the replicator.
+    const ch = new MessageChannel();
+    this.logWriter.post({ type: 'peerPort', peer: p.id, port: ch.port1 }, [ch.port1]);
+    r.post({ type: 'logWriterPort', port: ch.port2 }, [ch.port2]);
     this.replicators.set(p.id, r);
     this.peerAddrs.set(p.id, p);
     this.connected.set(p.id, false);
@@ -642,6 +656,7 @@ export class RaftNode {
     const r = this.replicators.get(id);
     assert(r, `no replicator for ${id}`);
     this.replicators.delete(id);
+    this.logWriter.post({ type: 'peerPort', peer: id, port: null });
     this.peerAddrs.delete(id);
     this.connected.delete(id);
     const i = this.metricSources.indexOf(r);
