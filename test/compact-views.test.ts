@@ -65,11 +65,11 @@ t.test('compactEffects re-points entries (once each), forwarded bytes and replie
     ],
     replies: [{ reqId: 3, reply: okReply }, { reqId: 4, reply: { ok: false, code: 'ERR', message: 'x' } }],
   } as unknown as Effects;
-  t.equal(compactEffects(fx), 8192 - 130);
-  t.equal(e.data.buffer.byteLength, 130, 'the entry, counted once though in a write and an append');
-  t.equal(fwd.reply.buffer, e.data.buffer);
+  t.equal(compactEffects(fx), 8192 - 120 + (8192 - 10), 'entries, then the rest');
+  t.equal(e.data.buffer.byteLength, 120, 'the entry, counted once though in a write and an append');
+  t.equal(fwd.reply.buffer.byteLength, 10, 'the forwarded reply and the reply share a buffer of their own');
   const r = fx.replies[0]!.reply;
-  t.ok(r.ok && r.reply.buffer === e.data.buffer, 'the reply too, in a new reply object');
+  t.ok(r.ok && r.reply.buffer === fwd.reply.buffer, 'the reply too, in a new reply object');
   t.equal(okReply.reply.buffer.byteLength, 8192, 'the replica’s reply object is not changed');
   t.same(fx.replies[1]!.reply, { ok: false, code: 'ERR', message: 'x' });
 });

@@ -11,6 +11,11 @@ import { assert } from '../util/assert.js';
 /** A backing buffer holding this many bytes more than its views in a message use is compacted. */
 export const SLACK_BYTES_MAX = 1024;
 
+/** Posting this view would clone more than SLACK_BYTES_MAX bytes it does not show (shared memory is never cloned). */
+export function wasteful(view: Uint8Array): boolean {
+  return view.byteLength > 0 && !(view.buffer instanceof SharedArrayBuffer) && view.buffer.byteLength > view.byteLength + SLACK_BYTES_MAX;
+}
+
 interface Ref {
   view: Uint8Array;
   put: (v: Uint8Array) => void;
@@ -26,9 +31,7 @@ export class ViewCompactor {
   private refs: Ref[] = [];
 
   add(view: Uint8Array, put: (v: Uint8Array) => void): void {
-    if (view.byteLength === 0 || view.buffer instanceof SharedArrayBuffer) return;
-    if (view.buffer.byteLength <= view.byteLength + SLACK_BYTES_MAX) return;
-    this.refs.push({ view, put });
+    if (wasteful(view)) this.refs.push({ view, put });
   }
 
   /** Returns the bytes no longer cloned per crossing (the backing buffers' size minus what was copied). */
