@@ -39,7 +39,7 @@ t.test("an append's acknowledgement travels with its write", async (t) => {
   t.equal(fx.writes.length, 1);
   t.same(acks(fx.writes[0]!.release), [4], 'released by the write');
   t.same(acks(fx.messages), [], 'not handed out now');
-  r.written(fx.writes[0]!.seq);
+  t.notOk(r.written(fx.writes[0]!.seq), 'durable: nothing for process() to hand out');
   t.same(acks(r.process().messages), [], 'nor once it is durable');
 });
 
@@ -53,7 +53,7 @@ t.test('an answer held later behind a write already handed out comes out of proc
   const fx2 = r.process();
   t.equal(fx2.writes.length, 0, 'no new write');
   t.same(acks(fx2.messages), [], 'held');
-  r.written(fx1.writes[0]!.seq);
+  t.ok(r.written(fx1.writes[0]!.seq), 'durable: the held answer is for process() to hand out');
   t.same(acks(r.process().messages), [3], 'out once durable, once');
 });
 
@@ -74,6 +74,6 @@ t.test('without the option nothing travels with a write', async (t) => {
   r.receive([append(2, [entry(3)])]);
   const fx = r.process();
   t.equal(fx.writes[0]!.release, undefined);
-  r.written(fx.writes[0]!.seq);
+  t.ok(r.written(fx.writes[0]!.seq));
   t.same(acks(r.process().messages), [3]);
 });

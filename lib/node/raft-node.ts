@@ -344,8 +344,9 @@ export class RaftNode {
         this.loadDone = null;
         return;
       case 'written':
-        this.replica.written(m.seq);
-        this.schedule();
+        // A follower's acknowledgement left with the write (releaseWithWrites): unless this
+        // released or committed something, no round of its own (one per follower per write round).
+        if (this.replica.written(m.seq)) this.schedule();
         return;
       case 'snapshotData': {
         const waiting = this.loadReads.get(m.reqId);

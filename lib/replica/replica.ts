@@ -231,14 +231,22 @@ export class Replica {
     }
   }
 
-  /** Every write with seq <= this is durable. */
-  written(seq: number): void {
+  /**
+   * Every write with seq <= this is durable. Returns whether that gave process()
+   * something to hand out (messages it released, or the core's: a leader's commit).
+   * Without it the driver may leave the call to its next round: a follower whose
+   * acknowledgements travelled with its writes (releaseWithWrites) usually has nothing.
+   */
+  written(seq: number): boolean {
     assert(seq <= this.writeSeq, `written ${seq} but only ${this.writeSeq} handed out`);
+    let released = 0;
     while (this.pendingWrites.length > 0 && this.pendingWrites[0]!.seq <= seq) {
       const w = this.pendingWrites.shift()!;
       if (w.lastIndex > 0) this.core.persisted(w.lastIndex, w.lastTerm);
+      released += w.held.length;
       this.out.messages.push(...w.held);
     }
+    return released > 0 || this.core.hasReady();
   }
 
   /** The connection to a peer dropped. */
