@@ -8,18 +8,21 @@
 // the node stops with a coded message (disk full, fsync failed, I/O error).
 // Snapshots and compaction (log-writer-snapshots.ts) run here too, in message order
 // with the writes; a start loads the newest valid snapshot and the log after it.
+// Messages that waited for a write (a follower's acknowledgement) go from here straight
+// to their replicators after the sync, before `written`: main decided them already.
 import * as path from 'node:path';
+import type { MessagePort } from 'node:worker_threads';
 import { runActor } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
 import { StorageMetrics } from '../lib/metrics/storage-metrics.js';
-import type { Entry, HardState } from '../lib/raft/types.js';
+import type { Entry, HardState, NodeId } from '../lib/raft/types.js';
 import { recoverHardState, saveHardState } from '../lib/storage/hard-state.js';
 import { stopError } from '../lib/storage/durable-fs.js';
 import { LogStore } from '../lib/storage/log-store.js';
 import { SnapshotStore, type SnapshotMeta } from '../lib/storage/snapshot-store.js';
 import { LogWriterSnapshots, snapshotInfo } from './log-writer-snapshots.js';
 import { assert, assertNever } from '../lib/util/assert.js';
-import type { LogWriterData, LogWriterIn, LogWriterOut } from './protocol.js';
+import type { LogWriterData, LogWriterIn, LogWriterOut, PeerMessage } from './protocol.js';
 
 /** Writes applied since the last sync; all answered by one `written`. */
 interface Group {
@@ -28,6 +31,8 @@ interface Group {
   entries: number;
   bytes: number;
   truncated: number;
+  /** Messages released by the group's writes, in order: sent once it is durable. */
+  release: PeerMessage[];
 }
 
 runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
@@ -63,6 +68,10 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
   let done = false;
   let lastSeq: number | null = null;
   let group: Group | null = null;
+  /** The replicators' ports (LogWriterIn 'peerPort'). */
+  const peerPorts = new Map<NodeId, MessagePort>();
+  /** Released messages for a peer without a port (it left the configuration): Raft retries what matters. */
+  let releasedToStrangers = 0;
   const totals = { writes: 0, entries: 0, syncs: 0, fsyncCalls: 0 };
   const metrics = new StorageMetrics(() => store.segmentCount());
 
@@ -113,7 +122,8 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
       hardState = { term: msg.hardState.term, vote: msg.hardState.vote };
       log.term = hardState.term;
     }
-    const g: Group = group ?? { seq: msg.seq, writes: 0, entries: 0, bytes: 0, truncated: 0 };
+    const g: Group = group ?? { seq: msg.seq, writes: 0, entries: 0, bytes: 0, truncated: 0, release: [] };
+    if (msg.release !== undefined) for (const m of msg.release) g.release.push(m);
     if (msg.entries.length > 0) {
       const r = store.append(msg.entries);
       g.entries += msg.entries.length;
@@ -141,6 +151,7 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
     totals.syncs++;
     totals.fsyncCalls += calls;
     metrics.onSync(syncUs / 1e6);
+    if (g.release.length > 0) sendReleased(g.release);
     ctx.send({ type: 'written', seq: g.seq });
     log.debug('batch', {
       seq: g.seq,
@@ -153,6 +164,31 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
       totalWrites: totals.writes,
       totalSyncs: totals.syncs,
     });
+  };
+
+  /** One 'send' per peer, messages in their order. */
+  const sendReleased = (msgs: PeerMessage[]): void => {
+    const byPeer = new Map<NodeId, PeerMessage[]>();
+    for (const m of msgs) {
+      let list = byPeer.get(m.to);
+      if (list === undefined) byPeer.set(m.to, (list = []));
+      list.push(m);
+    }
+    for (const [peer, list] of byPeer) {
+      const port = peerPorts.get(peer);
+      if (port === undefined) {
+        releasedToStrangers += list.length;
+        log.debug('released-dropped', { peer, count: list.length, total: releasedToStrangers, reason: 'no replicator' });
+        continue;
+      }
+      port.postMessage({ type: 'send', messages: list });
+    }
+  };
+
+  const onPeerPort = (msg: Extract<LogWriterIn, { type: 'peerPort' }>): void => {
+    peerPorts.get(msg.peer)?.close();
+    if (msg.port === null) peerPorts.delete(msg.peer);
+    else peerPorts.set(msg.peer, msg.port);
   };
 
   function onSyncDue(): void {
@@ -182,6 +218,8 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
         return onWrite(msg);
       case 'stop':
         return onStop();
+      case 'peerPort':
+        return onPeerPort(msg);
       case 'compact':
       case 'snapshotBegin':
       case 'snapshotChunk':

@@ -335,6 +335,13 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
       case 'term':
         log.term = msg.term;
         return;
+      case 'logWriterPort':
+        // Only 'send's come this way; they are handled exactly like main's.
+        msg.port.on('message', (m: Extract<ReplicatorIn, { type: 'send' }>) => {
+          assert(m.type === 'send', `log writer port sent ${m.type}`);
+          if (state !== 'stopped') onSend(m.messages);
+        });
+        return;
       case 'stop':
         stop();
         return;

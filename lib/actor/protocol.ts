@@ -1,6 +1,7 @@
 // One protocol file imported by both ends of every actor channel (the supervisor in lib/node
 // and the actors in actors/, through actors/protocol.ts). Each channel is a
 // discriminated union; every handler ends its switch with assertNever.
+import type { MessagePort } from 'node:worker_threads';
 import type { Entry, HardState, NodeId } from '../raft/types.js';
 import type { ClientReply, GatewayRequest, NodeStatus, PeerMessage } from '../replica/messages.js';
 import type { LogWriterSnapshotIn, LogWriterSnapshotOut, SnapshotInfo } from '../replica/storage-messages.js';
@@ -41,7 +42,13 @@ export type LogWriterIn =
    * stored index, the stored suffix from there is dropped first. Writes are applied
    * in seq order; one fdatasync covers every write received before it started.
    */
-  | { type: 'write'; seq: number; hardState: HardState | null; entries: Entry[] }
+  | { type: 'write'; seq: number; hardState: HardState | null; entries: Entry[]; release?: PeerMessage[] }
+  /**
+   * The port to the replicator of `peer` (null: that replicator is gone). Messages of a
+   * write's `release` go out through it, as a 'send', right after the sync that makes
+   * the write durable and before its `written` (LogWrite.release in lib/replica/replica.ts).
+   */
+  | { type: 'peerPort'; peer: NodeId; port: MessagePort | null }
   | { type: 'stop' }
   | LogWriterSnapshotIn
   | MetricsRequest;
@@ -89,6 +96,8 @@ export type ReplicatorIn =
   /** Everything this node sends to the peer in one Ready, sent as one frame. */
   | { type: 'send'; messages: PeerMessage[] }
   | { type: 'term'; term: number }
+  /** The log writer's end sends 'send's of messages released by a durable write (LogWriterIn 'peerPort'). */
+  | { type: 'logWriterPort'; port: MessagePort }
   /** The peer connected to us: it is up, so dial it now instead of at the end of the backoff. */
   | { type: 'redial' }
   | { type: 'stop' }

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { Worker, type TransferListItem } from 'node:worker_threads';
 import { RaftdError } from '../util/errors.js';
 import { actorExecArgv, actorResourceLimits } from './heap-tuning.js';
 
@@ -7,7 +7,7 @@ export type ActorStartup = { type: 'ready' } | { type: 'fatal'; code: string; me
 
 export interface ActorHandle<In> {
   readonly name: string;
-  post(msg: In, transfer?: readonly ArrayBuffer[]): void;
+  post(msg: In, transfer?: readonly TransferListItem[]): void;
   /** Resolves once the actor said `ready`. */
   readonly ready: Promise<void>;
   /** Posts `stopMsg` and waits (bounded) for the thread to end; terminates it past the bound. */
@@ -59,8 +59,8 @@ export function spawnActor<In, Out>(opts: SpawnOptions<Out>): ActorHandle<In> {
   return {
     name: opts.name,
     ready,
-    post(msg: In, transfer?: readonly ArrayBuffer[]) {
-      worker.postMessage(msg, transfer as ArrayBuffer[] | undefined);
+    post(msg: In, transfer?: readonly TransferListItem[]) {
+      worker.postMessage(msg, transfer as TransferListItem[] | undefined);
     },
     async stop(stopMsg: In, timeoutMs: number) {
       if (stopping) return;

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { MessageChannel } from 'node:worker_threads';
 import { createNanoEvents, type Emitter } from 'nanoevents';
 import { spawnActor, type ActorHandle } from '../actor/spawn.js';
 import { tuneProcessHeap } from '../actor/heap-tuning.js';
@@ -23,6 +24,7 @@ import type {
   GatewayData,
   GatewayIn,
   GatewayOut,
+  GatewayRequest,
   LogWriterData,
   LogWriterIn,
   LogWriterOut,
@@ -41,6 +43,8 @@ import type {
   TransportLimits,
 } from '../actor/protocol.js';
 import { seededRandom } from './random.js';
+import { compactEffects } from './compact-effects.js';
+import { RequestPacer } from './request-pacer.js';
 import { Replica, type Effects } from '../replica/replica.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import type { MetricsSource } from '../metrics/node-metrics.js';
@@ -80,6 +84,9 @@ const SNAPSHOT_CHUNK_TIMEOUT_MS = 5000;
 const SNAPSHOT_CHUNK_ATTEMPTS_MAX = 5;
 /** The status the gateway holds (INFO) is refreshed this often even when nothing moves. */
 const STATUS_REFRESH_INTERVAL_MS = 1000;
+/** Client writes and reads: batches of a kind in flight before new ones are held, and how long one is held at most (lib/node/request-pacer.ts). */
+const PACER_DEPTH = 2;
+const PACER_HOLD_MS_MAX = 2;
 
 export class RaftNode {
   readonly events: Emitter<NodeEvents> = createNanoEvents<NodeEvents>();
@@ -112,6 +119,8 @@ export class RaftNode {
   private processScheduled = false;
   /** The core's logical ticks, counted from the wall clock; wakes the node when the next one matters. */
   private clock: TickClock | null = null;
+  private pacer!: RequestPacer;
+  private pacerTimer: NodeJS.Timeout | null = null;
   private lastStatus: NodeStatus | null = null;
   private lastProgressPush = 0;
   private progressTimer: NodeJS.Timeout | null = null;
@@ -208,6 +217,8 @@ export class RaftNode {
         dedupWindowEntries: DEDUP_WINDOW_ENTRIES,
         dedupEntriesMax: DEDUP_ENTRIES_MAX,
         readyPerProcessMax: READY_PER_TURN_MAX,
+        // A follower's acknowledgement leaves from the log writer right after its sync.
+        releaseWithWrites: true,
         elementsMax: o.elementsMax,
         valueBytesMax: o.valueBytesMax,
         replyBytesMax: o.replyBytesMax,
@@ -227,6 +238,7 @@ export class RaftNode {
       content,
     );
     this.loading = false;
+    this.pacer = new RequestPacer({ depth: PACER_DEPTH, holdMsMax: PACER_HOLD_MS_MAX, heldMax: o.pendingNodeMax });
     this.log.term = restored.hardState.term;
     this.log.info('restored', { vote: restored.hardState.vote, snapshotIndex: restored.snapshot?.index ?? 0, entries: restored.entries.length });
 
@@ -338,8 +350,9 @@ export class RaftNode {
         this.loadDone = null;
         return;
       case 'written':
-        this.replica.written(m.seq);
-        this.schedule();
+        // A follower's acknowledgement left with the write (releaseWithWrites): unless this
+        // released or committed something, no round of its own (one per follower per write round).
+        if (this.replica.written(m.seq)) this.schedule();
         return;
       case 'snapshotData': {
         const waiting = this.loadReads.get(m.reqId);
@@ -448,7 +461,7 @@ export class RaftNode {
     switch (m.type) {
       case 'requests':
         this.metrics.onRequests(m.items);
-        this.replica.request(m.items);
+        this.request(this.pacer.add(m.items, performance.now()));
         this.schedule();
         return;
       case 'metrics':
@@ -472,9 +485,15 @@ export class RaftNode {
     });
   }
 
+  private request(items: GatewayRequest[]): void {
+    if (items.length > 0) this.replica.request(items);
+  }
+
   private process(): void {
     this.countTicks();
+    this.request(this.pacer.release(performance.now()));
     const fx = this.replica.process();
+    this.pace(fx);
     if (fx.more || fx.snapshotting) this.schedule();
     if (this.opts.join != null && !this.caughtUpNoted && !this.replica.joining) this.noteCaughtUp();
     // Replicators first: this round's messages may be for a member that just appeared.
@@ -490,15 +509,39 @@ export class RaftNode {
     this.clock!.wakeIn(ticksUntilWake(this.replica.role, this.replica.ticksUntilDue(), this.replica.inFlight > 0));
   }
 
+  /** Held requests go in once a batch of their kind is answered (next turn: what arrives meanwhile joins them), or at their deadline. */
+  private pace(fx: Effects): void {
+    if (fx.replies.length > 0) this.pacer.answered(fx.replies.map((r) => r.reqId));
+    const now = performance.now();
+    const due = this.pacer.dueInMs(now);
+    if (due === null) return;
+    if (this.pacer.mayRelease(now)) this.schedule();
+    else if (this.pacerTimer === null) {
+      this.pacerTimer = setTimeout(() => {
+        this.pacerTimer = null;
+        this.schedule();
+      }, Math.max(1, Math.ceil(due)));
+    }
+  }
+
   /** Carries out the replica's effects: the log first, then peers, then clients. */
   private perform(fx: Effects): void {
     this.metrics.onReady(fx);
+    // Each crossing below clones what its bytes view: only the bytes, not the buffers around them.
+    compactEffects(fx);
     for (const ev of fx.events) {
       const { level, event, term, ...fields } = ev;
       this.log.term = term;
       this.log.log(level, event, fields);
     }
-    for (const w of fx.writes) this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries });
+    for (const w of fx.writes) {
+      if (w.release === undefined) {
+        this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries });
+        continue;
+      }
+      this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries, release: w.release });
+      this.msgsSent += w.release.length;
+    }
     for (const c of fx.storage) {
       if (c.type === 'snapshotBegin') this.snapshotStartedAt = performance.now();
       // A snapshot chunk is moved, not copied: a snapshot is the whole state, tens of MB.
@@ -620,6 +663,10 @@ export class RaftNode {
       onMessage: (m) => this.onReplicator(m),
       onFatal: this.onFatal,
     });
+    // The log writer sends what a durable write releases straight to the replicator.
+    const ch = new MessageChannel();
+    this.logWriter.post({ type: 'peerPort', peer: p.id, port: ch.port1 }, [ch.port1]);
+    r.post({ type: 'logWriterPort', port: ch.port2 }, [ch.port2]);
     this.replicators.set(p.id, r);
     this.peerAddrs.set(p.id, p);
     this.connected.set(p.id, false);
@@ -633,6 +680,7 @@ export class RaftNode {
     const r = this.replicators.get(id);
     assert(r, `no replicator for ${id}`);
     this.replicators.delete(id);
+    this.logWriter.post({ type: 'peerPort', peer: id, port: null });
     this.peerAddrs.delete(id);
     this.connected.delete(id);
     const i = this.metricSources.indexOf(r);
@@ -723,6 +771,7 @@ export class RaftNode {
     this.stopping = true;
     if (this.progressTimer) clearTimeout(this.progressTimer);
     this.clock?.stop();
+    if (this.pacerTimer) clearTimeout(this.pacerTimer);
     if (this.heartbeatLog) clearInterval(this.heartbeatLog);
     if (this.statusRefresh) clearInterval(this.statusRefresh);
     await this.metrics.close();

@@ -50,6 +50,13 @@ export interface ReplicaConfig {
   replyBytesMax?: number;
   /** Bound on Ready rounds handled by one process() call (a long log is applied in slices). */
   readyPerProcessMax: number;
+  /**
+   * The driver's log writer sends the messages that wait for a write itself, right after
+   * the sync that makes it durable (LogWrite.release): a follower's acknowledgement then
+   * leaves without a trip back through the thread that decided it. Absent: false, every
+   * message comes out of process() (the simulator's way).
+   */
+  releaseWithWrites?: boolean;
   snapshots: SnapshotLimits;
 }
 
@@ -58,6 +65,12 @@ export interface LogWrite {
   seq: number;
   hardState: HardState | null;
   entries: Entry[];
+  /**
+   * With releaseWithWrites: messages to send once this write is durable (and every write
+   * before it: one sync covers all), before written(seq) is reported. They are not
+   * handed out again. Messages held later behind this write still come out of process().
+   */
+  release?: PeerMessage[];
 }
 
 /** What the driver must do after process(): in this order, writes before the messages. */
@@ -218,14 +231,22 @@ export class Replica {
     }
   }
 
-  /** Every write with seq <= this is durable. */
-  written(seq: number): void {
+  /**
+   * Every write with seq <= this is durable. Returns whether that gave process()
+   * something to hand out (messages it released, or the core's: a leader's commit).
+   * Without it the driver may leave the call to its next round: a follower whose
+   * acknowledgements travelled with its writes (releaseWithWrites) usually has nothing.
+   */
+  written(seq: number): boolean {
     assert(seq <= this.writeSeq, `written ${seq} but only ${this.writeSeq} handed out`);
+    let released = 0;
     while (this.pendingWrites.length > 0 && this.pendingWrites[0]!.seq <= seq) {
       const w = this.pendingWrites.shift()!;
       if (w.lastIndex > 0) this.core.persisted(w.lastIndex, w.lastTerm);
+      released += w.held.length;
       this.out.messages.push(...w.held);
     }
+    return released > 0 || this.core.hasReady();
   }
 
   /** The connection to a peer dropped. */
@@ -288,6 +309,7 @@ export class Replica {
       this.requests.replies = [];
     }
     assert(this.pendingWrites.length <= PENDING_WRITES_MAX, `${this.pendingWrites.length} log writes pending`);
+    if (this.cfg.releaseWithWrites === true) this.releaseWithWrites();
     const out = this.out;
     const m = this.core.membership;
     if (m !== this.reportedMembership) {
@@ -352,6 +374,22 @@ export class Replica {
       const durable = !hardState && m.type === 'appendResp' && (!m.success || m.matchIndex < firstIndex);
       if (durable) this.out.messages.push(m);
       else last.held.push(m);
+    }
+  }
+
+  /** The messages held behind this round's writes travel with them (ReplicaConfig.releaseWithWrites). */
+  private releaseWithWrites(): void {
+    const writes = this.out.writes;
+    if (writes.length === 0) return;
+    // This round's writes are the newest pending ones, in the same order.
+    let k = this.pendingWrites.length - 1;
+    for (let i = writes.length - 1; i >= 0; i--, k--) {
+      const w = writes[i]!;
+      const p = this.pendingWrites[k];
+      assert(p !== undefined && p.seq === w.seq, `write ${w.seq} is pending`);
+      if (p.held.length === 0) continue;
+      w.release = p.held;
+      p.held = [];
     }
   }
 

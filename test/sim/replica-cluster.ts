@@ -286,6 +286,8 @@ export class ReplicaCluster {
       dedupWindowEntries: 1_000_000,
       dedupEntriesMax: 100_000,
       readyPerProcessMax: 1,
+      // As the daemon runs: messages that wait for a write leave when it is synced (step()).
+      releaseWithWrites: true,
       snapshots: { snapshotEntries: o.snapshotEntries, snapshotLogBytes: o.snapshotEntries === 1_000_000 ? 1e12 : 4096, retainEntries: o.snapshotRetainEntries, chunkBytes: 1024, takeBytesPerRound: 300, chunkTimeoutTicks: 2 * o.electionTicks, attemptsMax: 5 },
     };
   }
@@ -446,6 +448,8 @@ export class ReplicaCluster {
       while (n.replica !== null && n.unsynced.length > 0 && n.unsynced[0]!.at <= this.now) {
         const u = n.unsynced.shift()!;
         this.persist(n, u.write);
+        // The log writer sends what the write released right after the sync (lost with it on a crash).
+        for (const m of u.write.release ?? []) this.sendMsg(n, m);
         seq = u.write.seq;
       }
       if (seq > 0 && n.replica !== null) {
@@ -493,6 +497,12 @@ export class ReplicaCluster {
     }
   }
 
+  private sendMsg(n: SimReplica, m: PeerMessage): void {
+    check(m.from === n.id && m.to !== n.id, 'message', () => `${n.id} sends ${m.from}->${m.to}`);
+    if (m.type === 'append') for (const e of m.entries) Object.freeze(e);
+    this.net.send(Object.freeze(m), this.now);
+  }
+
   private perform(n: SimReplica, fx: Effects): void {
     // Writes first: the log writer takes them in order with the snapshot commands.
     for (const ev of fx.events) if (ev.level !== 'debug') this.log(n.id, 'event', `${ev.event} t${ev.term}${typeof ev['reason'] === 'string' ? ` (${ev['reason']})` : ''}${ev.event === 'configChanged' ? ` ${String(ev['from'])}->${String(ev['to'])} voters ${String(ev['voters'])}` : ''}`);
@@ -509,11 +519,7 @@ export class ReplicaCluster {
       n.unsynced.push({ at, write: w });
       this.stats.writes++;
     }
-    for (const m of fx.messages) {
-      check(m.from === n.id && m.to !== n.id, 'message', () => `${n.id} sends ${m.from}->${m.to}`);
-      if (m.type === 'append') for (const e of m.entries) Object.freeze(e);
-      this.net.send(Object.freeze(m), this.now);
-    }
+    for (const m of fx.messages) this.sendMsg(n, m);
     for (const e of fx.applied) {
       check(e.index === n.applied + 1, 'apply order', () => `${n.id} applied ${e.index} after ${n.applied}`);
       const first = e.index > this.applied.maxIndex;
