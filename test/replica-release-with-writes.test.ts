@@ -3,34 +3,10 @@
 // later process(); each message is handed out exactly once either way, and messages
 // held later behind a write already handed out still come out of process().
 import t from 'tap';
-import type { Entry, Message } from '../lib/raft/types.js';
-import type { PeerMessage } from '../lib/replica/messages.js';
-import { Replica, type ReplicaConfig } from '../lib/replica/replica.js';
+import { acks, append, entry, follower as followerOf, FOLLOWER_CONFIG, TERM } from './helpers/follower-replica.js';
 
-const config: ReplicaConfig = {
-  core: { id: 'b', peers: ['a', 'b', 'c'], electionTicks: 10, heartbeatTicks: 1, preVote: true, checkQuorum: true, inflightMax: 8, appendBytesMax: 1 << 20, uncommittedEntriesMax: 1000 },
-  requestTicks: 60,
-  inFlightMax: 64,
-  dedupWindowEntries: 1000,
-  dedupEntriesMax: 1000,
-  readyPerProcessMax: 4,
-  releaseWithWrites: true,
-  snapshots: { snapshotEntries: 1_000_000, snapshotLogBytes: 1e12, retainEntries: 100, chunkBytes: 1024, takeBytesPerRound: 300, chunkTimeoutTicks: 20, attemptsMax: 5 },
-};
-
-const TERM = 2;
-function entry(index: number): Entry {
-  return { index, term: TERM, kind: 'noop', tid: '', data: new Uint8Array(0) };
-}
-function append(prevLogIndex: number, entries: Entry[], leaderCommit = 0): Message {
-  return { type: 'append', term: TERM, from: 'a', to: 'b', prevLogIndex, prevLogTerm: prevLogIndex === 0 ? 0 : TERM, entries, leaderCommit, ctx: 0 };
-}
-function acks(msgs: readonly PeerMessage[] | undefined): number[] {
-  return (msgs ?? []).flatMap((m) => (m.type === 'appendResp' && m.success ? [m.matchIndex] : []));
-}
-function follower(): Replica {
-  return new Replica(config, { hardState: { term: TERM, vote: 'a' }, entries: [entry(1), entry(2)] }, () => 0.5);
-}
+const config = { ...FOLLOWER_CONFIG, releaseWithWrites: true };
+const follower = () => followerOf(config);
 
 t.test("an append's acknowledgement travels with its write", async (t) => {
   const r = follower();
@@ -70,7 +46,7 @@ t.test('a new term travels with its write too, and nothing leaves before it', as
 });
 
 t.test('without the option nothing travels with a write', async (t) => {
-  const r = new Replica({ ...config, releaseWithWrites: false }, { hardState: { term: TERM, vote: 'a' }, entries: [entry(1), entry(2)] }, () => 0.5);
+  const r = followerOf({ ...config, releaseWithWrites: false });
   r.receive([append(2, [entry(3)])]);
   const fx = r.process();
   t.equal(fx.writes[0]!.release, undefined);

@@ -3,35 +3,12 @@
 // behind the fsync of a bulk append that arrived before it (issue 11): the leader's
 // CheckQuorum and ReadIndex rounds count those answers.
 import t from 'tap';
-import type { Entry, Message } from '../lib/raft/types.js';
-import type { PeerMessage } from '../lib/replica/messages.js';
-import { Replica, type ReplicaConfig } from '../lib/replica/replica.js';
-
-const config: ReplicaConfig = {
-  core: { id: 'b', peers: ['a', 'b', 'c'], electionTicks: 10, heartbeatTicks: 1, preVote: true, checkQuorum: true, inflightMax: 8, appendBytesMax: 1 << 20, uncommittedEntriesMax: 1000 },
-  requestTicks: 60,
-  inFlightMax: 64,
-  dedupWindowEntries: 1000,
-  dedupEntriesMax: 1000,
-  readyPerProcessMax: 4,
-  snapshots: { snapshotEntries: 1_000_000, snapshotLogBytes: 1e12, retainEntries: 100, chunkBytes: 1024, takeBytesPerRound: 300, chunkTimeoutTicks: 20, attemptsMax: 5 },
-};
-
-const TERM = 2;
-function entry(index: number): Entry {
-  return { index, term: TERM, kind: 'noop', tid: '', data: new Uint8Array(0) };
-}
-function append(prevLogIndex: number, entries: Entry[], leaderCommit = 0): Message {
-  return { type: 'append', term: TERM, from: 'a', to: 'b', prevLogIndex, prevLogTerm: prevLogIndex === 0 ? 0 : TERM, entries, leaderCommit, ctx: 0 };
-}
-function acks(msgs: PeerMessage[]): number[] {
-  return msgs.flatMap((m) => (m.type === 'appendResp' && m.success ? [m.matchIndex] : []));
-}
+import type { Replica } from '../lib/replica/replica.js';
+import { acks, append, entry, follower as followerOf, TERM } from './helpers/follower-replica.js';
 
 /** A follower of `a` in TERM with entries 1..2 durable. */
 function follower(): { r: Replica; seq: number } {
-  const r = new Replica(config, { hardState: { term: TERM, vote: 'a' }, entries: [entry(1), entry(2)] }, () => 0.5);
-  return { r, seq: 0 };
+  return { r: followerOf(), seq: 0 };
 }
 
 t.test('a heartbeat is answered while a later bulk append is still being written', async (t) => {
