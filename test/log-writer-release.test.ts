@@ -5,6 +5,7 @@ import t from 'tap';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { PeerMessage } from '../lib/replica/messages.js';
 import { entries, load, startWriter, tmpDir } from './helpers/log-writer.js';
+import { waitFor } from './helpers/wait.js';
 
 function ack(to: string, matchIndex: number): PeerMessage {
   return { type: 'appendResp', term: 1, from: 'n1', to, success: true, matchIndex, rejectIndex: 0, conflictTerm: 0, conflictIndex: 0, ctx: 0 };
@@ -32,7 +33,7 @@ t.test('released messages go to their peers after the sync, before written', asy
   w.handle.post({ type: 'write', seq: 2, hardState: null, entries: entries(4, 1, 1), release: [ack('n4', 4)] });
   await w.until((m) => m.type === 'written' && m.seq === 2);
   // Port messages and the 'written' come over different channels: wait for both sends.
-  for (let i = 0; i < 100 && got.size < 2; i++) await new Promise((res) => setTimeout(res, 10));
+  await waitFor('the sends to n2 and n3', () => got.size >= 2, 5000, 5);
   t.same(got.get('n2')?.map((m) => m.type === 'appendResp' && m.matchIndex), [3, 3], 'both of n2, in order, in one send');
   t.same(got.get('n3')?.length, 1);
   t.same(order.filter((o) => o === 'send n2').length, 1, 'one send per peer per sync');
