@@ -50,6 +50,13 @@ export function tuneProcessHeap(): void {
   // show in CPU per write (0.159 s per 1,000 writes for the 3 nodes with it, 0.171 without,
   // on a noisy shared machine: test/bench/memory-breakdown.ts).
   v8.setFlagsFromString('--compact-on-every-full-gc');
+  // On a machine with 4 GiB or more V8 maps a copy of its built-in functions (the
+  // embedded blob, 1.6 MiB) next to each new isolate's code, so calls to them are short
+  // jumps. The pages are the binary's, but each mapping counts in the RSS again: ~1 MiB
+  // resident per actor thread, 6-7 MiB a node. Without the copies the actors call the
+  // built-ins where the binary has them. Read when an isolate is made: set before the
+  // actors start.
+  v8.setFlagsFromString('--no-short-builtin-calls');
 }
 
 /**

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../util/assert.js';
 import { toWire } from '../util/errors.js';
+import { ACTOR_IDLE_GC, startIdleCollector } from './idle-gc.js';
 
 /**
  * The worker side of an actor: typed inbound messages from the supervisor and a
@@ -19,6 +20,7 @@ export function runActor<In, Out, Data>(
 ): void {
   const port = parentPort;
   assert(port, 'actor module must run in a worker thread');
+  startIdleCollector(ACTOR_IDLE_GC);
   const ctx: ActorContext<Out, Data> = {
     data: workerData as Data,
     send: (msg, transfer) => port.postMessage(msg, transfer as ArrayBuffer[] | undefined),

@@ -10,6 +10,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { createNanoEvents, type Emitter } from 'nanoevents';
 import { spawnActor, type ActorHandle } from '../actor/spawn.js';
 import { tuneProcessHeap } from '../actor/heap-tuning.js';
+import { MAIN_IDLE_GC, startIdleCollector } from '../actor/idle-gc.js';
 import { TickClock } from '../actor/tick-clock.js';
 import { ticksUntilWake, TICKS_PER_TAKE_MAX } from '../actor/tick-cadence.js';
 import { Logger } from '../log/logger.js';
@@ -172,6 +173,7 @@ export class RaftNode {
     assert(!this.started, 'start twice');
     this.started = true;
     tuneProcessHeap(); // memory that follows the live state, not the load (lib/actor/heap-tuning.ts)
+    startIdleCollector(MAIN_IDLE_GC); // and goes back to it once a burst of load is over (lib/actor/idle-gc.ts)
     const o = this.opts;
     this.log.info('starting', { host: this.self.host, peerPort: this.self.peerPort, clientPort: this.self.clientPort, dataDir: o.dataDir, cluster: o.clusterId });
 

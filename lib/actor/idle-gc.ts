@@ -1,0 +1,155 @@
+// Full collections for actor threads, which V8 itself rarely gives one. An actor's heap
+// is small (7-8 MiB live), so V8's heap-growth heuristics almost never call for a full
+// (mark-compact) collection in it: after a burst of load a leader's replicators and
+// gateway were measured holding 12-16 MiB of heap pages for 7-8 MiB of live objects,
+// long after the load ended. Worse, the buffers of messages between threads and of
+// socket reads live outside the heap and die in place; V8 frees them only at a full
+// collection, and calls one for them only past ~64 MiB of growth per isolate. Each of a
+// node's six actors can hold that much of dead buffers.
+//
+// So each thread watches its own young-generation collections (cheap events, one per
+// ~1.5 MiB allocated, none at all while it idles) and, at most once a second while it
+// works:
+//   - collects in full when memory outside the heap grew by EXTERNAL_SLACK_BYTES since the
+//     last full collection: that bounds the dead buffers under load;
+//   - collects in full once it went quiet after real work (no young collection for a
+//     spell, after enough of them): the heap goes back to its live size, compacted
+//     (--compact-on-every-full-gc, heap-tuning.ts), and the dead buffers are freed.
+// The main thread does the same with a longer spell and more work behind it (MAIN_IDLE_GC).
+// An idle thread makes a young collection only every few seconds or minutes, so this adds
+// no wake-ups to an idle node. The decisions are in IdleGcPolicy (pure, tested with
+// made-up numbers); startIdleCollector() wires it to the thread's GC events and a timer.
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
+
+/** A full collection when memory outside the heap grew this much since the last one. */
+export const EXTERNAL_SLACK_BYTES = 16 * 1024 * 1024;
+/** How often a working thread looks at its memory: a quiet spell is counted in these. */
+export const CHECK_INTERVAL_MS = 1000;
+
+export interface IdleGcOptions {
+  /** Young collections since the last full one that count as work worth collecting after. */
+  workScavenges: number;
+  /** Checks in a row without a young collection that make a quiet spell. */
+  quietChecks: number;
+  /** Full collections in a row: the second frees the buffers the first found dead. */
+  passes: 1 | 2;
+}
+
+/**
+ * An actor's heap is a few MiB: a full collection of it takes a few milliseconds, and it
+ * is collected after a second of quiet. The main thread holds the keyspace (~50 MiB for
+ * 100k keys) and a full, compacting collection of it blocks it for ~100 ms: it waits for
+ * a real burst (64 young collections: ~128 MiB allocated) and three quiet seconds, and
+ * collects once (V8 frees its dead buffers at its next collection of its own).
+ */
+export const ACTOR_IDLE_GC: IdleGcOptions = { workScavenges: 8, quietChecks: 1, passes: 2 };
+export const MAIN_IDLE_GC: IdleGcOptions = { workScavenges: 64, quietChecks: 3, passes: 1 };
+
+export type GcDecision = 'collect' | 'wait' | 'sleep';
+
+/**
+ * What to do at a check: `collect` now, `wait` for the next check (working, or quiet for
+ * too short a spell), or `sleep` (quiet, with too little work behind it: no timer until
+ * the next young collection).
+ */
+export class IdleGcPolicy {
+  private scavenges = 0;
+  private scavengesAtCheck = 0;
+  private quiet = 0;
+  private externalAfterFull: number;
+
+  constructor(
+    private readonly opts: IdleGcOptions,
+    externalNow: number,
+  ) {
+    this.externalAfterFull = externalNow;
+  }
+
+  /** A young-generation collection happened. */
+  scavenged(): void {
+    this.scavenges++;
+  }
+
+  /** A full collection happened (ours or V8's), leaving `externalNow` bytes outside the heap. */
+  collected(externalNow: number): void {
+    this.scavenges = 0;
+    this.scavengesAtCheck = 0;
+    this.quiet = 0;
+    this.externalAfterFull = externalNow;
+  }
+
+  check(externalNow: number): GcDecision {
+    const working = this.scavenges > this.scavengesAtCheck;
+    this.scavengesAtCheck = this.scavenges;
+    if (externalNow - this.externalAfterFull >= EXTERNAL_SLACK_BYTES) return 'collect';
+    this.quiet = working ? 0 : this.quiet + 1;
+    if (this.scavenges < this.opts.workScavenges) return working ? 'wait' : 'sleep';
+    return this.quiet >= this.opts.quietChecks ? 'collect' : 'wait';
+  }
+}
+
+type GcFunction = () => void;
+
+/**
+ * The isolate's gc(). --expose-gc is read when a context is made, so a context made after
+ * setting it has gc() (for the isolate of the calling thread), while this thread's own
+ * global stays as it was.
+ */
+function obtainGc(): GcFunction {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as GcFunction;
+}
+
+function externalBytes(): number {
+  return v8.getHeapStatistics().external_memory;
+}
+
+const GC_MINOR = constants.NODE_PERFORMANCE_GC_MINOR;
+const GC_MAJOR = constants.NODE_PERFORMANCE_GC_MAJOR;
+
+let started = false;
+
+/** Watches this thread's collections and collects in full as IdleGcPolicy says. Once per thread. */
+export function startIdleCollector(opts: IdleGcOptions): void {
+  if (started) return;
+  started = true;
+  const gc = obtainGc();
+  const policy = new IdleGcPolicy(opts, externalBytes());
+  let timer: NodeJS.Timeout | null = null;
+  let collecting = false;
+  const done = () => {
+    collecting = false;
+    policy.collected(externalBytes());
+  };
+  const collect = () => {
+    collecting = true;
+    gc();
+    if (opts.passes === 1) return done();
+    // Array buffers found dead are freed by the sweeper after the collection: a second
+    // one, a turn later, finds them freed (measured: external memory fell only then).
+    setImmediate(() => {
+      gc();
+      done();
+    }).unref();
+  };
+  const check = () => {
+    timer = null;
+    const d = policy.check(externalBytes());
+    if (d === 'collect') collect();
+    else if (d === 'wait') arm();
+  };
+  const arm = () => {
+    if (timer === null) timer = setTimeout(check, CHECK_INTERVAL_MS).unref();
+  };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === GC_MINOR) {
+        policy.scavenged();
+        arm();
+      } else if (kind === GC_MAJOR && !collecting) policy.collected(externalBytes());
+    }
+  }).observe({ entryTypes: ['gc'] });
+}

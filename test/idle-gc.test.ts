@@ -1,0 +1,97 @@
+// lib/actor/idle-gc.ts: when a thread collects in full on its own (IdleGcPolicy, with
+// made-up numbers), and that an actor on a real worker thread gives back the heap and the
+// buffers a burst left behind once it goes quiet. No speed is asserted: a late check only
+// collects later, within the bound waited for.
+import t from 'tap';
+import { spawnActor } from '../lib/actor/spawn.js';
+import { EXTERNAL_SLACK_BYTES, IdleGcPolicy, type IdleGcOptions } from '../lib/actor/idle-gc.js';
+import type { ChurnIn, ChurnOut } from './helpers/churn-actor.js';
+import { waitFor } from './helpers/wait.js';
+
+const MiB = 1024 * 1024;
+const OPTS: IdleGcOptions = { workScavenges: 4, quietChecks: 2, passes: 1 };
+
+function scavenge(p: IdleGcPolicy, n: number): void {
+  for (let i = 0; i < n; i++) p.scavenged();
+}
+
+t.test('a thread that did little and went quiet sleeps: no timer, no collection', (t) => {
+  const p = new IdleGcPolicy(OPTS, 3 * MiB);
+  scavenge(p, 2);
+  t.equal(p.check(3 * MiB), 'wait', 'still working since the last check');
+  t.equal(p.check(3 * MiB), 'sleep', 'quiet, with too little work behind it');
+  t.end();
+});
+
+t.test('after enough work, a quiet spell of quietChecks checks brings a collection', (t) => {
+  const p = new IdleGcPolicy(OPTS, 3 * MiB);
+  scavenge(p, 3);
+  t.equal(p.check(3 * MiB), 'wait');
+  scavenge(p, 3);
+  t.equal(p.check(3 * MiB), 'wait', 'working');
+  t.equal(p.check(3 * MiB), 'wait', 'quiet for one check of two');
+  scavenge(p, 1);
+  t.equal(p.check(3 * MiB), 'wait', 'working again: the spell starts over');
+  t.equal(p.check(3 * MiB), 'wait');
+  t.equal(p.check(3 * MiB), 'collect', 'two quiet checks in a row');
+  p.collected(3 * MiB);
+  t.equal(p.check(3 * MiB), 'sleep', 'nothing done since the collection');
+  t.end();
+});
+
+t.test('memory outside the heap growing by the slack brings a collection even under load', (t) => {
+  const p = new IdleGcPolicy(OPTS, 3 * MiB);
+  scavenge(p, 1);
+  t.equal(p.check(3 * MiB + EXTERNAL_SLACK_BYTES - 1), 'wait', 'just under the slack');
+  scavenge(p, 1);
+  t.equal(p.check(3 * MiB + EXTERNAL_SLACK_BYTES), 'collect', 'at the slack, while working');
+  p.collected(5 * MiB);
+  scavenge(p, 1);
+  t.equal(p.check(3 * MiB + EXTERNAL_SLACK_BYTES), 'wait', 'measured from what the collection left');
+  t.end();
+});
+
+t.test('a full collection of V8 own resets the work counted', (t) => {
+  const p = new IdleGcPolicy(OPTS, 3 * MiB);
+  scavenge(p, 10);
+  p.collected(3 * MiB);
+  t.equal(p.check(3 * MiB), 'sleep');
+  t.end();
+});
+
+t.test('an actor gives back what a burst left behind once it goes quiet', async (t) => {
+  let resolveNext: ((m: ChurnOut) => void) | null = null;
+  const actor = spawnActor<ChurnIn, ChurnOut>({
+    name: 'churn',
+    file: new URL('./helpers/churn-actor.js', import.meta.url),
+    workerData: null,
+    onMessage: (m) => {
+      const r = resolveNext;
+      resolveNext = null;
+      r?.(m);
+    },
+    onFatal: (err) => t.fail(err.message),
+  });
+  t.teardown(() => actor.terminate());
+  await actor.ready;
+  const ask = (msg: ChurnIn) =>
+    new Promise<ChurnOut>((res) => {
+      resolveNext = res;
+      actor.post(msg);
+    });
+  const stats = async () => {
+    const m = await ask({ type: 'stats' });
+    if (m.type !== 'stats') throw new Error(`expected stats, got ${m.type}`);
+    return m;
+  };
+  const before = await stats();
+  await ask({ type: 'churn', rounds: 200_000 });
+  const after = await stats();
+  t.ok(after.heapUsed > before.heapUsed + 3 * MiB, `the burst left garbage: ${(after.heapUsed / MiB).toFixed(1)} MiB used, ${(before.heapUsed / MiB).toFixed(1)} before`);
+  const settled = await waitFor('the quiet actor to collect', async () => {
+    const s = await stats();
+    return s.forcedFullGcs > after.forcedFullGcs && s.heapUsed < before.heapUsed + MiB && s.external < before.external + MiB ? s : undefined;
+  }, 20_000, 200);
+  // V8's memory reducer may collect on its own too, later; a forced collection is ours.
+  t.pass(`collected by the idle collector (${settled.forcedFullGcs - after.forcedFullGcs} forced full collections), back to ${(settled.heapUsed / MiB).toFixed(1)} MiB used, ${(settled.external / MiB).toFixed(1)} MiB outside the heap`);
+});
