@@ -9,53 +9,92 @@ import type { ChurnIn, ChurnOut } from './helpers/churn-actor.js';
 import { waitFor } from './helpers/wait.js';
 
 const MiB = 1024 * 1024;
-const OPTS: IdleGcOptions = { workScavenges: 4, quietChecks: 2, passes: 1 };
+const OPTS: IdleGcOptions = { worthBytes: 2 * MiB, quietChecks: 2, quietScavengesMax: 0, passes: 1, heapSlackBytes: 4 * MiB };
+
+/** Memory now: `external` bytes outside a heap of 8 MiB plus `heapGrowth`. */
+function mem(external: number, heapGrowth = 0) {
+  return { external, heapUsed: 8 * MiB + heapGrowth };
+}
 
 function scavenge(p: IdleGcPolicy, n: number): void {
   for (let i = 0; i < n; i++) p.scavenged();
 }
 
-t.test('a thread that did little and went quiet sleeps: no timer, no collection', (t) => {
-  const p = new IdleGcPolicy(OPTS, 3 * MiB);
-  scavenge(p, 2);
-  t.equal(p.check(3 * MiB), 'wait', 'still working since the last check');
-  t.equal(p.check(3 * MiB), 'sleep', 'quiet, with too little work behind it');
+t.test('a thread that grew little and went quiet sleeps: no timer, no collection', (t) => {
+  const p = new IdleGcPolicy(OPTS, mem(3 * MiB));
+  scavenge(p, 5);
+  t.equal(p.check(mem(3 * MiB, MiB)), 'wait', 'still working since the last check');
+  t.equal(p.check(mem(3 * MiB, MiB)), 'sleep', 'quiet, with too little grown to be worth a collection');
   t.end();
 });
 
-t.test('after enough work, a quiet spell of quietChecks checks brings a collection', (t) => {
-  const p = new IdleGcPolicy(OPTS, 3 * MiB);
+t.test('grown enough, a quiet spell of quietChecks checks brings a collection', (t) => {
+  const p = new IdleGcPolicy(OPTS, mem(3 * MiB));
   scavenge(p, 3);
-  t.equal(p.check(3 * MiB), 'wait');
-  scavenge(p, 3);
-  t.equal(p.check(3 * MiB), 'wait', 'working');
-  t.equal(p.check(3 * MiB), 'wait', 'quiet for one check of two');
+  t.equal(p.check(mem(3 * MiB, 3 * MiB)), 'wait', 'working');
+  t.equal(p.check(mem(3 * MiB, 3 * MiB)), 'wait', 'quiet for one check of two');
   scavenge(p, 1);
-  t.equal(p.check(3 * MiB), 'wait', 'working again: the spell starts over');
-  t.equal(p.check(3 * MiB), 'wait');
-  t.equal(p.check(3 * MiB), 'collect', 'two quiet checks in a row');
-  p.collected(3 * MiB);
-  t.equal(p.check(3 * MiB), 'sleep', 'nothing done since the collection');
+  t.equal(p.check(mem(3 * MiB, 3 * MiB)), 'wait', 'working again: the spell starts over');
+  t.equal(p.check(mem(3 * MiB, 3 * MiB)), 'wait');
+  t.equal(p.check(mem(3 * MiB, 3 * MiB)), 'collect', 'two quiet checks in a row');
+  p.collected(mem(3 * MiB));
+  t.equal(p.check(mem(3 * MiB)), 'sleep', 'nothing done since the collection');
+  t.end();
+});
+
+t.test('dead buffers outside the heap make a quiet collection worth it too', (t) => {
+  const p = new IdleGcPolicy(OPTS, mem(3 * MiB));
+  scavenge(p, 1);
+  t.equal(p.check(mem(5 * MiB)), 'wait');
+  t.equal(p.check(mem(5 * MiB)), 'wait');
+  t.equal(p.check(mem(5 * MiB)), 'collect');
+  t.end();
+});
+
+t.test('a quiet spell may allow a few young collections per check', (t) => {
+  const p = new IdleGcPolicy({ ...OPTS, quietScavengesMax: 1 }, mem(3 * MiB));
+  scavenge(p, 6);
+  t.equal(p.check(mem(3 * MiB, 3 * MiB)), 'wait', 'working');
+  scavenge(p, 1);
+  t.equal(p.check(mem(3 * MiB, 3 * MiB)), 'wait', 'one young collection: quiet, one check of two');
+  scavenge(p, 1);
+  t.equal(p.check(mem(3 * MiB, 3 * MiB)), 'collect', 'two quiet checks in a row');
+  p.collected(mem(3 * MiB));
+  scavenge(p, 1);
+  t.equal(p.check(mem(3 * MiB)), 'wait', 'too little grown: looks again while anything happens');
+  t.equal(p.check(mem(3 * MiB)), 'sleep');
   t.end();
 });
 
 t.test('memory outside the heap growing by the slack brings a collection even under load', (t) => {
-  const p = new IdleGcPolicy(OPTS, 3 * MiB);
+  const p = new IdleGcPolicy(OPTS, mem(3 * MiB));
   scavenge(p, 1);
-  t.equal(p.check(3 * MiB + EXTERNAL_SLACK_BYTES - 1), 'wait', 'just under the slack');
+  t.equal(p.check(mem(3 * MiB + EXTERNAL_SLACK_BYTES - 1)), 'wait', 'just under the slack');
   scavenge(p, 1);
-  t.equal(p.check(3 * MiB + EXTERNAL_SLACK_BYTES), 'collect', 'at the slack, while working');
-  p.collected(5 * MiB);
+  t.equal(p.check(mem(3 * MiB + EXTERNAL_SLACK_BYTES)), 'collect', 'at the slack, while working');
+  p.collected(mem(5 * MiB));
   scavenge(p, 1);
-  t.equal(p.check(3 * MiB + EXTERNAL_SLACK_BYTES), 'wait', 'measured from what the collection left');
+  t.equal(p.check(mem(3 * MiB + EXTERNAL_SLACK_BYTES)), 'wait', 'measured from what the collection left');
   t.end();
 });
 
-t.test('a full collection of V8 own resets the work counted', (t) => {
-  const p = new IdleGcPolicy(OPTS, 3 * MiB);
+t.test('the heap growing by heapSlackBytes brings a collection even under load', (t) => {
+  const p = new IdleGcPolicy(OPTS, mem(3 * MiB));
+  scavenge(p, 1);
+  t.equal(p.check(mem(3 * MiB, 4 * MiB - 1)), 'wait', 'just under the slack');
+  scavenge(p, 1);
+  t.equal(p.check(mem(3 * MiB, 4 * MiB)), 'collect', 'at the slack, while working');
+  p.collected(mem(3 * MiB, 2 * MiB));
+  scavenge(p, 1);
+  t.equal(p.check(mem(3 * MiB, 5 * MiB)), 'wait', 'measured from what the collection left');
+  t.end();
+});
+
+t.test('a full collection resets what counts as grown', (t) => {
+  const p = new IdleGcPolicy(OPTS, mem(3 * MiB));
   scavenge(p, 10);
-  p.collected(3 * MiB);
-  t.equal(p.check(3 * MiB), 'sleep');
+  p.collected(mem(3 * MiB, 3 * MiB));
+  t.equal(p.check(mem(3 * MiB, 3 * MiB)), 'sleep');
   t.end();
 });
 

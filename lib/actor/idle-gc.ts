@@ -11,9 +11,10 @@
 // ~1.5 MiB allocated, none at all while it idles) and, at most once a second while it
 // works:
 //   - collects in full when memory outside the heap grew by EXTERNAL_SLACK_BYTES since the
-//     last full collection: that bounds the dead buffers under load;
-//   - collects in full once it went quiet after real work (no young collection for a
-//     spell, after enough of them): the heap goes back to its live size, compacted
+//     last full collection, or the heap by heapSlackBytes: that bounds the dead buffers
+//     and objects under load (V8 lets a small heap grow to twice its size or more first);
+//   - collects in full once it went quiet (no young collection for a spell) with enough
+//     grown since the last full collection: the heap goes back to its live size, compacted
 //     (--compact-on-every-full-gc, heap-tuning.ts), and the dead buffers are freed.
 // The main thread does the same with a longer spell and more work behind it (MAIN_IDLE_GC).
 // An idle thread makes a young collection only every few seconds or minutes, so this adds
@@ -29,42 +30,55 @@ export const EXTERNAL_SLACK_BYTES = 16 * 1024 * 1024;
 export const CHECK_INTERVAL_MS = 1000;
 
 export interface IdleGcOptions {
-  /** Young collections since the last full one that count as work worth collecting after. */
-  workScavenges: number;
-  /** Checks in a row without a young collection that make a quiet spell. */
+  /** Growth of the heap, or of memory outside it, since the last full collection that makes one worth it once quiet. */
+  worthBytes: number;
+  /** Checks in a row with at most quietScavengesMax young collections each make a quiet spell. */
   quietChecks: number;
+  quietScavengesMax: number;
   /** Full collections in a row: the second frees the buffers the first found dead. */
   passes: 1 | 2;
+  /** A full collection, working or not, when the heap grew this much past what the last one left. */
+  heapSlackBytes: number;
 }
 
 /**
  * An actor's heap is a few MiB: a full collection of it takes a few milliseconds, and it
  * is collected after a second of quiet. The main thread holds the keyspace (~50 MiB for
  * 100k keys) and a full, compacting collection of it blocks it for ~100 ms: it waits for
- * a real burst (64 young collections: ~128 MiB allocated) and three quiet seconds, and
- * collects once (V8 frees its dead buffers at its next collection of its own).
+ * 6 MiB of growth and three quiet seconds (at
+ * most one young collection in each: a leader's heartbeats and metrics allocate that much
+ * while it idles), and collects once (V8 frees its dead buffers at its next collection of its own).
  */
-export const ACTOR_IDLE_GC: IdleGcOptions = { workScavenges: 8, quietChecks: 1, passes: 2 };
-export const MAIN_IDLE_GC: IdleGcOptions = { workScavenges: 64, quietChecks: 3, passes: 1 };
+export const ACTOR_IDLE_GC: IdleGcOptions = { worthBytes: 2 * 1024 * 1024, quietChecks: 1, quietScavengesMax: 0, passes: 2, heapSlackBytes: 4 * 1024 * 1024 };
+/** V8 collects the main thread's old generation by itself, incrementally, at 30 % growth (heap-tuning.ts). */
+export const MAIN_IDLE_GC: IdleGcOptions = { worthBytes: 6 * 1024 * 1024, quietChecks: 3, quietScavengesMax: 1, passes: 1, heapSlackBytes: Number.POSITIVE_INFINITY };
 
 export type GcDecision = 'collect' | 'wait' | 'sleep';
 
+/** Bytes in the thread's heap and held outside it. */
+export interface MemoryNow {
+  heapUsed: number;
+  external: number;
+}
+
 /**
  * What to do at a check: `collect` now, `wait` for the next check (working, or quiet for
- * too short a spell), or `sleep` (quiet, with too little work behind it: no timer until
- * the next young collection).
+ * too short a spell), or `sleep` (quiet, with too little grown to be worth a collection:
+ * no timer until the next young collection).
  */
 export class IdleGcPolicy {
   private scavenges = 0;
   private scavengesAtCheck = 0;
   private quiet = 0;
   private externalAfterFull: number;
+  private heapAfterFull: number;
 
   constructor(
     private readonly opts: IdleGcOptions,
-    externalNow: number,
+    now: MemoryNow,
   ) {
-    this.externalAfterFull = externalNow;
+    this.externalAfterFull = now.external;
+    this.heapAfterFull = now.heapUsed;
   }
 
   /** A young-generation collection happened. */
@@ -72,20 +86,24 @@ export class IdleGcPolicy {
     this.scavenges++;
   }
 
-  /** A full collection happened (ours or V8's), leaving `externalNow` bytes outside the heap. */
-  collected(externalNow: number): void {
+  /** A full collection of ours happened, leaving `now`. */
+  collected(now: MemoryNow): void {
     this.scavenges = 0;
     this.scavengesAtCheck = 0;
     this.quiet = 0;
-    this.externalAfterFull = externalNow;
+    this.externalAfterFull = now.external;
+    this.heapAfterFull = now.heapUsed;
   }
 
-  check(externalNow: number): GcDecision {
-    const working = this.scavenges > this.scavengesAtCheck;
+  check(now: MemoryNow): GcDecision {
+    const since = this.scavenges - this.scavengesAtCheck;
+    const working = since > this.opts.quietScavengesMax;
     this.scavengesAtCheck = this.scavenges;
-    if (externalNow - this.externalAfterFull >= EXTERNAL_SLACK_BYTES) return 'collect';
+    const external = now.external - this.externalAfterFull;
+    const heap = now.heapUsed - this.heapAfterFull;
+    if (external >= EXTERNAL_SLACK_BYTES || heap >= this.opts.heapSlackBytes) return 'collect';
     this.quiet = working ? 0 : this.quiet + 1;
-    if (this.scavenges < this.opts.workScavenges) return working ? 'wait' : 'sleep';
+    if (heap < this.opts.worthBytes && external < this.opts.worthBytes) return since > 0 ? 'wait' : 'sleep';
     return this.quiet >= this.opts.quietChecks ? 'collect' : 'wait';
   }
 }
@@ -102,26 +120,31 @@ function obtainGc(): GcFunction {
   return vm.runInNewContext('gc') as GcFunction;
 }
 
-function externalBytes(): number {
-  return v8.getHeapStatistics().external_memory;
+function memoryNow(): MemoryNow {
+  const h = v8.getHeapStatistics();
+  return { heapUsed: h.used_heap_size, external: h.external_memory };
 }
 
 const GC_MINOR = constants.NODE_PERFORMANCE_GC_MINOR;
-const GC_MAJOR = constants.NODE_PERFORMANCE_GC_MAJOR;
 
 let started = false;
 
-/** Watches this thread's collections and collects in full as IdleGcPolicy says. Once per thread. */
+/**
+ * Watches this thread's collections and collects in full as IdleGcPolicy says. Once per
+ * thread. V8's own full collections do not move the policy's baseline: their events
+ * arrive after the fact (after a long task, once it ends), when the heap may hold a burst
+ * of garbage again; an older, lower baseline costs at most one collection too many.
+ */
 export function startIdleCollector(opts: IdleGcOptions): void {
   if (started) return;
   started = true;
   const gc = obtainGc();
-  const policy = new IdleGcPolicy(opts, externalBytes());
+  const policy = new IdleGcPolicy(opts, memoryNow());
   let timer: NodeJS.Timeout | null = null;
   let collecting = false;
   const done = () => {
     collecting = false;
-    policy.collected(externalBytes());
+    policy.collected(memoryNow());
   };
   const collect = () => {
     collecting = true;
@@ -136,7 +159,8 @@ export function startIdleCollector(opts: IdleGcOptions): void {
   };
   const check = () => {
     timer = null;
-    const d = policy.check(externalBytes());
+    if (collecting) return arm();
+    const d = policy.check(memoryNow());
     if (d === 'collect') collect();
     else if (d === 'wait') arm();
   };
@@ -145,11 +169,9 @@ export function startIdleCollector(opts: IdleGcOptions): void {
   };
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
-      if (kind === GC_MINOR) {
-        policy.scavenged();
-        arm();
-      } else if (kind === GC_MAJOR && !collecting) policy.collected(externalBytes());
+      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind !== GC_MINOR) continue;
+      policy.scavenged();
+      arm();
     }
   }).observe({ entryTypes: ['gc'] });
 }
