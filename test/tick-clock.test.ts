@@ -63,6 +63,7 @@ t.test('wakeIn: wakes once the asked tick is due; a later request re-aims, an ea
   let alarm: NodeJS.Timeout | null = null;
   let alarmsSet = 0;
   let cancels = 0;
+  let rings = 0;
   const c = new TickClock({
     tickMs,
     ticksMax: 1000,
@@ -72,6 +73,7 @@ t.test('wakeIn: wakes once the asked tick is due; a later request re-aims, an ea
       alarmsSet++;
       if (alarm) clearTimeout(alarm);
       const ring = (k: number) => {
+        rings++;
         alarm = setTimeout(() => ring(k + every.ticks), every.ms);
         c.rang(k);
       };
@@ -133,6 +135,22 @@ t.test('wakeIn: wakes once the asked tick is due; a later request re-aims, an ea
   }, 5000, 1);
   t.ok(wakes.every((w, i) => w >= s4 + 4 * (i + 1)), `each wake-up at its interval or later (${wakes.map((w) => w - s4).join(', ')})`);
   t.ok(alarmsSet - setBefore4 <= 2, `the alarm set ${alarmsSet - setBefore4} times for 3 wake-ups (once, or twice after a late wake-up)`);
+
+  // The interval grows (a leader's rounds go quiet): the alarm is re-aimed once, not rung at the old interval too.
+  wakes = [];
+  steady = 0;
+  const rings5 = rings;
+  c.take();
+  c.wakeIn(8);
+  await waitFor('three wake-ups at the longer interval', () => {
+    if (wakes.length > steady) {
+      steady = wakes.length;
+      c.take();
+      c.wakeIn(8);
+    }
+    return wakes.length >= 3;
+  }, 5000, 1);
+  t.ok(rings - rings5 <= 5, `${rings - rings5} rings for 3 wake-ups (one at the old interval, then one per wake-up, one more if one was late)`);
 
   // Nothing asked (Infinity) or stopped: no wake-up.
   wakes = [];

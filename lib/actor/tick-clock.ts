@@ -128,8 +128,10 @@ export class TickClock {
       this.o.wake();
     } else if (this.wantTick === Infinity) {
       this.disarm();
-    } else if (this.wantTick !== this.armedTick) {
-      // Nothing due yet (the deadline moved later): aim at it, unless the next ring is the one.
+    } else {
+      // Nothing due yet (the deadline moved later): aim at it, at the interval that is wanted
+      // now (a leader whose rounds went from the busy to the idle interval would otherwise
+      // be rung at both, one ring in two for nothing).
       this.arm(this.wantTick);
     }
   }
