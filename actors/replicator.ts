@@ -191,7 +191,6 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
     state = 'connected';
     connectedAt = Date.now();
     progressAt = connectedAt;
-    watchdog = setInterval(checkStall, WATCHDOG_INTERVAL_MS);
     metrics.connects.inc();
     if (!reportedUp) {
       reportedUp = true;
@@ -229,12 +228,27 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
     reconnectTimer = setTimeout(connect, Math.floor(Math.random() * ceilingMs));
   };
 
+  // The stall watchdog runs only while the socket holds unsent bytes: an idle
+  // connection's heartbeats leave at once, and a timer ticking every second on every
+  // replicator for nothing was a wake-up of its own.
+  const watchUnsent = (sock: net.Socket) => {
+    if (watchdog !== null || sock !== socket || state !== 'connected' || sock.writableLength === 0) return;
+    bytesDoneSeen = bytesQueued - sock.writableLength;
+    progressAt = Date.now();
+    watchdog = setInterval(checkStall, WATCHDOG_INTERVAL_MS);
+  };
+
   const checkStall = () => {
     const sock = socket;
     if (!sock || state !== 'connected') return;
+    if (sock.writableLength === 0) {
+      clearInterval(watchdog!);
+      watchdog = null;
+      return;
+    }
     const now = Date.now();
     const bytesDone = bytesQueued - sock.writableLength;
-    if (sock.writableLength === 0 || bytesDone > bytesDoneSeen) {
+    if (bytesDone > bytesDoneSeen) {
       bytesDoneSeen = bytesDone;
       progressAt = now;
     } else if (now - progressAt > WRITE_STALL_MS) {
@@ -248,8 +262,11 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
   // once) leave in one syscall: the socket is corked until the turn's check phase.
   let corked: net.Socket | null = null;
   const uncork = () => {
-    corked?.uncork();
+    const sock = corked;
     corked = null;
+    if (sock === null) return;
+    sock.uncork();
+    watchUnsent(sock);
   };
   const write = (buf: Buffer) => {
     const sock = socket!;

@@ -1,6 +1,7 @@
 // The election timer on a real worker thread, as the node's clock uses it: an alarm
 // rings once, for the tick it was set for, not before its time; a new alarm replaces
-// the one set; and the clock on this thread (lib/actor/tick-clock.ts) wakes the node
+// the one set; a repeating alarm rings on for tick + k * period until replaced or
+// cancelled; and the clock on this thread (lib/actor/tick-clock.ts) wakes the node
 // through it only when the tick it asked for is due. No speed is asserted: a late
 // thread only rings later.
 import t from 'tap';
@@ -47,10 +48,24 @@ t.test('the timer thread rings each alarm once, after its time, and a new alarm 
   await waitFor('the replacing alarm', () => rang.length === 2, 10_000, 2);
   t.equal(rang[1]!.tick, 9, 'the later request replaced the first');
 
+  // A repeating alarm: rings for 20, 23, 26, ... each no earlier than its time, until cancelled.
+  const setR = performance.now();
+  timer.post({ type: 'alarm', tick: 20, inMs: 10, every: { ticks: 3, ms: 15 } });
+  await waitFor('three rings of the repeating alarm', () => rang.length >= 5, 10_000, 2);
+  timer.post({ type: 'cancel' });
+  t.same(rang.slice(2, 5).map((r) => r.tick), [20, 23, 26], 'each ring names its own tick');
+  rang.slice(2, 5).forEach((r, i) => t.ok(r.at - setR >= 10 + 15 * i - 1, `ring ${i} not before its time (${(r.at - setR).toFixed(1)} ms)`));
+  // After the cancel (one ring may have left before it arrived), it rings no more.
+  await new Promise((r) => setTimeout(r, 60)); // waiting for nothing to happen is the test
+  const afterCancel = rang.length;
+  await new Promise((r) => setTimeout(r, 60));
+  t.equal(rang.length, afterCancel, 'silent once cancelled');
+  rang.splice(2);
+
   // The clock on this thread, with the actor as its alarm: a wake-up per due tick, none early.
   let wakes = 0;
   const now = () => performance.timeOrigin + performance.now();
-  const clock = new TickClock({ tickMs: TICK_MS, ticksMax: 100, now, wake: () => wakes++, setAlarm: (tick, inMs) => timer.post({ type: 'alarm', tick, inMs }) });
+  const clock = new TickClock({ tickMs: TICK_MS, ticksMax: 100, now, wake: () => wakes++, setAlarm: (tick, inMs, every) => timer.post({ type: 'alarm', tick, inMs, every }), cancelAlarm: () => timer.post({ type: 'cancel' }) });
   onRang = (tick) => clock.rang(tick);
   t.teardown(() => clock.stop());
   clock.take();
@@ -62,4 +77,5 @@ t.test('the timer thread rings each alarm once, after its time, and a new alarm 
   await waitFor('the re-aimed wake-up', () => wakes === 2, 10_000, 2);
   t.ok(clock.take().ticks >= 6, 'woken only once the later deadline was due');
   t.ok(rang.length - 2 >= 3, `rings for the clock: ${rang.length - 2} (its first wake-up, then the old deadline and the new one)`);
+  clock.stop();
 });

@@ -85,7 +85,8 @@ t.test('random schedules: ticks before the due one never change anything observa
 });
 
 t.test('idle heartbeat: a quiet round doubles the next interval (within a third of the election timeout); a write brings it back', async (t) => {
-  const c = new Manual(three, { random: { n1: 0 }, config: { heartbeatTicks: 5, electionTicks: 30 } });
+  // A long election timeout keeps its CheckQuorum (which brings the next round forward, below) out of the way.
+  const c = new Manual(three, { random: { n1: 0 }, config: { heartbeatTicks: 5, electionTicks: 60 } });
   c.elect('n1');
   const leader = c.core('n1');
   /** Ticks until the leader's next heartbeat round, delivering everything after it. */
@@ -117,6 +118,36 @@ t.test('idle heartbeat: a quiet round doubles the next interval (within a third 
   c.deliverAll();
   t.equal(nextRound(), 5, 'a follower behind: the normal interval');
   t.equal(nextRound(), 5);
+});
+
+t.test('CheckQuorum takes the round due next with it: an idle leader is due once per heartbeat, never for the check alone', async (t) => {
+  const c = new Manual(three, { random: { n1: 0 }, config: { heartbeatTicks: 5, electionTicks: 30 } });
+  c.elect('n1');
+  const leader = c.core('n1');
+  let tick = 0;
+  const rounds: number[] = [];
+  /** Ticks the leader as a driver would (to its due tick each time), delivering everything; the ticks its rounds went out at. */
+  const run = (until: number) => {
+    while (tick < until) {
+      const d = leader.ticksUntilDue();
+      c.tick('n1', d);
+      tick += d;
+      if (c.queue.some((m) => m.type === 'append' && m.from === 'n1')) rounds.push(tick);
+      c.deliverAll();
+    }
+  };
+  // The noop's round goes out at the normal interval and the quiet ones at twice it (5, 15,
+  // 25, ...): off the check's ticks (30, 60, ...) until the first check brings one forward.
+  let dueTicks = 0;
+  while (tick < 150) {
+    dueTicks++;
+    run(tick + 1);
+  }
+  t.equal(leader.status().role, 'leader', 'it leads on: the followers answer every round');
+  t.ok(rounds.includes(30), `a round goes out with the first check (rounds at ${rounds.join(', ')})`);
+  const late = rounds.filter((r) => r >= 60);
+  t.ok(late.length >= 6 && late.every((r) => r % 10 === 0), `after the first check, every round falls on the check's grid (${late.join(', ')})`);
+  t.equal(dueTicks, rounds.length, `the leader was due only for its rounds (${dueTicks} due ticks, ${rounds.length} rounds)`);
 });
 
 t.test('idle heartbeat never stretches past a third of the election timeout', async (t) => {

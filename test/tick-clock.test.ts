@@ -1,7 +1,8 @@
 // The node's tick clock (lib/actor/tick-clock.ts) and when it wakes (tick-cadence.ts):
 // every tick that fell due is counted once, on a wall-clock grid, a stall is cut at the
 // bound, and the node is woken once the tick it asked for is due, not before. No speed
-// is asserted: a late timer only counts more ticks at once.
+// is asserted: a late timer only counts more ticks at once. The alarm repeats at the
+// interval it was set for, so a steady interval (an idle leader's heartbeats) sets it once.
 import t from 'tap';
 import { TickClock } from '../lib/actor/tick-clock.js';
 import { FOLLOWER_BUSY_TICKS, IDLE_WAKE_TICKS_MAX, TICKS_PER_TAKE_MAX, ticksUntilWake } from '../lib/actor/tick-cadence.js';
@@ -21,7 +22,7 @@ t.test('wake-up by role and work: the core sets it, a busy follower and the idle
 
 t.test('counting: every tick of the grid once, a stall cut at the bound', async (t) => {
   let now = 1_000_003;
-  const c = new TickClock({ tickMs: 10, ticksMax: 100, now: () => now, wake: () => t.fail('no wake-up asked'), setAlarm: () => t.fail('no alarm asked') });
+  const c = new TickClock({ tickMs: 10, ticksMax: 100, now: () => now, wake: () => t.fail('no wake-up asked'), setAlarm: () => t.fail('no alarm asked'), cancelAlarm: () => undefined });
   t.same(c.take(), { ticks: 0, skipped: 0 }, 'nothing due yet');
   now = 1_000_009;
   t.same(c.take(), { ticks: 0, skipped: 0 }, 'still within the tick it started in');
@@ -40,9 +41,9 @@ t.test('counting: every tick of the grid once, a stall cut at the bound', async 
 
 t.test('two clocks started apart count the same ticks at the same moments', async (t) => {
   let now = 5_000_003;
-  const a = new TickClock({ tickMs: 10, ticksMax: 100, now: () => now, wake: () => undefined, setAlarm: () => undefined });
+  const a = new TickClock({ tickMs: 10, ticksMax: 100, now: () => now, wake: () => undefined, setAlarm: () => undefined, cancelAlarm: () => undefined });
   now = 5_000_037;
-  const b = new TickClock({ tickMs: 10, ticksMax: 100, now: () => now, wake: () => undefined, setAlarm: () => undefined });
+  const b = new TickClock({ tickMs: 10, ticksMax: 100, now: () => now, wake: () => undefined, setAlarm: () => undefined, cancelAlarm: () => undefined });
   a.take();
   const seen: [number, number, number][] = [];
   for (now = 5_000_037; now <= 5_000_300; now += 7) seen.push([now, a.take().ticks, b.take().ticks]);
@@ -58,18 +59,30 @@ t.test('wakeIn: wakes once the asked tick is due; a later request re-aims, an ea
   const tickMs = 5;
   const now = () => performance.timeOrigin + performance.now();
   let wakes: number[] = [];
-  // An alarm on this thread, as the election-timer actor is on its own.
+  // An alarm on this thread, as the election-timer actor is on its own: it rings on every `every` until replaced.
   let alarm: NodeJS.Timeout | null = null;
   let alarmsSet = 0;
+  let cancels = 0;
+  let rings = 0;
   const c = new TickClock({
     tickMs,
     ticksMax: 1000,
     now,
     wake: () => wakes.push(Math.floor(now() / tickMs)),
-    setAlarm: (tick, inMs) => {
+    setAlarm: (tick, inMs, every) => {
       alarmsSet++;
       if (alarm) clearTimeout(alarm);
-      alarm = setTimeout(() => c.rang(tick), inMs);
+      const ring = (k: number) => {
+        rings++;
+        alarm = setTimeout(() => ring(k + every.ticks), every.ms);
+        c.rang(k);
+      };
+      alarm = setTimeout(() => ring(tick), inMs);
+    },
+    cancelAlarm: () => {
+      cancels++;
+      if (alarm) clearTimeout(alarm);
+      alarm = null;
     },
   });
   t.teardown(() => {
@@ -104,6 +117,41 @@ t.test('wakeIn: wakes once the asked tick is due; a later request re-aims, an ea
   await waitFor('the earlier wake-up', () => wakes.length === 1, 1000, 2);
   t.ok(wakes[0]! >= s3 + 3 && wakes[0]! < s3 + 400, `woken at tick ${wakes[0]! - s3}`);
 
+  // A steady interval (an idle leader's heartbeats): asked again for the same interval at
+  // each wake-up, the alarm is set once and rings on by itself.
+  wakes = [];
+  c.take();
+  const s4 = Math.floor(now() / tickMs);
+  const setBefore4 = alarmsSet;
+  let steady = 0;
+  c.wakeIn(4);
+  await waitFor('three steady wake-ups', () => {
+    if (wakes.length > steady) {
+      steady = wakes.length;
+      c.take();
+      c.wakeIn(4);
+    }
+    return wakes.length >= 3;
+  }, 5000, 1);
+  t.ok(wakes.every((w, i) => w >= s4 + 4 * (i + 1)), `each wake-up at its interval or later (${wakes.map((w) => w - s4).join(', ')})`);
+  t.ok(alarmsSet - setBefore4 <= 2, `the alarm set ${alarmsSet - setBefore4} times for 3 wake-ups (once, or twice after a late wake-up)`);
+
+  // The interval grows (a leader's rounds go quiet): the alarm is re-aimed once, not rung at the old interval too.
+  wakes = [];
+  steady = 0;
+  const rings5 = rings;
+  c.take();
+  c.wakeIn(8);
+  await waitFor('three wake-ups at the longer interval', () => {
+    if (wakes.length > steady) {
+      steady = wakes.length;
+      c.take();
+      c.wakeIn(8);
+    }
+    return wakes.length >= 3;
+  }, 5000, 1);
+  t.ok(rings - rings5 <= 5, `${rings - rings5} rings for 3 wake-ups (one at the old interval, then one per wake-up, one more if one was late)`);
+
   // Nothing asked (Infinity) or stopped: no wake-up.
   wakes = [];
   c.wakeIn(Infinity);
@@ -112,4 +160,5 @@ t.test('wakeIn: wakes once the asked tick is due; a later request re-aims, an ea
   c.wakeIn(1);
   await new Promise((r) => setTimeout(r, 10 * tickMs)); // nothing may happen: waiting is the test
   t.same(wakes, [], 'a stopped clock never wakes the node');
+  t.ok(cancels >= 1, 'and its repeating alarm is silenced');
 });

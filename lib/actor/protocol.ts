@@ -24,8 +24,16 @@ export interface ActorBase {
 // ---------------------------------------------------------------- election timer
 /** The node's alarm clock (lib/actor/tick-clock.ts counts the ticks; this actor says when one is due). */
 export type TimerData = ActorBase;
-/** `alarm`: ring in `inMs` for grid tick `tick`, replacing the alarm set before. */
-export type TimerIn = { type: 'stop' } | { type: 'alarm'; tick: number; inMs: number } | MetricsRequest;
+/**
+ * `alarm`: ring in `inMs` for grid tick `tick`, replacing the alarm set before; with
+ * `every` it then rings again every `every.ms` for tick + k * `every.ticks` until replaced;
+ * `cancel`: no more rings.
+ */
+export type TimerIn = { type: 'stop' } | { type: 'alarm'; tick: number; inMs: number; every?: AlarmRepeat } | { type: 'cancel' } | MetricsRequest;
+export interface AlarmRepeat {
+  ticks: number;
+  ms: number;
+}
 export type TimerOut = { type: 'rang'; tick: number } | MetricsReply;
 
 // ---------------------------------------------------------------- log writer

@@ -16,10 +16,16 @@
 // would cost a crossing a heartbeat; instead the alarm rings at the old deadline, the node
 // finds nothing due and sets it again (two crossings per election timeout).
 //
+// An alarm repeats at the interval it was set for: a leader's next heartbeat is due one
+// interval after this one, so after the first its alarm rings on by itself and main does
+// not cross to the timer thread at all while the interval holds (it did once a heartbeat,
+// and the timer thread woke for it). Whatever else the node wants replaces it as before.
+//
 // Tick k falls due at wall-clock time k * tickMs (the monotonic clock, as ms since the
 // epoch), so the nodes of a cluster count on the same grid. A pause longer than ticksMax
 // ticks (a stalled thread) is counted as ticksMax: the core just times out once.
 import { assert } from '../util/assert.js';
+import type { AlarmRepeat } from './protocol.js';
 
 export interface TickClockOptions {
   tickMs: number;
@@ -30,10 +36,13 @@ export interface TickClockOptions {
   /** Called when the tick asked for by wakeIn() has fallen due. */
   wake: () => void;
   /**
-   * Sets the alarm (replacing the one set before) to ring in `inMs`, for grid tick `tick`:
-   * ringing means calling rang(tick). The election-timer actor in production.
+   * Sets the alarm (replacing the one set before) to ring in `inMs`, for grid tick `tick`,
+   * then every `every.ms` for tick + k * `every.ticks`: ringing means calling rang(tick).
+   * The election-timer actor in production.
    */
-  setAlarm: (tick: number, inMs: number) => void;
+  setAlarm: (tick: number, inMs: number, every: AlarmRepeat) => void;
+  /** Silences the alarm (a repeating one would ring on). */
+  cancelAlarm: () => void;
 }
 
 export class TickClock {
@@ -41,8 +50,10 @@ export class TickClock {
   private last: number;
   /** Grid index of the tick the driver wants to be woken at (Infinity: none). */
   private wantTick = Infinity;
-  /** Grid index the alarm is set for (Infinity: none set, or it rang). */
+  /** Grid index the alarm rings for next (Infinity: none set). */
   private armedTick = Infinity;
+  /** Ticks between the alarm's rings (it repeats until replaced). */
+  private armedEvery = 0;
   private stopped = false;
 
   constructor(private readonly o: TickClockOptions) {
@@ -87,23 +98,40 @@ export class TickClock {
   stop(): void {
     this.stopped = true;
     this.wantTick = Infinity;
+    this.disarm();
+  }
+
+  private disarm(): void {
+    if (this.armedTick === Infinity) return;
     this.armedTick = Infinity;
+    this.o.cancelAlarm();
   }
 
   private arm(at: number): void {
+    // It repeats at the interval asked for now (at least a tick).
+    const every = Math.max(1, at - this.last);
     this.armedTick = at;
+    this.armedEvery = every;
     // Rounded up: an alarm that rang a fraction early would find nothing due and be set again.
-    this.o.setAlarm(at, Math.max(0, Math.ceil(at * this.o.tickMs - this.o.now())));
+    this.o.setAlarm(at, Math.max(0, Math.ceil(at * this.o.tickMs - this.o.now())), { ticks: every, ms: every * this.o.tickMs });
   }
 
-  /** The alarm set for `tick` rang. One since replaced by an earlier one is ignored (that one rings too). */
+  /**
+   * The alarm set for `tick` rang (and rings on every armedEvery ticks). One since replaced
+   * is ignored (the new one rings too).
+   */
   rang(tick: number): void {
     if (this.stopped || tick !== this.armedTick) return;
-    this.armedTick = Infinity;
+    this.armedTick = tick + this.armedEvery;
     if (this.dueTick() >= this.wantTick) {
       this.wantTick = Infinity;
       this.o.wake();
-    } else if (Number.isFinite(this.wantTick)) {
+    } else if (this.wantTick === Infinity) {
+      this.disarm();
+    } else {
+      // Nothing due yet (the deadline moved later): aim at it, at the interval that is wanted
+      // now (a leader whose rounds went from the busy to the idle interval would otherwise
+      // be rung at both, one ring in two for nothing).
       this.arm(this.wantTick);
     }
   }

@@ -293,7 +293,7 @@ export class RaftNode {
     await Promise.all([this.peerServer.ready, this.gateway.ready, this.timer.ready, ...[...this.replicators.values()].map((r) => r.ready)]);
     // Ticks count from now: those that fell due while the state loaded would fire an election timeout at once.
     const origin = performance.timeOrigin; // read once: its getter is not free, and it does not change
-    this.clock = new TickClock({ tickMs: o.tickMs, ticksMax: TICKS_PER_TAKE_MAX, now: () => origin + performance.now(), wake: () => this.schedule(), setAlarm: (tick, inMs) => this.timer.post({ type: 'alarm', tick, inMs }) });
+    this.clock = new TickClock({ tickMs: o.tickMs, ticksMax: TICKS_PER_TAKE_MAX, now: () => origin + performance.now(), wake: () => this.schedule(), setAlarm: (tick, inMs, every) => this.timer.post({ type: 'alarm', tick, inMs, every }), cancelAlarm: () => this.timer.post({ type: 'cancel' }) });
     this.running = true;
     this.pushStatus(true);
     this.schedule();

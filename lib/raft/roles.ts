@@ -146,6 +146,11 @@ function tickHeartbeat(s: CoreState): void {
         return;
       }
     }
+    // The round due next goes out now, with the check: from here on both fall due on the
+    // same ticks (the heartbeat intervals divide the election timeout at the defaults), so
+    // an idle leader wakes once per heartbeat, not once more per election timeout for the
+    // check alone. Earlier is always safe; it costs at most one round per election timeout.
+    if (s.heartbeatElapsed > 0) s.heartbeatElapsed = Math.max(s.heartbeatElapsed, heartbeatInterval(s));
   }
   if (s.heartbeatElapsed >= heartbeatInterval(s)) {
     s.heartbeatElapsed = 0;

@@ -23,6 +23,8 @@ export interface BenchOptions {
   partitionRounds: number;
   failoverLoadClients: number;
   idleMs: number;
+  /** How long a started cluster settles before the idle window opens. */
+  idleSettleMs: number;
   out: string;
   name: string;
   smoke: boolean;
@@ -55,6 +57,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     .option('partition-rounds', { type: 'number', default: 20, describe: 'iptables DROP around the leader under load (root only)' })
     .option('failover-load-clients', { type: 'number', default: 12, describe: 'background writers during failover rounds' })
     .option('idle-ms', { type: 'number', default: 10_000, describe: 'how long the idle cost is measured' })
+    .option('idle-settle-ms', { type: 'number', default: 30_000, describe: 'how long after the election the idle window opens (V8 warms up for ~30 s)' })
     .option('out', { type: 'string', default: 'bench/results', describe: 'results directory' })
     .option('name', { type: 'string', describe: 'results file stem (default: latest, or smoke with --smoke)' })
     .option('raftd-args', { type: 'string', default: '', describe: 'extra flags for every raftd member, e.g. "--tick-ms 20"' })
@@ -81,6 +84,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     partitionRounds: a['partition-rounds'],
     failoverLoadClients: a['failover-load-clients'],
     idleMs: a['idle-ms'],
+    idleSettleMs: a['idle-settle-ms'],
     out: a.out,
     name: a.name ?? (a.smoke ? 'smoke' : 'latest'),
     smoke: a.smoke,
@@ -99,6 +103,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       partitionRounds: 1,
       failoverLoadClients: 4,
       idleMs: 2000,
+      idleSettleMs: 500,
     });
   }
   for (const w of o.workloads) if (!['write', 'read', 'mix'].includes(w)) throw new Error(`unknown workload ${w}`);
