@@ -52,6 +52,12 @@ async function writesNobodyWaitsFor(nodes: Nodes, id: string, prefix: string, ke
 
 const tidsOf = (log: readonly LogEntry[]) => new Set(log.map((e) => e.tid));
 
+/** Entries of `log` with the tid prefix that are the very entries (index and term) of `earlier`. */
+function sameEntries(log: readonly LogEntry[], earlier: readonly LogEntry[], prefix: string): number {
+  const at = new Set(earlier.filter((e) => e.tid.startsWith(prefix + '-')).map((e) => `${e.index}/${e.term}`));
+  return log.filter((e) => e.tid.startsWith(prefix + '-') && at.has(`${e.index}/${e.term}`)).length;
+}
+
 function hasPrefix(log: readonly LogEntry[], prefix: string): number {
   return log.filter((e) => e.tid.startsWith(prefix + '-')).length;
 }
@@ -169,7 +175,8 @@ scenario('backup: a leader brings followers back over 50+ divergent entries quic
   // The old leader and one follower: N entries that never commit.
   split([l1.id, f1], three);
   await writesNobodyWaitsFor(nodes, l1.id, 'bk-a', 'k', N, 500);
-  t.equal(hasPrefix(await logOf(nodes, l1.id), 'bk-a'), N, `${l1.id} holds ${N} uncommitted entries`);
+  const staleA = await logOf(nodes, l1.id);
+  t.equal(hasPrefix(staleA, 'bk-a'), N, `${l1.id} holds ${N} uncommitted entries`);
 
   // The other three: N committed.
   const l2 = await leaderAmong(nodes, three);
@@ -181,6 +188,7 @@ scenario('backup: a leader brings followers back over 50+ divergent entries quic
   const l2mate = three.find((id) => id !== l2.id && id !== other)!;
   split([l1.id, f1], [l2.id, l2mate], [other]);
   await writesNobodyWaitsFor(nodes, l2.id, 'bk-c', 'k', N, 500);
+  const staleC = await logOf(nodes, l2.id);
 
   // The old leader, its follower and `other` (the only one with the committed entries) together.
   split([l1.id, f1, other], [l2.id, l2mate]);
@@ -196,8 +204,12 @@ scenario('backup: a leader brings followers back over 50+ divergent entries quic
   const log = await convergedLogs(t, nodes);
   const backupMs = performance.now() - healedAt;
   t.ok(backupMs < 15_000, `every node caught up ${Math.round(backupMs)} ms after the heal`);
-  t.equal(hasPrefix(log, 'bk-a'), 0, 'no bk-a entry survives');
-  t.equal(hasPrefix(log, 'bk-c'), 0, 'no bk-c entry survives');
+  // The entries the cut-off leaders appended never commit. (A write that reached l2 only
+  // after it stepped down, which CheckQuorum does within an election timeout on a slow
+  // machine, is held by it as a follower and forwarded once it hears of a leader: it may
+  // commit later, once, as a new entry. Its client had given up: its outcome is unknown.)
+  t.equal(sameEntries(log, staleA, 'bk-a'), 0, 'no bk-a entry survives');
+  t.equal(sameEntries(log, staleC, 'bk-c'), 0, 'no bk-c entry l2 appended survives');
   t.equal(hasPrefix(log, 'bk-b'), N, 'every bk-b entry is there');
   t.equal(hasPrefix(log, 'bk-d'), N, 'every bk-d entry is there');
   for (const id of nodes.ids) t.equal(await cmd(nodes, id, ['GET', 'k']), 'final', `GET k via ${id}`);
