@@ -123,33 +123,28 @@ t.test('wakeIn: wakes once the asked tick is due; a later request re-aims, an ea
   c.take();
   const s4 = Math.floor(now() / tickMs);
   const setBefore4 = alarmsSet;
-  let steady = 0;
-  c.wakeIn(4);
-  await waitFor('three steady wake-ups', () => {
-    if (wakes.length > steady) {
-      steady = wakes.length;
-      c.take();
-      c.wakeIn(4);
-    }
-    return wakes.length >= 3;
-  }, 5000, 1);
+  /** Asks for a wake-up every `ticks` ticks, again at each wake-up, until three came. */
+  const threeWakeups = async (what: string, ticks: number) => {
+    let seen = 0;
+    c.wakeIn(ticks);
+    await waitFor(what, () => {
+      if (wakes.length > seen) {
+        seen = wakes.length;
+        c.take();
+        c.wakeIn(ticks);
+      }
+      return wakes.length >= 3;
+    }, 5000, 1);
+  };
+  await threeWakeups('three steady wake-ups', 4);
   t.ok(wakes.every((w, i) => w >= s4 + 4 * (i + 1)), `each wake-up at its interval or later (${wakes.map((w) => w - s4).join(', ')})`);
   t.ok(alarmsSet - setBefore4 <= 2, `the alarm set ${alarmsSet - setBefore4} times for 3 wake-ups (once, or twice after a late wake-up)`);
 
   // The interval grows (a leader's rounds go quiet): the alarm is re-aimed once, not rung at the old interval too.
   wakes = [];
-  steady = 0;
   const rings5 = rings;
   c.take();
-  c.wakeIn(8);
-  await waitFor('three wake-ups at the longer interval', () => {
-    if (wakes.length > steady) {
-      steady = wakes.length;
-      c.take();
-      c.wakeIn(8);
-    }
-    return wakes.length >= 3;
-  }, 5000, 1);
+  await threeWakeups('three wake-ups at the longer interval', 8);
   t.ok(rings - rings5 <= 5, `${rings - rings5} rings for 3 wake-ups (one at the old interval, then one per wake-up, one more if one was late)`);
 
   // Nothing asked (Infinity) or stopped: no wake-up.
