@@ -3,6 +3,7 @@
 
 import t from 'tap';
 import { Manual } from './sim/manual.js';
+import { seededRandom } from '../lib/node/random.js';
 
 const three = ['n1', 'n2', 'n3'];
 
@@ -10,18 +11,6 @@ const three = ['n1', 'n2', 'n3'];
 function observable(c: Manual, id: string): string {
   const n = c.node(id);
   return JSON.stringify({ status: n.core.status(), queued: c.queue.length, events: n.events.length });
-}
-
-/** A small seeded generator (mulberry32), so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 t.test('follower: the due tick campaigns, the ones before it change nothing', async (t) => {
@@ -59,7 +48,7 @@ t.test('a follower that may never campaign (not a voter) is due for nothing', as
 t.test('random schedules: ticks before the due one never change anything observable', async (t) => {
   let checked = 0;
   for (let seed = 1; seed <= 40; seed++) {
-    const r = rng(seed);
+    const r = seededRandom(seed);
     const c = new Manual(three, { config: { heartbeatTicks: 3 }, random: { n1: r() * 0.99, n2: r() * 0.99, n3: r() * 0.99 } });
     for (let step = 0; step < 400; step++) {
       const id = three[Math.floor(r() * 3)]!;

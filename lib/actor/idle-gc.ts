@@ -32,8 +32,9 @@ export const CHECK_INTERVAL_MS = 1000;
 export interface IdleGcOptions {
   /** Growth of the heap, or of memory outside it, since the last full collection that makes one worth it once quiet. */
   worthBytes: number;
-  /** Checks in a row with at most quietScavengesMax young collections each make a quiet spell. */
+  /** Checks in a row that make a quiet spell. */
   quietChecks: number;
+  /** Young collections a check may have seen and still count as quiet. */
   quietScavengesMax: number;
   /** Full collections in a row: the second frees the buffers the first found dead. */
   passes: 1 | 2;
@@ -45,9 +46,9 @@ export interface IdleGcOptions {
  * An actor's heap is a few MiB: a full collection of it takes a few milliseconds, and it
  * is collected after a second of quiet. The main thread holds the keyspace (~50 MiB for
  * 100k keys) and a full, compacting collection of it blocks it for ~100 ms: it waits for
- * 6 MiB of growth and three quiet seconds (at
- * most one young collection in each: a leader's heartbeats and metrics allocate that much
- * while it idles), and collects once (V8 frees its dead buffers at its next collection of its own).
+ * 6 MiB of growth and three quiet seconds (at most one young collection in each: a
+ * leader's heartbeats and metrics allocate that much while it idles), and collects once
+ * (V8 frees its dead buffers at its next collection of its own).
  */
 export const ACTOR_IDLE_GC: IdleGcOptions = { worthBytes: 2 * 1024 * 1024, quietChecks: 1, quietScavengesMax: 0, passes: 2, heapSlackBytes: 4 * 1024 * 1024 };
 /** V8 collects the main thread's old generation by itself, incrementally, at 30 % growth (heap-tuning.ts). */
@@ -67,8 +68,9 @@ export interface MemoryNow {
  * no timer until the next young collection).
  */
 export class IdleGcPolicy {
+  /** Young collections since the last check. */
   private scavenges = 0;
-  private scavengesAtCheck = 0;
+  /** Checks in a row that found the thread quiet. */
   private quiet = 0;
   private externalAfterFull: number;
   private heapAfterFull: number;
@@ -89,16 +91,15 @@ export class IdleGcPolicy {
   /** A full collection of ours happened, leaving `now`. */
   collected(now: MemoryNow): void {
     this.scavenges = 0;
-    this.scavengesAtCheck = 0;
     this.quiet = 0;
     this.externalAfterFull = now.external;
     this.heapAfterFull = now.heapUsed;
   }
 
   check(now: MemoryNow): GcDecision {
-    const since = this.scavenges - this.scavengesAtCheck;
+    const since = this.scavenges;
+    this.scavenges = 0;
     const working = since > this.opts.quietScavengesMax;
-    this.scavengesAtCheck = this.scavenges;
     const external = now.external - this.externalAfterFull;
     const heap = now.heapUsed - this.heapAfterFull;
     if (external >= EXTERNAL_SLACK_BYTES || heap >= this.opts.heapSlackBytes) return 'collect';

@@ -26,6 +26,11 @@ export interface PeerView {
   leader: NodeId | null;
 }
 
+/** Where a peer is dialled, cut from a host entry or a member (which carry more). */
+export function peerAddrOf(x: PeerAddr): PeerAddr {
+  return { id: x.id, host: x.host, peerPort: x.peerPort };
+}
+
 /**
  * The peers a node keeps a replicator for and accepts: the members but itself; while
  * the configuration is uncommitted, the members of the one before too; and always the
@@ -36,7 +41,7 @@ export interface PeerView {
 export function wantedPeers(v: PeerView, self: NodeId, fallback: readonly PeerAddr[]): PeerAddr[] {
   const out = new Map<NodeId, PeerAddr>();
   const add = (x: PeerAddr) => {
-    if (x.id !== self && !out.has(x.id)) out.set(x.id, { id: x.id, host: x.host, peerPort: x.peerPort });
+    if (x.id !== self && !out.has(x.id)) out.set(x.id, peerAddrOf(x));
   };
   if (v.current.members.length === 0) fallback.forEach(add);
   v.current.members.forEach(add);

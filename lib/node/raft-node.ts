@@ -52,7 +52,7 @@ import type { MetricsSource } from '../metrics/node-metrics.js';
 import type { Member, Membership } from '../replica/membership-types.js';
 import { memberStatuses } from '../replica/membership.js';
 import { readJoined, writeJoined } from './joined-state.js';
-import { differencesFromHosts, membersOfHosts, planPeers, wantedPeers } from './peer-set.js';
+import { differencesFromHosts, membersOfHosts, peerAddrOf, planPeers, wantedPeers } from './peer-set.js';
 
 /** Exactly-once: a request id is remembered for this many later log entries, and at most this many ids. */
 const DEDUP_WINDOW_ENTRIES = 1_000_000;
@@ -652,16 +652,16 @@ export class RaftNode {
   private provisionalPeers(): PeerAddr[] {
     const o = this.opts;
     const hosts = o.join != null ? o.join.members : o.hosts;
-    return hosts.filter((h) => h.id !== o.id).map((h) => ({ id: h.id, host: h.host, peerPort: h.peerPort }));
+    return hosts.filter((h) => h.id !== o.id).map(peerAddrOf);
   }
 
   private selfAddr(): PeerAddr {
-    return { id: this.self.id, host: this.self.host, peerPort: this.self.peerPort };
+    return peerAddrOf(this.self);
   }
 
   /** The members but this node, or while it joins and has no configuration yet, the cluster it asked to join. */
   private wantedPeers() {
-    const fallback = (this.opts.join?.members ?? []).map((x) => ({ id: x.id, host: x.host, peerPort: x.peerPort }));
+    const fallback = (this.opts.join?.members ?? []).map(peerAddrOf);
     const st = this.replica.coreStatus();
     const m = this.membership!;
     return wantedPeers({ current: m, previous: this.previousMembers, committed: st.commitIndex >= m.index, leader: st.role === 'leader' ? st.id : st.leader }, this.opts.id, fallback);
