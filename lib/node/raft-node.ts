@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { MessageChannel } from 'node:worker_threads';
 import { createNanoEvents, type Emitter } from 'nanoevents';
 import { spawnActor, type ActorHandle } from '../actor/spawn.js';
-import { tuneProcessHeap } from '../actor/heap-tuning.js';
+import { loosenHeapWhileLoading, tuneProcessHeap } from '../actor/heap-tuning.js';
 import { MAIN_IDLE_GC, startIdleCollector } from '../actor/idle-gc.js';
 import { TickClock } from '../actor/tick-clock.js';
 import { ticksUntilWake, TICKS_PER_TAKE_MAX } from '../actor/tick-cadence.js';
@@ -175,6 +175,7 @@ export class RaftNode {
     assert(!this.started, 'start twice');
     this.started = true;
     tuneProcessHeap(); // memory that follows the live state, not the load (lib/actor/heap-tuning.ts)
+    const tightenHeap = loosenHeapWhileLoading(); // but a restore is one burst of survivors
     startIdleCollector(MAIN_IDLE_GC); // and goes back to it once a burst of load is over (lib/actor/idle-gc.ts)
     const o = this.opts;
     this.log.info('starting', { host: this.self.host, peerPort: this.self.peerPort, clientPort: this.self.clientPort, dataDir: o.dataDir, cluster: o.clusterId });
@@ -282,6 +283,7 @@ export class RaftNode {
       content,
     );
     this.loading = false;
+    tightenHeap();
     this.log.term = restored.hardState.term;
     this.log.info('restored', { vote: restored.hardState.vote, snapshotIndex: restored.snapshot?.index ?? 0, entries: restored.entries.length, heldWhileLoading: this.early.length, droppedWhileLoading: this.earlyDropped });
     for (const f of this.early.splice(0)) f();
