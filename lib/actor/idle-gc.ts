@@ -45,11 +45,12 @@ export interface IdleGcOptions {
 /**
  * An actor's heap is a few MiB: a full collection of it takes a few milliseconds, and it
  * is collected after a second of quiet, or while it works once it grew 2 MiB (with 4 MiB
- * a loaded leader's replicators held 13 MB each and its gateway 16; with 2, 11 and 12). The main thread holds the keyspace (~50 MiB for
- * 100k keys) and a full, compacting collection of it blocks it for ~100 ms: it waits for
- * 6 MiB of growth and three quiet seconds (at most one young collection in each: a
- * leader's heartbeats and metrics allocate that much while it idles), and collects once
- * (V8 frees its dead buffers at its next collection of its own).
+ * a loaded leader's replicators held 13 MB each and its gateway 16; with 2, 11 and 12).
+ * The main thread holds the keyspace (~50 MiB for 100k keys) and a full, compacting
+ * collection of it blocks it for ~100 ms: it waits for 6 MiB of growth and three quiet
+ * seconds (at most one young collection in each: a leader's heartbeats and metrics
+ * allocate that much while it idles), and collects once (V8 frees its dead buffers at
+ * its next collection of its own).
  */
 export const ACTOR_IDLE_GC: IdleGcOptions = { worthBytes: 2 * 1024 * 1024, quietChecks: 1, quietScavengesMax: 0, passes: 2, heapSlackBytes: 2 * 1024 * 1024 };
 /** V8 collects the main thread's old generation by itself, incrementally, at 30 % growth (heap-tuning.ts). */

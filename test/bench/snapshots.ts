@@ -15,6 +15,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ROOT, TestCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
+import { percentilesOf } from './latency.js';
 
 const argv = yargs(hideBin(process.argv))
   .option('smoke', { type: 'boolean', default: false, describe: 'a few thousand writes: checks the bench still runs' })
@@ -144,7 +145,7 @@ const RESTART_RUNS = 3;
 async function restarts(c: TestCluster, id: string, key: string): Promise<{ untilReadMs: number; runsMs: number[] }> {
   const runsMs: number[] = [];
   for (let i = 0; i < RESTART_RUNS; i++) runsMs.push(Math.round(await restartUntilRead(c, id, key)));
-  return { untilReadMs: [...runsMs].sort((x, y) => x - y)[Math.floor(runsMs.length / 2)]!, runsMs };
+  return { untilReadMs: percentilesOf(runsMs).p50Ms, runsMs };
 }
 
 // ---------------------------------------------------------------- 1: disk, catch-up, restart
