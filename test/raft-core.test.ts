@@ -390,6 +390,25 @@ t.test('reportUnreachable sends a replicating peer back to probe', async (t) => 
   t.equal(c.core('n1').status().progress['n2']!.state, 'probe');
 });
 
+t.test('reportReachable: a leader heartbeats that peer at once, not at the next round; others do nothing', async (t) => {
+  const c = new Manual(three, { random: { n1: 0 } });
+  c.elect('n1');
+  c.core('n1').reportUnreachable('n2');
+  c.flushAll();
+  c.queue = [];
+  c.core('n1').reportReachable('n2');
+  c.flush('n1');
+  const sent = c.queue.filter((m) => m.from === 'n1');
+  t.same(sent.map((m) => [m.type, m.to]), [['append', 'n2']], 'one append, to n2 only');
+  c.deliverAll();
+  t.equal(c.core('n1').status().progress['n2']!.state, 'replicate', 'its answer ends the probe');
+  c.queue = [];
+  c.core('n2').reportReachable('n1');
+  c.core('n1').reportReachable('n1');
+  c.flushAll();
+  t.equal(c.queue.length, 0, 'a follower, and a leader told about itself, send nothing');
+});
+
 t.test('flow control: at most inflightMax appends in flight, each within appendBytesMax', async (t) => {
   const c = new Manual(three, { random: { n1: 0 }, config: { inflightMax: 2, appendBytesMax: 100 } });
   c.elect('n1');

@@ -453,6 +453,8 @@ export class RaftNode {
       case 'connected':
         this.connected.set(m.peer, true);
         this.log.info('peer-connected', { peer: m.peer });
+        this.replica.reachable(m.peer);
+        this.schedule();
         return;
       case 'disconnected':
         this.connected.set(m.peer, false);

@@ -1,5 +1,6 @@
 // The pure Raft state machine: no I/O, no clock, no randomness of its own.
-// Inputs: tick(), step(msg), propose(), readIndex(), persisted(), reportUnreachable().
+// Inputs: tick(), step(msg), propose(), readIndex(), persisted(), reportUnreachable(),
+// reportReachable().
 // Output: ready(), a batch of things to persist, send and apply (see types.ts).
 //
 // Modelled on etcd-io/raft, and split the way it is: this file is the public face;
@@ -15,7 +16,7 @@ import { expireReads, leaderRead } from './read-index.js';
 import { becomeFollower, inLease, setLeader, stepFollower, tickElection, ticksUntilDue } from './roles.js';
 import type { Member, Membership } from '../replica/membership-types.js';
 import { encodeConfig } from './config-entry.js';
-import { bcastAppend, bcastCommit, committedInTerm, maybeCommit, maybeStepDownRemoved, sendTimeoutNow } from './replication.js';
+import { bcastAppend, bcastCommit, committedInTerm, heartbeatTo, maybeCommit, maybeStepDownRemoved, sendTimeoutNow } from './replication.js';
 import { CoreState } from './state.js';
 import type { CoreConfig, CoreStatus, Entry, HardState, Message, NodeId, ProposeConfigResult, ProposeResult, Ready, Restored, Role, SnapshotMeta, TransferResult } from './types.js';
 
@@ -156,6 +157,19 @@ export class RaftCore {
       pr.becomeProbe();
       s.emit('debug', 'peerUnreachable', { peer });
     }
+  }
+
+  /**
+   * The connection to a peer came up. A leader heartbeats it now instead of at the next
+   * round (up to two heartbeat intervals away when idle): a restarted follower learns its
+   * leader and the commit index, and a peer put in probe by the drop is probed again, as
+   * soon as the link allows. An extra heartbeat is always safe.
+   */
+  reportReachable(peer: NodeId): void {
+    const s = this.s;
+    if (s.role !== 'leader' || peer === s.id || !s.progress.has(peer)) return;
+    s.emit('debug', 'peerReachable', { peer });
+    heartbeatTo(s, peer);
   }
 
   persisted(index: number, term: number): void {

@@ -17,6 +17,7 @@ export const CORE_EVENTS = [
   'logTruncated',
   'appendRejected',
   'peerUnreachable',
+  'peerReachable',
   'messageFromUnknownPeer',
   'eventsDropped',
   'conflictingLeader',

@@ -221,28 +221,31 @@ export function bcastCommit(s: CoreState): void {
 }
 
 export function bcastHeartbeat(s: CoreState): void {
-  for (const to of s.others) {
-    const pr = s.progressOf(to);
-    if (pr.state === 'probe') {
-      // Resend the probe: the last one (or its answer) may have been lost. Without entries
-      // when one went out already: an empty append at next-1 finds out as well whether the
-      // follower matches there, and a follower slow to answer (a slow disk) is not sent up
-      // to appendBytesMax again every heartbeat.
-      // (Not below the log's start: that rejection would not match next-1 and the peer
-      // would never move on to a snapshot.)
-      if (pr.probeSent && s.log.term(pr.next - 1) !== undefined) {
-        sendEmptyAt(s, to, pr.next - 1);
-      } else {
-        pr.probeSent = false;
-        sendAppend(s, to, true);
-      }
-    } else if (!sendAppend(s, to, false)) {
-      // Nothing new can go out. If the peer acknowledged nothing since the last
-      // heartbeat while appends are outstanding, some were probably lost: a heartbeat
-      // at next-1 either acknowledges them all or is rejected, sending the peer to probe.
-      const stalled = pr.match === pr.matchAtHeartbeat && pr.match < pr.next - 1;
-      sendEmptyAt(s, to, stalled ? pr.next - 1 : pr.match);
+  for (const to of s.others) heartbeatTo(s, to);
+}
+
+/** One peer's share of a heartbeat round (also sent alone when its connection comes up). */
+export function heartbeatTo(s: CoreState, to: NodeId): void {
+  const pr = s.progressOf(to);
+  if (pr.state === 'probe') {
+    // Resend the probe: the last one (or its answer) may have been lost. Without entries
+    // when one went out already: an empty append at next-1 finds out as well whether the
+    // follower matches there, and a follower slow to answer (a slow disk) is not sent up
+    // to appendBytesMax again every heartbeat.
+    // (Not below the log's start: that rejection would not match next-1 and the peer
+    // would never move on to a snapshot.)
+    if (pr.probeSent && s.log.term(pr.next - 1) !== undefined) {
+      sendEmptyAt(s, to, pr.next - 1);
+    } else {
+      pr.probeSent = false;
+      sendAppend(s, to, true);
     }
-    pr.matchAtHeartbeat = pr.match;
+  } else if (!sendAppend(s, to, false)) {
+    // Nothing new can go out. If the peer acknowledged nothing since the last
+    // heartbeat while appends are outstanding, some were probably lost: a heartbeat
+    // at next-1 either acknowledges them all or is rejected, sending the peer to probe.
+    const stalled = pr.match === pr.matchAtHeartbeat && pr.match < pr.next - 1;
+    sendEmptyAt(s, to, stalled ? pr.next - 1 : pr.match);
   }
+  pr.matchAtHeartbeat = pr.match;
 }

@@ -256,6 +256,11 @@ export class Replica {
     this.snaps.onUnreachable(peer);
   }
 
+  /** The connection to a peer came up (a leader heartbeats it at once). */
+  reachable(peer: NodeId): void {
+    this.core.reportReachable(peer);
+  }
+
   /** Leader: hand leadership to `target` (null: the most up-to-date follower); writes pause until it ends. */
   transfer(target: NodeId | null): TransferResult {
     return this.core.transferLeadership(target);

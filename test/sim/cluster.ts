@@ -186,6 +186,8 @@ export class Cluster {
     if (n.core !== null) return;
     this.log(id, 'restart', { term: n.disk.hardState.term, entries: n.disk.entries.length });
     this.start(n);
+    // The others' transports connect to it again.
+    for (const m of this.nodes) if (m.id !== id) this.reportReachable(m.id, id);
   }
 
   partition(groups: NodeId[][]): void {
@@ -196,6 +198,7 @@ export class Cluster {
   heal(): void {
     this.net.heal();
     this.log('-', 'heal', null);
+    for (const a of this.nodes) for (const b of this.nodes) if (a.id !== b.id) this.reportReachable(a.id, b.id);
   }
 
   node(id: NodeId): SimNode {
@@ -250,6 +253,13 @@ export class Cluster {
     n.core.readIndex(ctx);
     this.drain(n);
     return ctx;
+  }
+
+  reportReachable(id: NodeId, peer: NodeId): void {
+    const n = this.node(id);
+    if (n.core === null) return;
+    n.core.reportReachable(peer);
+    this.drain(n);
   }
 
   reportUnreachable(id: NodeId, peer: NodeId): void {

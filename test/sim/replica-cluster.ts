@@ -362,6 +362,8 @@ export class ReplicaCluster {
     this.stats.restarts++;
     this.log(id, 'restart', `term ${n.disk.hardState.term} entries ${n.disk.entries.length}`);
     this.start(n);
+    // The others' transports connect to it again (the node reports `connected`).
+    for (const m of this.nodes) if (m.id !== id) this.reachable(m.id, id);
   }
 
   partition(groups: NodeId[][]): void {
@@ -372,6 +374,7 @@ export class ReplicaCluster {
   heal(): void {
     this.net.heal();
     this.log('-', 'heal', '');
+    for (const a of this.nodes) for (const b of this.nodes) this.reachable(a.id, b.id);
   }
 
   /** Asks the leader `id` to hand leadership over. */
@@ -389,6 +392,14 @@ export class ReplicaCluster {
     const n = this.node(id);
     if (n.replica === null || id === peer) return;
     n.replica.unreachable(peer);
+    this.pump(n);
+  }
+
+  /** The transport's connection from `id` to `peer` came up. */
+  reachable(id: NodeId, peer: NodeId): void {
+    const n = this.node(id);
+    if (n.replica === null || id === peer) return;
+    n.replica.reachable(peer);
     this.pump(n);
   }
 

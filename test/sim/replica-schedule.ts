@@ -195,6 +195,7 @@ export function runReplicaSeed(seed: number, mutate?: (s: ReplicaSchedule) => vo
       cl.maybeInvoke(sched.opP);
       injectFaults(faults, r, sched);
       if (r.chance(sched.unreachableP)) c.unreachable(r.pick(ids), r.pick(ids));
+      if (r.chance(sched.unreachableP)) c.reachable(r.pick(ids), r.pick(ids));
       if (r.chance(sched.transferP)) {
         // Half straight into the leader's replica, half as an operator's CLUSTER TRANSFER
         // through the command table, at the leader or (refused) at any node.

@@ -113,6 +113,7 @@ export function runSeed(seed: number, mutate?: (s: Schedule) => void): SeedResul
       if (r.chance(sched.readP)) c.read(r.pick(ids));
       injectFaults(faults, r, sched);
       if (r.chance(sched.unreachableP)) c.reportUnreachable(r.pick(ids), r.pick(ids));
+      if (r.chance(sched.unreachableP)) c.reportReachable(r.pick(ids), r.pick(ids));
       if (i % 1000 === 0) c.checkLogs();
     }
 
