@@ -1,5 +1,7 @@
 // `node bin/raftd.js`: with --id, run one node; without, launch every local node of
 // hosts.txt as its own process; with --dump-log, print a node's log from disk.
+// Each path imports what it needs when it runs: a node's log writer starts before the
+// node's modules load (runNode), so this module's own imports stay few.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import yargs from 'yargs';
@@ -8,13 +10,13 @@ import { readHosts, type HostEntry } from '../config/hosts.js';
 import { checkOptions, defaultClusterId, DEFAULTS, type NodeOptions } from '../config/options.js';
 import { SECURITY_FLAGS, securityOptions } from '../config/security-options.js';
 import type { LogLevel } from '../log/logger.js';
-import { RaftNode } from '../node/raft-node.js';
+import type { RaftNode } from '../node/raft-node.js';
+import { startLogWriter } from '../node/log-writer-start.js';
 import { accessFromArgs } from '../client/access.js';
 import { readClusterId, settleClusterId, writeClusterId } from '../node/cluster-id.js';
-import { alreadyMember, askToJoin, discover, parseSeed, type Joiner } from '../node/join.js';
+import type { Joiner } from '../node/join.js';
 import { hostEntryOf, readJoined, writeJoined, type JoinedState } from '../node/joined-state.js';
 import { RaftdError } from '../util/errors.js';
-import { dumpLog } from './dump-log.js';
 import { launchLocalCluster } from './launcher.js';
 
 /** Exit code of a node that could not join (--join): nobody answered, or the cluster refused it. */
@@ -72,6 +74,7 @@ export async function main(argv: string[]): Promise<void> {
   if (args['dump-log']) {
     if (!args.id && !args.data) throw new RaftdError('RAFTD_CONFIG', '--dump-log needs --id or --data');
     const dataDir = path.resolve(args.data ?? path.join('data', args.id!));
+    const { dumpLog } = await import('./dump-log.js');
     dumpLog(dataDir, (line: string) => process.stdout.write(line + '\n'));
     return;
   }
@@ -135,6 +138,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (args.join !== undefined && !initialized) {
     // A fresh node joining: the cluster id comes from the cluster, and is kept once the add committed.
+    const { alreadyMember, askToJoin, discover, parseSeed } = await import('../node/join.js');
     const seed = parseSeed(args.join);
     // The members share the client port's TLS and password: the joiner talks to the seed with its own.
     const cs = opts.clientSecurity;
@@ -211,7 +215,11 @@ function selfEntry(id: string, hosts: HostEntry[], joined: JoinedState | null, f
 }
 
 async function runNode(opts: NodeOptions, afterStart?: (node: RaftNode) => Promise<void>): Promise<void> {
-  const node = new RaftNode(opts);
+  // The log writer boots and reads the disk while the node's modules load (a restart
+  // serves sooner: lib/node/log-writer-start.ts).
+  const logWriter = startLogWriter(opts);
+  const { RaftNode } = await import('../node/raft-node.js');
+  const node = new RaftNode(opts, logWriter);
   const report = (r: LaunchReport) => process.send?.(r);
   node.events.on('fatal', (err) => {
     process.stderr.write(`raftd ${opts.id}: fatal ${err.code}: ${err.message}\n`);

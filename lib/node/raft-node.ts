@@ -26,7 +26,6 @@ import type {
   GatewayIn,
   GatewayOut,
   GatewayRequest,
-  LogWriterData,
   LogWriterIn,
   LogWriterOut,
   NodeStatus,
@@ -52,6 +51,7 @@ import type { MetricsSource } from '../metrics/node-metrics.js';
 import type { Member, Membership } from '../replica/membership-types.js';
 import { memberStatuses } from '../replica/membership.js';
 import { readJoined, writeJoined } from './joined-state.js';
+import { startLogWriter, type StartedLogWriter } from './log-writer-start.js';
 import { differencesFromHosts, membersOfHosts, peerAddrOf, planPeers, wantedPeers } from './peer-set.js';
 
 /** Exactly-once: a request id is remembered for this many later log entries, and at most this many ids. */
@@ -148,7 +148,11 @@ export class RaftNode {
   /** Every actor is up: Ready may be handed out. */
   private running = false;
 
-  constructor(readonly opts: NodeOptions) {
+  /** `startedLogWriter`: the log writer the CLI started before loading this module (else start() spawns it). */
+  constructor(
+    readonly opts: NodeOptions,
+    private readonly startedLogWriter: StartedLogWriter | null = null,
+  ) {
     const self = opts.self ?? opts.hosts.find((h) => h.id === opts.id);
     assert(self, `node ${opts.id} not in hosts`);
     this.self = self;
@@ -180,13 +184,10 @@ export class RaftNode {
     const o = this.opts;
     this.log.info('starting', { host: this.self.host, peerPort: this.self.peerPort, clientPort: this.self.clientPort, dataDir: o.dataDir, cluster: o.clusterId });
 
-    this.logWriter = spawnActor<LogWriterIn, LogWriterOut>({
-      name: 'log-writer',
-      file: this.actorFile('log-writer'),
-      workerData: { ...this.base(), segmentBytesMax: o.segmentBytesMax, loadChunkEntriesMax: 8192 } satisfies LogWriterData,
-      onMessage: (m) => this.onLogWriter(m),
-      onFatal: this.onFatal,
-    });
+    // Started by the CLI before this module loaded, or here (lib/node/log-writer-start.ts).
+    const logWriter = this.startedLogWriter ?? startLogWriter(o);
+    this.logWriter = logWriter.handle;
+    logWriter.attach((m) => this.onLogWriter(m), this.onFatal);
     // The timer thread starts while the state loads (a restart serves sooner); the clock
     // sets its alarm only once the node runs.
     this.timer = spawnActor<TimerIn, TimerOut>({
@@ -319,14 +320,15 @@ export class RaftNode {
 
   private loadChunks: Entry[][] = [];
   private loadDone: ((v: Extract<LogWriterOut, { type: 'loaded' }>) => void) | null = null;
+  private loaded: Extract<LogWriterOut, { type: 'loaded' }> | null = null;
   /** Snapshot reads made while loading, before the replica exists. */
   private readonly loadReads = new Map<number, (m: Extract<LogWriterOut, { type: 'snapshotData' }>) => void>();
 
   /** The durable state: hard state, the newest valid snapshot's content, and the log after it. */
   private async load(): Promise<{ restored: Restored; content: Uint8Array[] }> {
-    const done = new Promise<Extract<LogWriterOut, { type: 'loaded' }>>((res) => (this.loadDone = res));
-    this.logWriter.post({ type: 'load' });
-    const loaded = await done;
+    // The log writer was asked to load when it started; its answers may be here already.
+    const loaded = this.loaded ?? (await new Promise<Extract<LogWriterOut, { type: 'loaded' }>>((res) => (this.loadDone = res)));
+    this.loaded = null;
     let entries = this.loadChunks.flat();
     this.loadChunks = [];
     assert(entries.length === (loaded.lastIndex === 0 ? 0 : loaded.lastIndex - loaded.firstIndex + 1), 'loaded entry count matches the stored range');
@@ -360,7 +362,8 @@ export class RaftNode {
         return;
       case 'loaded':
         if (m.repairedTail) this.log.warn('log-tail-repaired', { lastIndex: m.lastIndex });
-        this.loadDone?.(m);
+        if (this.loadDone !== null) this.loadDone(m);
+        else this.loaded = m; // before load() waits: the log writer answered while the node was made
         this.loadDone = null;
         return;
       case 'written':
