@@ -231,7 +231,11 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
         // Appended entries go to disk before the log may be compacted or replaced under them.
         if (msg.type === 'compact' || msg.type === 'snapshotRecv') syncGroup();
         const out = snapshots.handle(msg);
-        if (out !== null) ctx.send(out);
+        if (out === null) return;
+        // A read of a snapshot (megabytes: a restart loads the whole file this way) is moved,
+        // not copied, when it has its buffer to itself.
+        const d = out.type === 'snapshotData' ? out.data : null;
+        ctx.send(out, d !== null && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer ? [d.buffer] : undefined);
         return;
       }
       case 'metrics':
