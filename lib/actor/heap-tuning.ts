@@ -57,17 +57,12 @@ export function tuneProcessHeap(): void {
   // built-ins where the binary has them. Read when an isolate is made: set before the
   // actors start.
   v8.setFlagsFromString('--no-short-builtin-calls');
-  // V8's memory reducer runs up to three full collections of an isolate whose allocation
-  // rate fell, a few seconds after a full collection that shrank it, and every one is a
-  // full compaction here (above), with concurrent marking on V8's helper threads. On an
-  // idle node that kept it going in every isolate: an actor's few young collections, the
-  // idle collector's own collections after them (lib/actor/idle-gc.ts), each started
-  // another round. It was a third of an idle 3-node cluster's CPU (V8's threads 0.14-0.21
-  // CPU s per 10 s, with it off 0.05-0.07; the cluster 0.61-0.73 against 0.50-0.52, side
-  // by side, 30 s after the election). What it was for, giving memory back once a thread
-  // goes quiet, the idle collector does already, on every thread, with bounds of its own.
-  // Process-wide, and read by each collection, so it holds for the main thread and every actor.
-  v8.setFlagsFromString('--no-memory-reducer');
+  // V8's memory reducer stays on, though on an idle node it is a third of the cluster's
+  // CPU (full, compacting collections of every isolate every few seconds; off: 0.52-0.55
+  // CPU s per 10 s for 3 idle nodes instead of 0.61-0.73). Off, each node held ~10 MB
+  // more after a burst (300k writes, alternated clusters: followers 176-193 MB right after
+  // and 170-177 settled, against 165-166 and 157-161 on), past issue 9's 200 MB line on a
+  // follower in bench:snapshots (221 MB). See the README's idle paragraph.
 }
 
 /** How far the old generation may grow past its survivors while a node loads its state. */
