@@ -57,7 +57,7 @@ export function tuneProcessHeap(): void {
   // built-ins where the binary has them. Read when an isolate is made: set before the
   // actors start.
   v8.setFlagsFromString('--no-short-builtin-calls');
-  // V8's memory reducer stays on, though on an idle node it is a third of the cluster's
+  // V8's memory reducer stays on, though on an idle node it costs a fifth of the cluster's
   // CPU (full, compacting collections of every isolate every few seconds; off: 0.52-0.55
   // CPU s per 10 s for 3 idle nodes instead of 0.61-0.73). Off, each node held ~10 MB
   // more after a burst (300k writes, alternated clusters: followers 176-193 MB right after
