@@ -3,6 +3,7 @@
 // reaches the node in order when it does.
 import t from 'tap';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { LogWriterOut } from '../lib/actor/protocol.js';
 import { startLogWriter } from '../lib/node/log-writer-start.js';
 import type { Entry } from '../lib/raft/types.js';
@@ -10,6 +11,7 @@ import { LogStore } from '../lib/storage/log-store.js';
 import { listSegments, logDirOf } from '../lib/storage/segment-files.js';
 import type { RaftdError } from '../lib/util/errors.js';
 import { entries, plain, tmpDir } from './helpers/log-writer.js';
+import { waitFor } from './helpers/wait.js';
 
 const opts = (dataDir: string) => ({ id: 'n1', dataDir, logLevel: 'info' as const, logFileBytesMax: 1 << 20, segmentBytesMax: 1 << 20 });
 
@@ -27,7 +29,10 @@ t.test('attached after its load: the chunks, then loaded, in order, holding the 
   const lw = startLogWriter(opts(dir));
   t.teardown(() => lw.handle.terminate());
   await lw.handle.ready;
-  // Let its answers arrive with nobody attached (they are posted right after `ready`).
+  // Nobody attached yet: wait until it has sent its whole load (it logs `loaded` after the
+  // last message), then a turn for those messages to reach this thread's buffer.
+  const logFile = path.join(dir, 'logs', 'log-writer.log');
+  await waitFor('the log writer to log its load', () => fs.existsSync(logFile) && fs.readFileSync(logFile, 'utf8').includes('"event":"loaded"'), 10_000);
   await new Promise((r) => setImmediate(r));
   const got: LogWriterOut[] = [];
   let loaded!: () => void;

@@ -185,6 +185,8 @@ export class RaftNode {
     this.log.info('starting', { host: this.self.host, peerPort: this.self.peerPort, clientPort: this.self.clientPort, dataDir: o.dataDir, cluster: o.clusterId });
 
     // Started by the CLI before this module loaded, or here (lib/node/log-writer-start.ts).
+    // It was asked to load when it started: its answers may come as soon as it is attached.
+    const loaded = new Promise<Extract<LogWriterOut, { type: 'loaded' }>>((res) => (this.loadDone = res));
     const logWriter = this.startedLogWriter ?? startLogWriter(o);
     this.logWriter = logWriter.handle;
     logWriter.attach((m) => this.onLogWriter(m), this.onFatal);
@@ -237,7 +239,7 @@ export class RaftNode {
     });
     this.pacer = new RequestPacer({ depth: PACER_DEPTH, holdMsMax: PACER_HOLD_MS_MAX, heldMax: o.pendingNodeMax });
 
-    const { restored, content } = await this.load();
+    const { restored, content } = await this.load(await loaded);
     await this.logWriter.ready;
 
     const coreConfig: CoreConfig = {
@@ -320,15 +322,11 @@ export class RaftNode {
 
   private loadChunks: Entry[][] = [];
   private loadDone: ((v: Extract<LogWriterOut, { type: 'loaded' }>) => void) | null = null;
-  private loaded: Extract<LogWriterOut, { type: 'loaded' }> | null = null;
   /** Snapshot reads made while loading, before the replica exists. */
   private readonly loadReads = new Map<number, (m: Extract<LogWriterOut, { type: 'snapshotData' }>) => void>();
 
-  /** The durable state: hard state, the newest valid snapshot's content, and the log after it. */
-  private async load(): Promise<{ restored: Restored; content: Uint8Array[] }> {
-    // The log writer was asked to load when it started; its answers may be here already.
-    const loaded = this.loaded ?? (await new Promise<Extract<LogWriterOut, { type: 'loaded' }>>((res) => (this.loadDone = res)));
-    this.loaded = null;
+  /** The durable state: hard state, the newest valid snapshot's content, and the log after it (`loaded` ends the chunks already held). */
+  private async load(loaded: Extract<LogWriterOut, { type: 'loaded' }>): Promise<{ restored: Restored; content: Uint8Array[] }> {
     let entries = this.loadChunks.flat();
     this.loadChunks = [];
     assert(entries.length === (loaded.lastIndex === 0 ? 0 : loaded.lastIndex - loaded.firstIndex + 1), 'loaded entry count matches the stored range');
@@ -362,8 +360,7 @@ export class RaftNode {
         return;
       case 'loaded':
         if (m.repairedTail) this.log.warn('log-tail-repaired', { lastIndex: m.lastIndex });
-        if (this.loadDone !== null) this.loadDone(m);
-        else this.loaded = m; // before load() waits: the log writer answered while the node was made
+        this.loadDone?.(m);
         this.loadDone = null;
         return;
       case 'written':
