@@ -75,7 +75,18 @@ t.test('a snapshot taken through slots and written by the log writer restores to
     if (d.done) break;
   }
   const restored = new KvStateMachine({ dedupEntriesMax: 100, dedupWindowEntries: 100 });
-  restored.restore(frames.finish());
+  const chunksRead = frames.finish();
+  restored.restore(chunksRead);
+  // The same content pushed in pieces of every size from 1 byte up: frames that straddle
+  // two, three or many pieces come out whole and equal.
+  const whole = Buffer.concat(chunksRead.flatMap((c) => [Buffer.from([c.length >>> 24, (c.length >>> 16) & 0xff, (c.length >>> 8) & 0xff, c.length & 0xff]), c]));
+  const hex = (cs: Uint8Array[]): string[] => cs.map((c) => Buffer.from(c).toString('hex'));
+  const twoFrames = 8 + chunksRead[0]!.length + chunksRead[1]!.length;
+  for (const [piece, bytes] of [[1, twoFrames], [3, twoFrames], [1000, whole.length], [65_536, whole.length], [whole.length, whole.length]] as const) {
+    const r = new FrameReader();
+    for (let off = 0; off < bytes; off += piece) r.push(whole.subarray(off, Math.min(bytes, off + piece)));
+    t.same(hex(r.finish()), hex(bytes === whole.length ? chunksRead : chunksRead.slice(0, 2)), `pieces of ${piece} B`);
+  }
   t.equal(restored.digest(), want, 'the same state');
   t.equal(restoreChunks(frames.finish()).lastIndex, 40);
 });

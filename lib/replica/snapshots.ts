@@ -446,17 +446,30 @@ export class FrameReader {
     return this.chunks;
   }
 
+  /** The first n pending bytes, not consumed: a view when the first part holds them, else a copy of just those. */
   private peek(n: number): Uint8Array {
     const first = this.pending[0]!;
     if (first.length >= n) return first.subarray(0, n);
-    return concat(this.pending, this.pendingBytes).subarray(0, n);
+    const out = new Uint8Array(n);
+    for (let i = 0, at = 0; at < n; i++) {
+      const p = this.pending[i]!;
+      const k = Math.min(p.length, n - at);
+      out.set(p.subarray(0, k), at);
+      at += k;
+    }
+    return out;
   }
 
+  /** peek(n), consumed. A frame across two reads costs a copy of that frame, not of the whole read. */
   private take(n: number): Uint8Array {
-    const all = concat(this.pending, this.pendingBytes);
-    this.pending = all.length > n ? [all.subarray(n)] : [];
-    this.pendingBytes = all.length - n;
-    return all.subarray(0, n);
+    const out = this.peek(n);
+    let whole = 0;
+    let left = n;
+    while (left > 0 && this.pending[whole]!.length <= left) left -= this.pending[whole++]!.length;
+    this.pending.splice(0, whole);
+    if (left > 0) this.pending[0] = this.pending[0]!.subarray(left);
+    this.pendingBytes -= n;
+    return out;
   }
 }
 
