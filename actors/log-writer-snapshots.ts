@@ -58,6 +58,16 @@ export class LogWriterSnapshots {
     }
   }
 
+  /** The whole content of `meta`'s snapshot, in pieces of at most SNAPSHOT_CHUNK_BYTES_MAX, each in a buffer of its own. */
+  *content(meta: SnapshotMeta): Generator<Buffer> {
+    const r = this.snaps.openReader(meta);
+    try {
+      yield* r.chunks();
+    } finally {
+      r.close();
+    }
+  }
+
   /** Closes what is open; an unfinished write or receive leaves a temp file the next open removes. */
   close(): void {
     this.reader?.close();

@@ -29,8 +29,8 @@ export interface StartedLogWriter {
 export function startLogWriter(opts: Pick<NodeOptions, 'id' | 'dataDir' | 'logLevel' | 'logFileBytesMax' | 'segmentBytesMax'>): StartedLogWriter {
   tuneProcessHeap(); // some flags are read when an isolate is made (lib/actor/heap-tuning.ts)
   // Until the node attaches, the log writer sends only the load's answers: a chunk per
-  // LOAD_CHUNK_ENTRIES_MAX entries of the log after the snapshot, which the node holds
-  // anyway once loaded.
+  // LOAD_CHUNK_ENTRIES_MAX entries of the log after the snapshot, then the snapshot's
+  // content, which the node holds anyway once loaded.
   const early: LogWriterOut[] = [];
   let failed: RaftdError | null = null;
   let onMessage: ((m: LogWriterOut) => void) | null = null;

@@ -73,8 +73,6 @@ const STATUS_PROGRESS_INTERVAL_MS = 50;
 const STOP_ACTOR_TIMEOUT_MS = 2000;
 const STATUS_LOG_INTERVAL_MS = 10_000;
 const READY_PER_TURN_MAX = 1;
-/** Bytes of one read of a snapshot's content while loading it at start. */
-const SNAPSHOT_LOAD_READ_BYTES = 4 * 1024 * 1024;
 /** InstallSnapshot: one chunk in flight per follower, resent after this long, given up after that many tries. */
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** A snapshot is serialized this much per round, between applies: a few ms of the main thread at a time. */
@@ -322,8 +320,10 @@ export class RaftNode {
 
   private loadChunks: Entry[][] = [];
   private loadDone: ((v: Extract<LogWriterOut, { type: 'loaded' }>) => void) | null = null;
-  /** Snapshot reads made while loading, before the replica exists. */
-  private readonly loadReads = new Map<number, (m: Extract<LogWriterOut, { type: 'snapshotData' }>) => void>();
+  /** The snapshot's content as the log writer sends it after `loaded` (loadSnapshot). */
+  private loadContent: Uint8Array[] = [];
+  private loadContentDone: (() => void) | null = null;
+  private readonly loadContentAll = new Promise<void>((res) => (this.loadContentDone = res));
 
   /** The durable state: hard state, the newest valid snapshot's content, and the log after it (`loaded` ends the chunks already held). */
   private async load(loaded: Extract<LogWriterOut, { type: 'loaded' }>): Promise<{ restored: Restored; content: Uint8Array[] }> {
@@ -331,22 +331,16 @@ export class RaftNode {
     this.loadChunks = [];
     assert(entries.length === (loaded.lastIndex === 0 ? 0 : loaded.lastIndex - loaded.firstIndex + 1), 'loaded entry count matches the stored range');
     const snap = loaded.snapshot;
-    const content: Uint8Array[] = [];
+    let content: Uint8Array[] = [];
     if (snap !== null) {
       // The log keeps a tail behind the snapshot for lagging followers; the state starts after it.
       entries = entries.filter((e) => e.index > snap.index);
-      let offset = 0;
-      for (let reqId = 1; ; reqId++) {
-        const data = await new Promise<Extract<LogWriterOut, { type: 'snapshotData' }>>((res) => {
-          this.loadReads.set(reqId, res);
-          this.logWriter.post({ type: 'snapshotRead', reqId, index: snap.index, term: snap.term, part: 'content', offset, bytesMax: SNAPSHOT_LOAD_READ_BYTES });
-        });
-        assert(data.found, `snapshot ${snap.index} vanished while loading`);
-        content.push(data.data);
-        offset += data.data.length;
-        if (data.done) break;
-      }
-      this.log.info('snapshot-loaded', { index: snap.index, snapTerm: snap.term, bytes: offset, logEntriesAfter: entries.length });
+      await this.loadContentAll;
+      content = this.loadContent;
+      this.loadContent = [];
+      const bytes = content.reduce((n, c) => n + c.length, 0);
+      assert(bytes === snap.contentBytes, `snapshot ${snap.index}: ${bytes} content bytes loaded of ${snap.contentBytes}`);
+      this.log.info('snapshot-loaded', { index: snap.index, snapTerm: snap.term, bytes, logEntriesAfter: entries.length });
     }
     return { restored: { hardState: loaded.hardState, snapshot: snap === null ? null : { index: snap.index, term: snap.term }, snapshotConfig: snap?.config ?? null, entries }, content };
   }
@@ -368,13 +362,15 @@ export class RaftNode {
         // released or committed something, no round of its own (one per follower per write round).
         if (this.replica.written(m.seq)) this.schedule();
         return;
-      case 'snapshotData': {
-        const waiting = this.loadReads.get(m.reqId);
-        if (waiting !== undefined && this.loading) {
-          this.loadReads.delete(m.reqId);
-          waiting(m);
-          return;
+      case 'loadSnapshot':
+        assert(this.loading && this.loadContentDone !== null, 'snapshot content after the load');
+        this.loadContent.push(m.data);
+        if (m.done) {
+          this.loadContentDone();
+          this.loadContentDone = null;
         }
+        return;
+      case 'snapshotData': {
         this.replica.storage(m);
         this.schedule();
         return;
