@@ -15,9 +15,20 @@ export interface ActorHandle<In> {
   terminate(): Promise<void>;
 }
 
+export type ActorName = 'log-writer' | 'election-timer' | 'peer-server' | 'replicator' | 'client-gateway';
+
+/**
+ * An actor's compiled module, found from `base`, the import.meta.url of a module in
+ * build/lib/<dir>/: its bundle when the caller runs from a bundle itself (bin/raftd.js
+ * runs lib/cli/raftd.bundle.js; lib/bundle/threads.ts), else the module tsc wrote.
+ */
+export function actorFile(name: ActorName, base: string): URL {
+  return new URL(`../../actors/${name}${base.endsWith('.bundle.js') ? '.bundle' : ''}.js`, base);
+}
+
 export interface SpawnOptions<Out> {
   name: string;
-  /** Compiled actor module, e.g. new URL('../../actors/log-writer.js', import.meta.url). */
+  /** Compiled actor module: actorFile(name, import.meta.url). */
   file: URL;
   workerData: unknown;
   onMessage(msg: Out): void;

@@ -8,7 +8,7 @@
 // node attaches.
 import { tuneProcessHeap } from '../actor/heap-tuning.js';
 import type { LogWriterData, LogWriterIn, LogWriterOut } from '../actor/protocol.js';
-import { spawnActor, type ActorHandle } from '../actor/spawn.js';
+import { actorFile, spawnActor, type ActorHandle } from '../actor/spawn.js';
 import type { NodeOptions } from '../config/options.js';
 import { assert } from '../util/assert.js';
 import type { RaftdError } from '../util/errors.js';
@@ -37,7 +37,7 @@ export function startLogWriter(opts: Pick<NodeOptions, 'id' | 'dataDir' | 'logLe
   let onFatal: ((err: RaftdError) => void) | null = null;
   const handle = spawnActor<LogWriterIn, LogWriterOut>({
     name: 'log-writer',
-    file: new URL('../../actors/log-writer.js', import.meta.url),
+    file: actorFile('log-writer', import.meta.url),
     workerData: {
       nodeId: opts.id,
       dataDir: opts.dataDir,

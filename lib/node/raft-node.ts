@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MessageChannel } from 'node:worker_threads';
 import { createNanoEvents, type Emitter } from 'nanoevents';
-import { spawnActor, type ActorHandle } from '../actor/spawn.js';
+import { actorFile, spawnActor, type ActorHandle, type ActorName } from '../actor/spawn.js';
 import { loosenHeapWhileLoading, tuneProcessHeap } from '../actor/heap-tuning.js';
 import { MAIN_IDLE_GC, startIdleCollector } from '../actor/idle-gc.js';
 import { TickClock } from '../actor/tick-clock.js';
@@ -162,8 +162,8 @@ export class RaftNode {
     return { nodeId: this.opts.id, dataDir: this.opts.dataDir, logLevel: this.opts.logLevel, logFileBytesMax: this.opts.logFileBytesMax };
   }
 
-  private actorFile(name: string): URL {
-    return new URL(`../../actors/${name}.js`, import.meta.url);
+  private actorFile(name: ActorName): URL {
+    return actorFile(name, import.meta.url);
   }
 
   private onFatal = (err: RaftdError): void => {

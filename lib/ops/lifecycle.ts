@@ -44,7 +44,7 @@ export async function startNode(c: ClusterConfig, t: NodeTarget, reuseSavedArgs 
     case 'RUNNING':
       return { id, ok: false, message: `refused: already running (pid ${a.rest}, pid file ${t.pidFile})`, pid: pidOf(a.rest), running: true };
     case 'NOBUILD':
-      return { id, ok: false, message: `no raftd build in ${t.projectDir} (${t.placement === 'remote' ? 'drop --no-upload or build it there' : 'run npx tsc -p tsconfig.json'})`, pid: null, running: false };
+      return { id, ok: false, message: `no raftd build in ${t.projectDir} (${t.placement === 'remote' ? 'drop --no-upload or build it there' : 'run npm run build'})`, pid: null, running: false };
     case 'NONODE':
       return { id, ok: false, message: `no "${t.nodeBin}" on that machine (see --node)`, pid: null, running: false };
     case 'NODATADIR':

@@ -66,7 +66,7 @@ export function startScript(t: NodeTarget, raftdArgs: readonly string[], reuseSa
     prelude(t),
     `readpid`,
     `if [ -n "$p" ] && alive "$p"; then echo "RUNNING $p"; exit ${SCRIPT_EXIT.alreadyRunning}; fi`,
-    `[ -f ${shq(`${t.projectDir}/build/lib/cli/raftd.js`)} ] || { echo "NOBUILD"; exit ${SCRIPT_EXIT.noBuild}; }`,
+    `[ -f ${shq(`${t.projectDir}/build/lib/cli/raftd.bundle.js`)} ] || { echo "NOBUILD"; exit ${SCRIPT_EXIT.noBuild}; }`,
     `command -v ${shq(t.nodeBin)} >/dev/null 2>&1 || { echo "NONODE"; exit ${SCRIPT_EXIT.noNode}; }`,
     `mkdir -p ${shq(t.dataDir)} || { echo "NODATADIR"; exit ${SCRIPT_EXIT.noDataDir}; }`,
     setArgs,

@@ -60,7 +60,7 @@ const UPLOAD_TIMEOUT_MS = 300_000;
 export async function uploadBuild(targets: readonly NodeTarget[]): Promise<void> {
   const seen = new Set<string>();
   const shipped = [...SHIPPED.filter((p) => fs.existsSync(path.join(PROJECT_DIR, p))), ...runtimeModules(PROJECT_DIR)];
-  if (!shipped.includes('build/lib')) throw new OpsError('OPS_NO_BUILD', `no build in ${PROJECT_DIR}/build: run npx tsc -p tsconfig.json first`);
+  if (!shipped.includes('build/lib')) throw new OpsError('OPS_NO_BUILD', `no build in ${PROJECT_DIR}/build: run npm run build first`);
   for (const t of targets) {
     if (t.placement !== 'remote') continue;
     const key = `${t.prefix}\0${t.projectDir}`;
