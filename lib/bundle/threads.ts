@@ -1,10 +1,10 @@
 // The second step of `npm run build`, after tsc: each thread's entry module (the node's
 // main module and every actor's) and everything it imports, bundled into one file beside
-// it, `<name>.bundle.js`. A restart starts seven threads on two cores, and Node's ES module
-// loader costs each of them ~0.3-0.5 ms of CPU per module (resolve, read, compile, link):
-// ~100 modules on the main thread, 10-55 in each actor. One file per thread cut a
-// restart's CPU by ~0.25 s (1.4 s to 1.13) and its time until it served a read by ~0.15 s
-// (median 1,057 ms to 910, 5 restarts each, alternated; 100k keys).
+// it, `<name>.bundle.js`. A restart starts seven threads on two cores, and Node's ES
+// module loader (resolve, read, compile, link, module by module) was most of each one's
+// start: the main thread's ~100 modules loaded in 115-150 ms, one bundle in 55-63; the
+// gateway's 53 took 52 ms of CPU per worker, its bundle 19. A restarted follower (100k
+// keys) served a read after 767 ms median instead of 888, with ~1.0 s of CPU, not ~1.3.
 //
 // bin/raftd.js runs the main bundle, and code running from a bundle starts the actors'
 // bundles (lib/actor/spawn.ts actorFile). The unbundled modules stay as tsc wrote them:
