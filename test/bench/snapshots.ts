@@ -119,6 +119,18 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, smoke };
 
+/** Entries the restart that logged from byte `from` of `id`'s raft.log replayed after its snapshot. */
+function replayedAfterSnapshot(c: TestCluster, id: string, from: number): number | null {
+  const text = fs.readFileSync(path.join(c.node(id).dataDir, 'logs', 'raft.log'), 'utf8').slice(from);
+  const m = /"event":"snapshot-loaded"[^\n]*"logEntriesAfter":(\d+)/.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+function raftLogBytes(c: TestCluster, id: string): number {
+  const f = path.join(c.node(id).dataDir, 'logs', 'raft.log');
+  return fs.existsSync(f) ? fs.statSync(f).size : 0;
+}
+
 /** Kills `id` and starts it again: ms until it answers a linearizable read with a value. */
 async function restartUntilRead(c: TestCluster, id: string, key: string): Promise<number> {
   await c.kill(id);
@@ -142,10 +154,17 @@ async function restartUntilRead(c: TestCluster, id: string, key: string): Promis
  * number 0-13k depending on where the writes stopped), so one reading says little.
  */
 const RESTART_RUNS = 3;
-async function restarts(c: TestCluster, id: string, key: string): Promise<{ untilReadMs: number; runsMs: number[] }> {
+async function restarts(c: TestCluster, id: string, key: string): Promise<{ untilReadMs: number; runsMs: number[]; replayed: (number | null)[] }> {
   const runsMs: number[] = [];
-  for (let i = 0; i < RESTART_RUNS; i++) runsMs.push(Math.round(await restartUntilRead(c, id, key)));
-  return { untilReadMs: percentilesOf(runsMs).p50Ms, runsMs };
+  // Entries after the snapshot, applied before the node serves: 0 to --snapshot-entries
+  // (and more while a snapshot is written), depending on where the writes stopped.
+  const replayed: (number | null)[] = [];
+  for (let i = 0; i < RESTART_RUNS; i++) {
+    const from = raftLogBytes(c, id);
+    runsMs.push(Math.round(await restartUntilRead(c, id, key)));
+    replayed.push(replayedAfterSnapshot(c, id, from));
+  }
+  return { untilReadMs: percentilesOf(runsMs).p50Ms, runsMs, replayed };
 }
 
 // ---------------------------------------------------------------- 1: disk, catch-up, restart
@@ -249,7 +268,7 @@ const name = smoke ? 'snapshots-smoke' : 'snapshots';
 fs.writeFileSync(path.join(argv.out, `${name}.json`), JSON.stringify(results, null, 2) + '\n');
 const s = results['steady'] as Record<string, unknown>;
 type Reading = { writes: number; leader: string; rssMB: Record<string, number>; settledRssMB: Record<string, number>; restartedEarlier?: string };
-type Restart = { writes: number; node: string; untilReadMs: number; runsMs: number[] };
+type Restart = { writes: number; node: string; untilReadMs: number; runsMs: number[]; replayed: (number | null)[] };
 const m = results['memory'] as { liveKeys: number; keysHeld: number; idleRssMB: Record<string, number>; first: Reading; second: Reading; restarts: Restart[] };
 const rssRow = (r: Reading): string => {
   const restarted = r.restartedEarlier === undefined ? '' : `; ${r.restartedEarlier} restarted at ${m.restarts[0]!.writes}`;
@@ -268,7 +287,7 @@ const md = [
   `| restart of a follower with ${s['restartHistoryEntries']} entries of history until it serves a read | ${s['restartUntilReadMs']} ms |`,
   `| RSS per node idle, just started (MB) | ${JSON.stringify(m.idleRssMB)} |`,
   rssRow(m.first),
-  ...m.restarts.map((r) => `| restart of follower ${r.node} with ${r.writes} writes of history (${m.keysHeld} keys) until it serves a read (median of ${r.runsMs.length}: ${r.runsMs.join(', ')}) | ${r.untilReadMs} ms |`),
+  ...m.restarts.map((r) => `| restart of follower ${r.node} with ${r.writes} writes of history (${m.keysHeld} keys) until it serves a read (median of ${r.runsMs.length}: ${r.runsMs.join(', ')}; entries replayed after the snapshot: ${r.replayed.join(', ')}) | ${r.untilReadMs} ms |`),
   rssRow(m.second),
   `| load runs (of ${LOAD_RUN_MAX} SETs) stopped by an error reply (TRYAGAIN: a leader change; TIMEOUT: a stall) | ${results['errorReplySeconds']} |`,
   '',
