@@ -110,9 +110,9 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
       repairedTail: store.repairedTail !== null,
       snapshot: snapshot ? snapshotInfo(snapshot) : null,
     });
-    // The snapshot's content follows unasked: the main thread restores it as soon as it
-    // has loaded its own modules, instead of asking for it once `loaded` came (by then the
-    // other actors were starting and the reads shared the cores with them: ~0.2 s later).
+    // The snapshot's content follows unasked, read while the main thread is still setting
+    // up the node: it used to ask for it in reads once `loaded` came, when the other actors
+    // were starting and each read waited its turn for a core.
     if (snapshot !== null) {
       let sent = 0;
       for (const data of snapshots.content(snapshot)) {
