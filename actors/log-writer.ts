@@ -102,6 +102,10 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
       }
     }
     if (chunk.length > 0) ctx.send({ type: 'loadChunk', entries: chunk });
+    // The snapshot's content follows unasked, read while the main thread is still setting
+    // up the node: it used to ask for it in reads once `loaded` came, when the other actors
+    // were starting and each read waited its turn for a core.
+    if (snapshot !== null) for (const data of snapshots.content(snapshot)) ctx.send({ type: 'loadSnapshot', data }, ownBuffer(data));
     ctx.send({
       type: 'loaded',
       hardState,
@@ -110,17 +114,6 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
       repairedTail: store.repairedTail !== null,
       snapshot: snapshot ? snapshotInfo(snapshot) : null,
     });
-    // The snapshot's content follows unasked, read while the main thread is still setting
-    // up the node: it used to ask for it in reads once `loaded` came, when the other actors
-    // were starting and each read waited its turn for a core.
-    if (snapshot !== null) {
-      let sent = 0;
-      for (const data of snapshots.content(snapshot)) {
-        sent += data.length;
-        ctx.send({ type: 'loadSnapshot', data, done: sent === snapshot.contentBytes }, ownBuffer(data));
-      }
-      if (sent === 0) ctx.send({ type: 'loadSnapshot', data: new Uint8Array(0), done: true });
-    }
     log.info('loaded', { entries: count, from, firstIndex: store.firstIndex(), lastIndex: store.lastIndex(), snapshotIndex: snapshot?.index ?? 0 });
   };
 

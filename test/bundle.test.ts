@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isBuiltin } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { actorFile } from '../lib/actor/spawn.js';
+import { ACTOR_NAMES, actorFile } from '../lib/actor/spawn.js';
 
 const BUILD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ENTRIES = ['lib/cli/raftd', 'actors/log-writer', 'actors/election-timer', 'actors/peer-server', 'actors/replicator', 'actors/client-gateway'];
+const ENTRIES = ['lib/cli/raftd', ...ACTOR_NAMES.map((a) => `actors/${a}`)];
 
 t.test('a bundle per thread, self-contained and up to date', async (t) => {
   for (const e of ENTRIES) {

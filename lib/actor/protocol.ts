@@ -62,16 +62,13 @@ export type LogWriterIn =
   | MetricsRequest;
 export type LogWriterOut =
   | { type: 'loadChunk'; entries: Entry[] }
+  /** After the loadChunks, unasked: the content of `loaded`'s snapshot in order, in pieces of at most SNAPSHOT_CHUNK_BYTES_MAX. */
+  | { type: 'loadSnapshot'; data: Uint8Array }
   /**
    * The loadChunks held the entries [firstIndex, lastIndex]: those after `snapshot` (the newest
    * valid one, if any); the tail the log keeps below it for lagging followers is not loaded.
    */
   | { type: 'loaded'; hardState: HardState; firstIndex: number; lastIndex: number; repairedTail: boolean; snapshot: SnapshotInfo | null }
-  /**
-   * Right after `loaded`, unasked: the content of its snapshot in order, in pieces of at
-   * most SNAPSHOT_CHUNK_BYTES_MAX (at least one piece; `done` on the last).
-   */
-  | { type: 'loadSnapshot'; data: Uint8Array; done: boolean }
   /** Every write with seq <= this is durable. */
   | { type: 'written'; seq: number }
   | LogWriterSnapshotOut

@@ -15,7 +15,9 @@ export interface ActorHandle<In> {
   terminate(): Promise<void>;
 }
 
-export type ActorName = 'log-writer' | 'election-timer' | 'peer-server' | 'replicator' | 'client-gateway';
+/** Every actor's module (actors/<name>.ts); lib/bundle/threads.ts bundles each. */
+export const ACTOR_NAMES = ['log-writer', 'election-timer', 'peer-server', 'replicator', 'client-gateway'] as const;
+export type ActorName = (typeof ACTOR_NAMES)[number];
 
 /**
  * An actor's compiled module, found from `base`, the import.meta.url of a module in

@@ -14,18 +14,12 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { ACTOR_NAMES } from '../actor/spawn.js';
 
 const BUILD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** The entry modules, relative to the build folder: what the node and each actor's worker load first. */
-export const BUNDLED_ENTRIES = [
-  'lib/cli/raftd',
-  'actors/log-writer',
-  'actors/election-timer',
-  'actors/peer-server',
-  'actors/replicator',
-  'actors/client-gateway',
-] as const;
+const BUNDLED_ENTRIES = ['lib/cli/raftd', ...ACTOR_NAMES.map((a) => `actors/${a}`)];
 
 await build({
   entryPoints: BUNDLED_ENTRIES.map((e) => ({ in: path.join(BUILD, `${e}.js`), out: `${e}.bundle` })),

@@ -237,7 +237,7 @@ export class RaftNode {
     });
     this.pacer = new RequestPacer({ depth: PACER_DEPTH, holdMsMax: PACER_HOLD_MS_MAX, heldMax: o.pendingNodeMax });
 
-    const { restored, content } = await this.load(await loaded);
+    const { restored, content } = this.load(await loaded);
     await this.logWriter.ready;
 
     const coreConfig: CoreConfig = {
@@ -320,24 +320,20 @@ export class RaftNode {
 
   private loadChunks: Entry[][] = [];
   private loadDone: ((v: Extract<LogWriterOut, { type: 'loaded' }>) => void) | null = null;
-  /** The snapshot's content as the log writer sends it after `loaded` (loadSnapshot). */
+  /** The snapshot's content as the log writer sends it before `loaded` (loadSnapshot). */
   private loadContent: Uint8Array[] = [];
-  private loadContentDone: (() => void) | null = null;
-  private readonly loadContentAll = new Promise<void>((res) => (this.loadContentDone = res));
 
-  /** The durable state: hard state, the newest valid snapshot's content, and the log after it (`loaded` ends the chunks already held). */
-  private async load(loaded: Extract<LogWriterOut, { type: 'loaded' }>): Promise<{ restored: Restored; content: Uint8Array[] }> {
+  /** The durable state: hard state, the newest valid snapshot's content, and the log after it (`loaded` ends the chunks and content already held). */
+  private load(loaded: Extract<LogWriterOut, { type: 'loaded' }>): { restored: Restored; content: Uint8Array[] } {
     let entries = this.loadChunks.flat();
     this.loadChunks = [];
     assert(entries.length === (loaded.lastIndex === 0 ? 0 : loaded.lastIndex - loaded.firstIndex + 1), 'loaded entry count matches the stored range');
     const snap = loaded.snapshot;
-    let content: Uint8Array[] = [];
+    const content = this.loadContent;
+    this.loadContent = [];
     if (snap !== null) {
       // The log keeps a tail behind the snapshot for lagging followers; the state starts after it.
       entries = entries.filter((e) => e.index > snap.index);
-      await this.loadContentAll;
-      content = this.loadContent;
-      this.loadContent = [];
       const bytes = content.reduce((n, c) => n + c.length, 0);
       assert(bytes === snap.contentBytes, `snapshot ${snap.index}: ${bytes} content bytes loaded of ${snap.contentBytes}`);
       this.log.info('snapshot-loaded', { index: snap.index, snapTerm: snap.term, bytes, logEntriesAfter: entries.length });
@@ -363,12 +359,8 @@ export class RaftNode {
         if (this.replica.written(m.seq)) this.schedule();
         return;
       case 'loadSnapshot':
-        assert(this.loading && this.loadContentDone !== null, 'snapshot content after the load');
+        assert(this.loading, 'snapshot content after the load');
         this.loadContent.push(m.data);
-        if (m.done) {
-          this.loadContentDone();
-          this.loadContentDone = null;
-        }
         return;
       case 'snapshotData': {
         this.replica.storage(m);
