@@ -21,11 +21,12 @@ export type ActorName = (typeof ACTOR_NAMES)[number];
 
 /**
  * An actor's compiled module, found from `base`, the import.meta.url of a module in
- * build/lib/<dir>/: its bundle when the caller runs from a bundle itself (bin/raftd.js
- * runs lib/cli/raftd.bundle.js; lib/bundle/threads.ts), else the module tsc wrote.
+ * build/lib/<dir>/: its bundle (CommonJS) when the caller runs from a bundle itself
+ * (bin/raftd.js runs lib/cli/raftd.bundle.js; lib/bundle/threads.ts), else the module
+ * tsc wrote.
  */
 export function actorFile(name: ActorName, base: string): URL {
-  return new URL(`../../actors/${name}${base.endsWith('.bundle.js') ? '.bundle' : ''}.js`, base);
+  return new URL(`../../actors/${name}${base.endsWith('.bundle.js') ? '.bundle.cjs' : '.js'}`, base);
 }
 
 export interface SpawnOptions<Out> {

@@ -44,7 +44,7 @@ export function summarize(file: string, topN: number): ThreadSummary {
     const key = `${cf.functionName || '(anonymous)'}${where}`;
     byFn.set(key, (byFn.get(key) ?? 0) + us);
   }
-  const actor = p.nodes.map((n) => /\/actors\/([\w-]+?)(?:\.bundle)?\.js$/.exec(n.callFrame.url)?.[1]).find((x) => x !== undefined && x !== 'protocol');
+  const actor = p.nodes.map((n) => /\/actors\/([\w-]+?)(?:\.bundle)?\.c?js$/.exec(n.callFrame.url)?.[1]).find((x) => x !== undefined && x !== 'protocol');
   return {
     file,
     thread: actor ?? 'main',
