@@ -1,7 +1,7 @@
 // lib/kv/key-order.ts: the keyspace's key order and versions, kept in the value records,
 // behave as the IndexedSet and Map they replaced (same order after any adds and deletes,
 // so RANDOMKEY and snapshots are unchanged), and a FLUSHALL leaves an open snapshot
-// cursor reading the old ones.
+// cursor reading the old ones. A SET over a live key keeps its place (db.ts replace).
 import t from 'tap';
 import { IndexedSet } from '../lib/kv/indexed-set.js';
 import { KeyOrder, KeyVersions } from '../lib/kv/key-order.js';
@@ -92,5 +92,33 @@ t.test('a snapshot cursor open across FLUSHALL and new writes reads the state it
   t.equal(back.digest(), before, 'restored from the cursor: the state as it was');
   back.checkInvariants();
   sm.checkInvariants();
+  t.end();
+});
+
+t.test('SET over a live key replaces it in place: its place in the order, its deadline only with KEEPTTL', (t) => {
+  const sm = new KvStateMachine({ dedupEntriesMax: 100, dedupWindowEntries: 100 });
+  let index = 0;
+  const w = (...args: string[]): string => sm.apply({ index: ++index, term: 1, kind: 'normal', tid: '', data: encodeCommand(args.map((a) => Buffer.from(a))) }).toString();
+  const r = (...args: string[]): string => sm.read(args.map((a) => Buffer.from(a)), 0).toString();
+  for (const k of ['a', 'b', 'c']) w('SET', k, `${k}1`);
+  w('SET', 'a', 'a2-longer');
+  w('SET', 'b', 'b2', 'PX', '100000');
+  t.equal(r('KEYS', '*'), '*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n', 'the keys keep the order they were first set in');
+  t.equal(r('GET', 'a'), '$9\r\na2-longer\r\n');
+  t.match(r('PTTL', 'b'), /^:\d+\r\n$/, 'a deadline set by the SET');
+  w('SET', 'b', 'b3', 'KEEPTTL');
+  t.match(r('PTTL', 'b'), /^:\d+\r\n$/, 'kept with KEEPTTL');
+  w('SET', 'b', 'b4');
+  t.equal(r('PTTL', 'b'), ':-1\r\n', 'dropped without it');
+  w('APPEND', 'c', '-more');
+  w('INCR', 'n');
+  w('INCR', 'n');
+  t.equal(r('KEYS', '*'), '*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nn\r\n');
+  sm.checkInvariants(); // bytes counted, key order and scan index hold exactly the keys
+  // A restore holds the same order and bytes.
+  const back = new KvStateMachine({ dedupEntriesMax: 100, dedupWindowEntries: 100 });
+  back.restore([...sm.snapshot()]);
+  t.equal(back.digest(), sm.digest());
+  t.equal(back.bytes, sm.bytes);
   t.end();
 });

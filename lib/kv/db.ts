@@ -226,10 +226,24 @@ export class Db {
     this.ks.versions.set(k, this.index);
   }
 
-  /** Replaces whatever `k` holds; its deadline goes unless `keepTtl`. */
+  /**
+   * Replaces whatever `k` holds; its deadline goes unless `keepTtl`. A live key is
+   * replaced in place, as Redis overwrites a key: it keeps its place in the key order and
+   * the scan index. Unlinking and adding it again was half the time of a SET over an
+   * existing key, and moved the key to the end of the order RANDOMKEY picks from.
+   */
   replace(k: string, v: Value, keepTtl = false): void {
     this.ks.willChange(k);
     const cur = this.lookup(k);
+    if (cur !== undefined && cur !== v && (v.type === 'string' || elementCount(v) > 0)) {
+      v.at = cur.at;
+      this.ks.values.set(k, v);
+      if (!keepTtl) this.ks.deadlines.delete(k);
+      this.ks.bytes += v.bytes - cur.counted;
+      v.counted = v.bytes;
+      this.ks.versions.set(k, this.index);
+      return;
+    }
     const deadline = keepTtl && cur !== undefined ? this.ks.deadlines.get(k) : undefined;
     if (cur !== undefined && cur !== v) this.unlink(k, cur);
     this.store(k, v);
