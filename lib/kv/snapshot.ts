@@ -26,7 +26,7 @@ import { Keyspace } from './db.js';
 import { IndexedSet } from './indexed-set.js';
 import { RecordReader, type RecordWriter } from './records.js';
 import { SkipList } from './skiplist.js';
-import { Deque, SCORE_BYTES, STRING_INLINE_BYTES_MAX, stringValue, type Value, type ZSet } from './values.js';
+import { Deque, SCORE_BYTES, STRING_INLINE_BYTES_MAX, stringValue, stringValueOf, type Value, type ZSet } from './values.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -196,10 +196,8 @@ export class ChunkBuilder {
 function readValue(r: RecordReader, code: number): Value {
   const type = TYPES[code];
   switch (type) {
-    case 'string': {
-      const v = r.stringBytes(STRING_INLINE_BYTES_MAX);
-      return { type, v, bytes: v.length, counted: 0, version: 0, at: -1 };
-    }
+    case 'string':
+      return stringValueOf(r.stringBytes(STRING_INLINE_BYTES_MAX));
     case 'hash': {
       const m = new Map<string, Buffer>();
       let bytes = 0;

@@ -129,7 +129,12 @@ export function bytesOf(v: StringBytes): Buffer {
 }
 
 export function stringValue(b: Uint8Array): Extract<Value, { type: 'string' }> {
-  return { type: 'string', v: stringBytes(b), bytes: b.length, counted: 0, version: 0, at: -1 };
+  return stringValueOf(stringBytes(b));
+}
+
+/** A string value of bytes already in the form it keeps (stringBytes; a restore decodes them so). */
+export function stringValueOf(v: StringBytes): Extract<Value, { type: 'string' }> {
+  return { type: 'string', v, bytes: v.length, counted: 0, version: 0, at: -1 };
 }
 
 /** A score takes 8 bytes beside its member. */
