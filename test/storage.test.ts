@@ -112,6 +112,54 @@ t.test('a record larger than segmentBytesMax gets a segment of its own', (t) => 
   t.end();
 });
 
+t.test('the open segment gets zeros written ahead; a closed one is cut to its records', (t) => {
+  const dir = tmpDir(t);
+  const max = 3 * 1024 * 1024;
+  const s = LogStore.open({ dataDir: dir, segmentBytesMax: max });
+  const es = entries(1, 40_000, 1, 100);
+  const size = () => fs.statSync(listSegments(logDirOf(dir)).at(-1)!.path).size;
+  s.append(es.slice(0, 10));
+  const first = es.slice(0, 10).reduce((n, e) => n + recordBytes(e), 0);
+  t.equal(size(), first + 1024 * 1024, 'a MiB of room after the first small append');
+  s.append(es.slice(10, 20));
+  t.equal(size(), first + 1024 * 1024, 'the next append lands in the room');
+  appendBatches(s, es.slice(20), 50);
+  s.sync();
+  const files = listSegments(logDirOf(dir));
+  t.ok(files.length >= 2, `${files.length} segments`);
+  for (const f of files) t.ok(fs.statSync(f.path).size <= max, 'within segmentBytesMax');
+  // Zeros in a segment that is not the last would be corruption to the reader.
+  t.same(plain(readLog(dir)), plain(es), 'the offline reader reads every segment and stops at the zeros of the open one');
+  s.close();
+  const log = memLog();
+  const s2 = LogStore.open({ dataDir: dir, segmentBytesMax: max, log });
+  t.equal(s2.repairedTail, null, 'zeros are not a torn tail');
+  t.same(log.lines.filter((l) => l.event === 'torn tail repaired'), []);
+  t.equal(s2.lastIndex(), 40_000);
+  t.equal(size(), fs.statSync(listSegments(logDirOf(dir)).at(-1)!.path).size);
+  // Truncating inside the open segment cuts the room too; appends write it again.
+  s2.append(entries(39_990, 3, 2, 100, 'new'));
+  s2.sync();
+  s2.close();
+  const want = [...es.slice(0, 39_989), ...entries(39_990, 3, 2, 100, 'new')];
+  t.same(plain(readLog(dir)), plain(want));
+  const s3 = LogStore.open({ dataDir: dir, segmentBytesMax: max });
+  t.same(plain(s3.entries(39_980)), plain(want.slice(39_979)), 'reopened after the truncation');
+  s3.close();
+  t.end();
+});
+
+t.test('a large append gets no zeros written ahead', (t) => {
+  const dir = tmpDir(t);
+  const s = LogStore.open({ dataDir: dir, segmentBytesMax: 8 * 1024 * 1024 });
+  const es = entries(1, 2, 1, 100 * 1024);
+  s.append(es);
+  s.sync();
+  t.equal(fs.statSync(listSegments(logDirOf(dir))[0]!.path).size, 2 * recordBytes(es[0]!));
+  s.close();
+  t.end();
+});
+
 t.test('truncation in the middle of a segment, then append and reopen', (t) => {
   const dir = tmpDir(t);
   const log = memLog();

@@ -11,6 +11,10 @@
 //   last) acknowledged entries may be behind it: RAFTD_LOG_CORRUPT, the node stops.
 // A record that verifies but breaks the sequence (index not the next one, term going
 // backwards) is corrupt wherever it is: no torn write produces one.
+// Zero bytes from the end of the records to the end of the last segment are room the
+// log store wrote ahead (log-store.ts, preallocation), not damage: the scan ends there
+// cleanly. An unsynced tail the file system left zero-filled looks the same, and is
+// dropped the same way.
 import { RaftdError } from '../util/errors.js';
 import { checkRecord, RECORD_BODY_BYTES_MAX, RECORD_BODY_BYTES_MIN, RECORD_HEADER_BYTES, type RecordMeta } from './record.js';
 import type { SegmentFile } from './segment-files.js';
@@ -26,6 +30,8 @@ export interface SegmentScan {
   /** Bytes of verified records from the start of the file. */
   validBytes: number;
   torn: TornTail | null;
+  /** Zero bytes after the records, to the end of the file (the last segment only). */
+  zeroTailBytes: number;
 }
 
 /** The last entry of the previous segment, if any. */
@@ -54,6 +60,7 @@ export function* scanSegment(
     const check = checkRecord(buf, offset);
     if (!check.ok) {
       if (!isLast) throw corrupt(offset, `bad record for index ${expected} (${check.problem}) in a segment that is not the last`);
+      if (zerosFrom(buf, offset)) return { validBytes: offset, torn: null, zeroTailBytes: buf.length - offset };
       const after = validRecordAfter(buf, offset, expected);
       if (after !== null) {
         throw corrupt(offset, `bad record for index ${expected} (${check.problem}); a valid record follows at offset ${after}`);
@@ -61,6 +68,7 @@ export function* scanSegment(
       return {
         validBytes: offset,
         torn: { file: seg.path, offset, bytesDropped: buf.length - offset, problem: check.problem },
+        zeroTailBytes: 0,
       };
     }
     const meta = check.meta;
@@ -71,7 +79,13 @@ export function* scanSegment(
     prevTerm = meta.term;
     offset = meta.end;
   }
-  return { validBytes: offset, torn: null };
+  return { validBytes: offset, torn: null, zeroTailBytes: 0 };
+}
+
+/** Whether buf holds only zero bytes from `from` to its end. */
+function zerosFrom(buf: Buffer, from: number): boolean {
+  for (let p = from; p < buf.length; p++) if (buf[p] !== 0) return false;
+  return true;
 }
 
 /**
