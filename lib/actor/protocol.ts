@@ -49,8 +49,9 @@ export type LogWriterIn =
    * Persist hardState (atomically) and entries. When entries[0].index <= the last
    * stored index, the stored suffix from there is dropped first. Writes are applied
    * in seq order; one fdatasync covers every write received before it started.
+   * `quiet`: its `written` may come late, with a later write's (LogWrite.quiet).
    */
-  | { type: 'write'; seq: number; hardState: HardState | null; entries: Entry[]; release?: PeerMessage[] }
+  | { type: 'write'; seq: number; hardState: HardState | null; entries: Entry[]; release?: PeerMessage[]; quiet?: boolean }
   /**
    * The port to the replicator of `peer` (null: that replicator is gone). Messages of a
    * write's `release` go out through it, as a 'send', right after the sync that makes

@@ -540,10 +540,10 @@ export class RaftNode {
     }
     for (const w of fx.writes) {
       if (w.release === undefined) {
-        this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries });
+        this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries, quiet: w.quiet === true });
         continue;
       }
-      this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries, release: w.release });
+      this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries, release: w.release, quiet: w.quiet === true });
       this.msgsSent += w.release.length;
     }
     for (const c of fx.storage) {

@@ -71,6 +71,15 @@ export interface LogWrite {
    * handed out again. Messages held later behind this write still come out of process().
    */
   release?: PeerMessage[];
+  /**
+   * With releaseWithWrites, on a node that is not the leader: nothing here waits for this
+   * write's written(seq) but the messages it releases, which the log writer sends itself,
+   * so the log writer may report it late, together with later writes. A follower's log
+   * writer then wakes the node's main thread a few times a second instead of once per
+   * append. Messages later held behind a write handed out earlier do not wait for its
+   * report: they travel with a write of their own (an empty one if need be).
+   */
+  quiet?: boolean;
 }
 
 /** What the driver must do after process(): in this order, writes before the messages. */
@@ -335,7 +344,9 @@ export class Replica {
       if (this.core.role === 'leader') shareLargeEntries(rd.entries);
       const seq = ++this.writeSeq;
       const last = rd.entries[rd.entries.length - 1];
-      this.out.writes.push({ seq, hardState: rd.hardState, entries: rd.entries });
+      const w: LogWrite = { seq, hardState: rd.hardState, entries: rd.entries };
+      if (this.cfg.releaseWithWrites === true && this.core.role !== 'leader') w.quiet = true;
+      this.out.writes.push(w);
       this.pendingWrites.push({ seq, lastIndex: last?.index ?? 0, lastTerm: last?.term ?? 0, firstIndex: rd.entries[0]?.index ?? 0, hardState: rd.hardState !== null, held: [] });
     }
     this.release(rd.messages);
@@ -382,9 +393,21 @@ export class Replica {
     }
   }
 
-  /** The messages held behind this round's writes travel with them (ReplicaConfig.releaseWithWrites). */
+  /**
+   * The messages held behind this round's writes travel with them; those held behind a
+   * write of an earlier round, with an empty write (ReplicaConfig.releaseWithWrites): the
+   * log writer may report that write late (LogWrite.quiet), and makes the empty one
+   * durable after it, so they leave as soon as they would have on its report.
+   */
   private releaseWithWrites(): void {
     const writes = this.out.writes;
+    const newest = this.pendingWrites[this.pendingWrites.length - 1];
+    if (newest !== undefined && newest.held.length > 0 && newest.seq !== writes[writes.length - 1]?.seq) {
+      const seq = ++this.writeSeq;
+      writes.push({ seq, hardState: null, entries: [], release: newest.held, quiet: this.core.role !== 'leader' });
+      this.pendingWrites.push({ seq, lastIndex: 0, lastTerm: 0, firstIndex: 0, hardState: false, held: [] });
+      newest.held = [];
+    }
     if (writes.length === 0) return;
     // This round's writes are the newest pending ones, in the same order.
     let k = this.pendingWrites.length - 1;

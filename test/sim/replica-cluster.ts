@@ -125,6 +125,8 @@ export interface SimReplica {
   /** What survives a crash. */
   disk: Disk;
   unsynced: Unsynced[];
+  /** Quiet writes synced and not reported yet (LogWrite.quiet): reported at `at`, or with a later write's report. */
+  lateWritten: { seq: number; at: number } | null;
   /** The log writer's snapshot work, lost on a crash: one being written, one being received. */
   writing: SnapshotInProgress | null;
   receiving: SnapshotInProgress | null;
@@ -181,6 +183,7 @@ export class ReplicaCluster {
       replica: null,
       disk: { hardState: { term: 0, vote: null }, snapshot: null, base: 0, entries: [] },
       unsynced: [],
+      lateWritten: null,
       writing: null,
       receiving: null,
       storageReplies: [],
@@ -317,6 +320,7 @@ export class ReplicaCluster {
       pieces,
     );
     n.unsynced = [];
+    n.lateWritten = null;
     n.writing = null;
     n.receiving = null;
     n.storageReplies = [];
@@ -350,6 +354,7 @@ export class ReplicaCluster {
     }
     n.replica = null;
     n.unsynced = [];
+    n.lateWritten = null;
     this.net.dropFrom(id);
     this.stats.crashes++;
     this.log(id, 'crash', `incarnation ${n.incarnation}`);
@@ -456,12 +461,25 @@ export class ReplicaCluster {
     }
     for (const n of this.nodes) {
       let seq = 0;
+      let quiet = true;
       while (n.replica !== null && n.unsynced.length > 0 && n.unsynced[0]!.at <= this.now) {
         const u = n.unsynced.shift()!;
         this.persist(n, u.write);
         // The log writer sends what the write released right after the sync (lost with it on a crash).
         for (const m of u.write.release ?? []) this.sendMsg(n, m);
         seq = u.write.seq;
+        if (u.write.quiet !== true) quiet = false;
+      }
+      if (seq > 0 && quiet) {
+        // Like the log writer: a group of quiet writes is reported late, with a later
+        // group's report or after a linger of its own (here a random one, up to 3 ticks).
+        n.lateWritten = { seq, at: Math.min(n.lateWritten?.at ?? Infinity, this.now + this.rng.int(1, 3 * this.opts.stepsPerTick)) };
+        seq = 0;
+      } else if (seq > 0) {
+        n.lateWritten = null;
+      } else if (n.lateWritten !== null && n.lateWritten.at <= this.now) {
+        seq = n.lateWritten.seq;
+        n.lateWritten = null;
       }
       if (seq > 0 && n.replica !== null) {
         n.replica.written(seq);
