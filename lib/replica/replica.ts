@@ -68,7 +68,8 @@ export interface LogWrite {
   /**
    * With releaseWithWrites: messages to send once this write is durable (and every write
    * before it: one sync covers all), before written(seq) is reported. They are not
-   * handed out again. Messages held later behind this write still come out of process().
+   * handed out again. Messages held later behind this write go with a later write
+   * (an empty one if need be: see quiet).
    */
   release?: PeerMessage[];
   /**

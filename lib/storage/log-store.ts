@@ -352,16 +352,20 @@ export class LogStore {
   }
 
   /**
-   * Closes the open segment, cut to its records (the zeros written ahead are only room);
-   * does not sync: zeros the cut does not remove are read as room again.
+   * Closes the open segment, cut to its records if it can be (the zeros written ahead are
+   * only room, read as room again when the cut fails or is lost); does not sync.
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     const seg = this.segments.at(-1);
     if (this.fd !== null && seg !== undefined && seg.fileBytes > seg.bytes && !this.broken) {
-      ftruncateOrStop(this.fd, seg.path, seg.bytes);
-      seg.fileBytes = seg.bytes;
+      try {
+        fs.ftruncateSync(this.fd, seg.bytes);
+        seg.fileBytes = seg.bytes;
+      } catch {
+        // Best effort, see above.
+      }
     }
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
