@@ -171,9 +171,12 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
     const t0 = process.hrtime.bigint();
     const calls = store.sync();
     const syncUs = Number(process.hrtime.bigint() - t0) / 1000;
-    totals.syncs++;
     totals.fsyncCalls += calls;
-    metrics.onSync(syncUs / 1e6);
+    // A group of empty writes (messages held behind writes already durable) syncs nothing.
+    if (calls > 0) {
+      totals.syncs++;
+      metrics.onSync(syncUs / 1e6);
+    }
     if (g.release.length > 0) sendReleased(g.release);
     if (g.quiet) {
       lateSeq = g.seq;
