@@ -113,15 +113,21 @@ for (const [name, cut] of [
   });
 }
 
+/** Replaces the last record of the last segment, and all after it, with `tail`. */
+function replaceLastRecord(dir: string, tail: Buffer): { last: { path: string }; start: number } {
+  const last = listSegments(logDirOf(dir)).at(-1)!;
+  const start = recordOffsets(last.path).at(-1)!;
+  fs.writeFileSync(last.path, Buffer.concat([fs.readFileSync(last.path).subarray(0, start), tail]));
+  return { last, start };
+}
+
 // The log store writes zeros ahead of its records (preallocation), so zeros to the end of
 // the last segment are room, not damage: an unsynced record the file system left
 // zero-filled after power loss is dropped the same way, without a repair or a warning.
 t.test('zeros after the last record are room for appends, not a torn tail', (t) => {
   const dir = tmpDir(t);
   const es = makeLog(dir, 30, 1000);
-  const last = listSegments(logDirOf(dir)).at(-1)!;
-  const start = recordOffsets(last.path).at(-1)!;
-  fs.writeFileSync(last.path, Buffer.concat([fs.readFileSync(last.path).subarray(0, start), Buffer.alloc(4096)]));
+  const { last, start } = replaceLastRecord(dir, Buffer.alloc(4096));
   const notes: string[] = [];
   t.same(plain(readLog(dir, { onNote: (n) => notes.push(n) })), plain(es.slice(0, 29)), 'reader stops at the zeros');
   t.same(notes, [], 'and reports nothing');
@@ -144,11 +150,9 @@ t.test('zeros after the last record are room for appends, not a torn tail', (t) 
 t.test('zeros followed by anything else in the last segment are a torn tail', (t) => {
   const dir = tmpDir(t);
   makeLog(dir, 30, 1000);
-  const last = listSegments(logDirOf(dir)).at(-1)!;
-  const start = recordOffsets(last.path).at(-1)!;
   const tail = Buffer.alloc(4096);
   tail[4000] = 7;
-  fs.writeFileSync(last.path, Buffer.concat([fs.readFileSync(last.path).subarray(0, start), tail]));
+  const { last, start } = replaceLastRecord(dir, tail);
   const s = LogStore.open({ dataDir: dir, segmentBytesMax: 1000 });
   t.match(s.repairedTail, { offset: start, bytesDropped: 4096 });
   t.equal(fs.statSync(last.path).size, start, 'cut at the torn record');
