@@ -50,3 +50,34 @@ t.test('released messages go to their peers after the sync, before written', asy
   await w.handle.stop({ type: 'stop' }, 5000);
   t.same(w.fatal, []);
 });
+
+// A quiet write (a follower's, LogWrite.quiet) is reported late: after a linger of its
+// own, or with the next write that is not quiet, whose `written` covers it. Its released
+// messages still leave right after its sync.
+t.test('quiet writes are reported late, or with the next write that is not quiet', async (t) => {
+  const w = startWriter(tmpDir(t));
+  await load(w);
+  const sent: PeerMessage[] = [];
+  const ch = new MessageChannel();
+  ch.port2.on('message', (m: { messages: PeerMessage[] }) => sent.push(...m.messages));
+  ch.port2.unref();
+  w.handle.post({ type: 'peerPort', peer: 'n2', port: ch.port1 }, [ch.port1]);
+  const written = () => w.out.flatMap((m) => (m.type === 'written' ? [m.seq] : []));
+
+  w.handle.post({ type: 'write', seq: 1, hardState: { term: 1, vote: null }, entries: entries(1, 2, 1), release: [ack('n2', 2)], quiet: true });
+  await waitFor('the acknowledgement of a quiet write', () => sent.length === 1, 5000, 1);
+  t.same(written(), [], 'not reported with its sync');
+  await w.until((m) => m.type === 'written' && m.seq === 1);
+  t.same(written(), [1], 'reported once, after the linger');
+
+  // Back to back: one group, or two whose second's report clears the first's linger.
+  w.handle.post({ type: 'write', seq: 2, hardState: null, entries: entries(3, 1, 1), release: [ack('n2', 3)], quiet: true });
+  w.handle.post({ type: 'write', seq: 3, hardState: null, entries: entries(4, 1, 1), quiet: false });
+  await w.until((m) => m.type === 'written' && m.seq === 3);
+  await waitFor('the acknowledgement of the second quiet write', () => sent.length === 2, 5000, 1);
+  // Longer than the linger (25 ms), bounded: a report of 2 would have come by now.
+  await new Promise((r) => setTimeout(r, 100));
+  await w.handle.stop({ type: 'stop' }, 5000);
+  t.same(written(), [1, 3], "the later write's report covers the quiet one, which gets none of its own");
+  t.same(w.fatal, []);
+});

@@ -48,7 +48,7 @@ t.test("a follower's writes are quiet, a leader's are not", async (t) => {
   t.equal(r.process().writes[0]!.quiet, true, 'follower');
   const plain = followerOf({ ...config, releaseWithWrites: false });
   plain.receive([append(2, [entry(3)])]);
-  t.equal(plain.process().writes[0]!.quiet, undefined, 'never without releaseWithWrites');
+  t.equal(plain.process().writes[0]!.quiet, false, 'never without releaseWithWrites');
   // A cluster of one elects itself; from then on its writes wait for prompt reports.
   const solo = new Replica({ ...config, core: { ...config.core, peers: ['b'] } }, { hardState: { term: TERM, vote: 'b' }, entries: [entry(1), entry(2)] }, () => 0.5);
   let leaderWrites = 0;

@@ -127,19 +127,25 @@ t.test('the open segment gets zeros written ahead; a closed one is cut to its re
   s.sync();
   const files = listSegments(logDirOf(dir));
   t.ok(files.length >= 2, `${files.length} segments`);
-  for (const f of files) t.ok(fs.statSync(f.path).size <= max, 'within segmentBytesMax');
+  for (const f of files) t.ok(fs.statSync(f.path).size <= max, 'within segmentBytesMax, room included');
+  const lastRecords = () => {
+    const first = listSegments(logDirOf(dir)).at(-1)!.firstIndex;
+    return [...readLog(dir)].filter((e) => e.index >= first).reduce((n, e) => n + recordBytes(e), 0);
+  };
+  t.ok(size() > lastRecords(), 'the open segment has room past its records');
   // Zeros in a segment that is not the last would be corruption to the reader.
   t.same(plain(readLog(dir)), plain(es), 'the offline reader reads every segment and stops at the zeros of the open one');
   s.close();
+  t.equal(size(), lastRecords(), 'closing cuts the room off');
   const log = memLog();
   const s2 = LogStore.open({ dataDir: dir, segmentBytesMax: max, log });
   t.equal(s2.repairedTail, null, 'zeros are not a torn tail');
   t.same(log.lines.filter((l) => l.event === 'torn tail repaired'), []);
   t.equal(s2.lastIndex(), 40_000);
-  t.equal(size(), fs.statSync(listSegments(logDirOf(dir)).at(-1)!.path).size);
   // Truncating inside the open segment cuts the room too; appends write it again.
   s2.append(entries(39_990, 3, 2, 100, 'new'));
   s2.sync();
+  t.ok(size() > lastRecords(), 'room written again after the truncation');
   s2.close();
   const want = [...es.slice(0, 39_989), ...entries(39_990, 3, 2, 100, 'new')];
   t.same(plain(readLog(dir)), plain(want));

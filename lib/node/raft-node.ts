@@ -539,12 +539,9 @@ export class RaftNode {
       this.log.log(level, event, fields);
     }
     for (const w of fx.writes) {
-      if (w.release === undefined) {
-        this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries, quiet: w.quiet === true });
-        continue;
-      }
-      this.logWriter.post({ type: 'write', seq: w.seq, hardState: w.hardState, entries: w.entries, release: w.release, quiet: w.quiet === true });
-      this.msgsSent += w.release.length;
+      const { seq, hardState, entries, release, quiet } = w;
+      this.logWriter.post(release === undefined ? { type: 'write', seq, hardState, entries, quiet } : { type: 'write', seq, hardState, entries, release, quiet });
+      if (release !== undefined) this.msgsSent += release.length;
     }
     for (const c of fx.storage) {
       if (c.type === 'snapshotBegin') this.snapshotStartedAt = performance.now();

@@ -345,9 +345,7 @@ export class Replica {
       if (this.core.role === 'leader') shareLargeEntries(rd.entries);
       const seq = ++this.writeSeq;
       const last = rd.entries[rd.entries.length - 1];
-      const w: LogWrite = { seq, hardState: rd.hardState, entries: rd.entries };
-      if (this.cfg.releaseWithWrites === true && this.core.role !== 'leader') w.quiet = true;
-      this.out.writes.push(w);
+      this.out.writes.push({ seq, hardState: rd.hardState, entries: rd.entries, quiet: this.writesQuiet() });
       this.pendingWrites.push({ seq, lastIndex: last?.index ?? 0, lastTerm: last?.term ?? 0, firstIndex: rd.entries[0]?.index ?? 0, hardState: rd.hardState !== null, held: [] });
     }
     this.release(rd.messages);
@@ -394,6 +392,11 @@ export class Replica {
     }
   }
 
+  /** Whether a write handed out now is quiet (LogWrite.quiet). */
+  private writesQuiet(): boolean {
+    return this.cfg.releaseWithWrites === true && this.core.role !== 'leader';
+  }
+
   /**
    * The messages held behind this round's writes travel with them; those held behind a
    * write of an earlier round, with an empty write (ReplicaConfig.releaseWithWrites): the
@@ -405,7 +408,7 @@ export class Replica {
     const newest = this.pendingWrites[this.pendingWrites.length - 1];
     if (newest !== undefined && newest.held.length > 0 && newest.seq !== writes[writes.length - 1]?.seq) {
       const seq = ++this.writeSeq;
-      writes.push({ seq, hardState: null, entries: [], release: newest.held, quiet: this.core.role !== 'leader' });
+      writes.push({ seq, hardState: null, entries: [], release: newest.held, quiet: this.writesQuiet() });
       this.pendingWrites.push({ seq, lastIndex: 0, lastTerm: 0, firstIndex: 0, hardState: false, held: [] });
       newest.held = [];
     }
