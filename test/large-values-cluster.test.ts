@@ -9,6 +9,7 @@ import { waitFor } from './helpers/wait.js';
 const VALUE_BYTES = 40_000; // above SHARE_ENTRY_BYTES_MIN
 const KEYS = 12;
 const WRITES = 60;
+const RETAIN_BYTES = 100_000;
 
 /** A value whose bytes depend on the key and the write, so a mix-up of buffers shows. */
 const value = (k: number, i: number): string => {
@@ -19,8 +20,9 @@ const value = (k: number, i: number): string => {
 };
 
 t.test('large values: the same bytes on every node, through snapshots and restarts', async (t) => {
-  // A snapshot every 20 entries (or 512 KiB of entries): several are taken while values arrive.
-  const c = await TestCluster.create({ size: 3, extraArgs: ['--snapshot-entries', '20', '--snapshot-retain-entries', '5', '--snapshot-log-bytes', String(512 * 1024)] });
+  // A snapshot every 20 entries (or 512 KiB of entries): several are taken while values
+  // arrive. Behind each, 5 entries are kept, but only as many as hold 100 KB: two values.
+  const c = await TestCluster.create({ size: 3, extraArgs: ['--snapshot-entries', '20', '--snapshot-retain-entries', '5', '--snapshot-retain-bytes', String(RETAIN_BYTES), '--snapshot-log-bytes', String(512 * 1024)] });
   t.teardown(() => c.stop());
   c.startAll();
   const last = new Map<number, number>();
@@ -52,6 +54,11 @@ t.test('large values: the same bytes on every node, through snapshots and restar
       return s > 0 ? s : undefined;
     }, 30_000);
     t.ok(snap > 0, `${n.id} took a snapshot (index ${snap})`);
+    // The byte bound, not the count, sets what is kept: at most two values and a small
+    // entry (a leader's no-op) can follow the compaction point, never five.
+    const info = await c.info(n.id);
+    const kept = Number(info['snapshot_index']) - Number(info['first_log_index']) + 1;
+    t.ok(kept >= 0 && kept <= 3, `${n.id} keeps ${kept} entries behind its snapshot at ${info['snapshot_index']} (first log index ${info['first_log_index']})`);
   }
   for (const n of c.nodes) await c.kill(n.id);
   c.startAll();

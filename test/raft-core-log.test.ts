@@ -1,7 +1,7 @@
 // The in-memory log, progress and quorum helpers.
 
 import t from 'tap';
-import { RaftLog } from '../lib/raft/log.js';
+import { entrySizeBytes, RaftLog } from '../lib/raft/log.js';
 import { Inflights, Progress } from '../lib/raft/progress.js';
 import { committedIndex, voteResult } from '../lib/raft/quorum.js';
 import { ents, Manual } from './sim/manual.js';
@@ -17,6 +17,18 @@ t.test('term lookups by binary search', async (t) => {
   t.equal(log.firstIndexOfTermRun(4, 4), 4, 'not below the floor');
   t.equal(log.firstIndexOfTermRun(8, 1), 7);
   t.equal(log.firstIndexOfTermRun(1, 1), 1);
+});
+
+t.test('the entries kept behind a snapshot: the longest run ending at an index within a byte bound', async (t) => {
+  const log = new RaftLog([], { index: 2, term: 1 });
+  log.append([3, 4, 5, 6].map((index) => ({ index, term: 1, kind: 'normal' as const, tid: '', data: new Uint8Array(index * 10) })));
+  const size = (i: number): number => entrySizeBytes(log.entry(i));
+  t.equal(log.firstIndexWithinBytes(6, size(6) + size(5)), 5, 'two fit exactly');
+  t.equal(log.firstIndexWithinBytes(6, size(6) + size(5) - 1), 6, 'one byte short of two');
+  t.equal(log.firstIndexWithinBytes(6, size(6) - 1), 7, 'not even the last: none');
+  t.equal(log.firstIndexWithinBytes(5, 1e9), 3, 'no further back than the log holds');
+  t.equal(log.firstIndexWithinBytes(2, 1e9), 3, 'at the snapshot index: none');
+  t.throws(() => log.firstIndexWithinBytes(7, 1e9), { code: 'RAFT_ASSERT' }, 'past the end is a bug');
 });
 
 t.test('unstable entries, truncation and stable index', async (t) => {

@@ -179,7 +179,7 @@ t.test('the first process() reports the membership; later ones only when it chan
       dedupWindowEntries: 100,
       dedupEntriesMax: 100,
       readyPerProcessMax: 4,
-      snapshots: { snapshotEntries: 1000, snapshotLogBytes: 1e9, retainEntries: 0, chunkBytes: 1024, takeBytesPerRound: 1024, chunkTimeoutTicks: 10, attemptsMax: 3 },
+      snapshots: { snapshotEntries: 1000, snapshotLogBytes: 1e9, retainEntries: 0, retainBytes: 1e12, chunkBytes: 1024, takeBytesPerRound: 1024, chunkTimeoutTicks: 10, attemptsMax: 3 },
     },
     { hardState: { term: 0, vote: null }, entries: [] },
     () => 0.5,

@@ -13,7 +13,7 @@ const config: ReplicaConfig = {
   dedupWindowEntries: 100,
   dedupEntriesMax: 100,
   readyPerProcessMax: 4,
-  snapshots: { snapshotEntries: 1000, snapshotLogBytes: 1e9, retainEntries: 0, chunkBytes: 1024, takeBytesPerRound: 1024, chunkTimeoutTicks: 10, attemptsMax: 3 },
+  snapshots: { snapshotEntries: 1000, snapshotLogBytes: 1e9, retainEntries: 0, retainBytes: 1e12, chunkBytes: 1024, takeBytesPerRound: 1024, chunkTimeoutTicks: 10, attemptsMax: 3 },
 };
 
 /** A follower of `a` in term 1 (heard a heartbeat), that sends one GET: returns the ReadIndex request it sent. */

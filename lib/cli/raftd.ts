@@ -63,6 +63,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('value-bytes-max', { type: 'number', default: DEFAULTS.valueBytesMax, describe: 'bytes one key may hold (the same on every node)' })
     .option('reply-bytes-max', { type: 'number', default: DEFAULTS.replyBytesMax, describe: 'a larger reply is replaced by an error' })
     .option('snapshot-retain-entries', { type: 'number', default: DEFAULTS.snapshotRetainEntries, describe: 'entries kept behind a snapshot so a briefly lagging follower catches up from the log' })
+    .option('snapshot-retain-bytes', { type: 'number', default: DEFAULTS.snapshotRetainBytes, describe: 'but no more of them than hold this many bytes (the log is held in memory)' })
     // Security (lib/config/security-options.ts), and the client request bounds.
     .options(SECURITY_FLAGS)
     .option('request-bytes-max', { type: 'number', default: DEFAULTS.requestBytesMax, describe: "largest client bulk string or inline command (Redis' proto-max-bulk-len)" })
@@ -120,6 +121,7 @@ export async function main(argv: string[]): Promise<void> {
     clockOffsetMs: args['clock-offset-ms'],
     snapshotEntries: args['snapshot-entries'],
     snapshotRetainEntries: args['snapshot-retain-entries'],
+    snapshotRetainBytes: args['snapshot-retain-bytes'],
     snapshotLogBytes: args['snapshot-log-bytes'],
     elementsMax: args['elements-max'],
     valueBytesMax: args['value-bytes-max'],

@@ -54,6 +54,8 @@ export interface NodeOptions {
   /** Snapshots: take one once the log holds this many entries past the last, keep this many behind it for lagging followers. */
   snapshotEntries: number;
   snapshotRetainEntries: number;
+  /** ... and no more of them than hold this many bytes. */
+  snapshotRetainBytes: number;
   /** ... or once the entries since the last carry this many bytes. */
   snapshotLogBytes: number;
   /** Per-key bounds of the state machine (the same on every node) and the reply bound. */
@@ -93,6 +95,7 @@ export const DEFAULTS = {
   clockOffsetMs: 0,
   snapshotEntries: 10_000,
   snapshotRetainEntries: 5_000,
+  snapshotRetainBytes: 32 * 1024 * 1024,
   snapshotLogBytes: 64 * 1024 * 1024,
   elementsMax: 1_000_000,
   valueBytesMax: 512 * 1024 * 1024,
@@ -126,4 +129,5 @@ export function checkOptions(o: NodeOptions): void {
   if (!(Number.isInteger(o.valueBytesMax) && o.valueBytesMax >= 1)) bad('--value-bytes-max must be an integer >= 1');
   if (!(Number.isInteger(o.replyBytesMax) && o.replyBytesMax >= 1024)) bad('--reply-bytes-max must be an integer >= 1024');
   if (!(Number.isInteger(o.snapshotRetainEntries) && o.snapshotRetainEntries >= 0)) bad('--snapshot-retain-entries must be an integer >= 0');
+  if (!(Number.isInteger(o.snapshotRetainBytes) && o.snapshotRetainBytes >= 0)) bad('--snapshot-retain-bytes must be an integer >= 0');
 }

@@ -272,6 +272,7 @@ export class RaftNode {
           snapshotEntries: o.snapshotEntries,
           snapshotLogBytes: o.snapshotLogBytes,
           retainEntries: o.snapshotRetainEntries,
+          retainBytes: o.snapshotRetainBytes,
           chunkBytes: SNAPSHOT_CHUNK_BYTES,
           takeBytesPerRound: SNAPSHOT_TAKE_BYTES_PER_ROUND,
           chunkSlots: SNAPSHOT_CHUNK_SLOTS,

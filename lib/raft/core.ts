@@ -338,6 +338,11 @@ export class RaftCore {
     if (!ok) s.emit('info', 'snapshotNeeded', { peer, next: pr.next, firstIndex: s.log.firstIndex, retry: true });
   }
 
+  /** The first index of the entries ending at `upTo` that together hold at most `bytesMax` (upTo + 1: none). */
+  firstIndexWithinBytes(upTo: number, bytesMax: number): number {
+    return this.s.log.firstIndexWithinBytes(upTo, bytesMax);
+  }
+
   /** The term of the entry at index, if the log still knows it (the snapshot's own index included). */
   termAt(index: number): number | undefined {
     return this.s.log.term(index);

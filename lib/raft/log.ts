@@ -105,6 +105,21 @@ export class RaftLog {
     return out;
   }
 
+  /**
+   * The first index of the longest run of entries ending at `upTo` whose sizes add up to
+   * at most `bytesMax` (upTo + 1 when even entry upTo alone is larger).
+   */
+  firstIndexWithinBytes(upTo: number, bytesMax: number): number {
+    assert(upTo <= this.lastIndex, `bytes back from ${upTo}, log ends at ${this.lastIndex}`);
+    let bytes = 0;
+    let i = upTo;
+    for (; i > this.snapIndex; i--) {
+      bytes += entrySizeBytes(this.entries[i - this.snapIndex - 1]!);
+      if (bytes > bytesMax) break;
+    }
+    return i + 1;
+  }
+
   /** Is a log ending at (lastIndex, lastTerm) at least as up to date as ours (§5.4.1)? */
   isUpToDate(lastIndex: number, lastTerm: number): boolean {
     return lastTerm > this.lastTerm || (lastTerm === this.lastTerm && lastIndex >= this.lastIndex);

@@ -23,8 +23,14 @@ export interface SnapshotLimits {
   snapshotEntries: number;
   /** ... or once the entries applied since carry this many bytes (large values fill memory and disk sooner). */
   snapshotLogBytes: number;
-  /** Entries kept in the log behind a snapshot, so a briefly lagging follower catches up from the log. */
+  /** Entries kept in the log behind a snapshot, so a briefly lagging follower catches up from the log ... */
   retainEntries: number;
+  /**
+   * ... but no more of them than hold this many bytes: the log is in memory, and 5,000
+   * entries of 100 KB values would keep 500 MB there for a follower that could as well
+   * be sent the snapshot.
+   */
+  retainBytes: number;
   /** Bytes of one InstallSnapshot chunk (and of one content read). */
   chunkBytes: number;
   /** Bytes of the state serialized per process() call while a snapshot is taken: applies go on between. */
@@ -170,7 +176,8 @@ export class Snapshots {
         this.taking = 0;
         if (this.latest === null || m.snapshot.index > this.latest.index) this.latest = { index: m.snapshot.index, term: m.snapshot.term };
         this.lastBytes = m.snapshot.fileBytes;
-        const through = m.snapshot.index - this.limits.retainEntries;
+        const index = m.snapshot.index;
+        const through = Math.max(index - this.limits.retainEntries, this.core.firstIndexWithinBytes(Math.min(index, this.core.lastIndex), this.limits.retainBytes) - 1);
         if (through > 0) {
           this.core.compact(through);
           this.storage.push({ type: 'compact', throughIndex: through });

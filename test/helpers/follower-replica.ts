@@ -12,7 +12,7 @@ export const FOLLOWER_CONFIG: ReplicaConfig = {
   dedupWindowEntries: 1000,
   dedupEntriesMax: 1000,
   readyPerProcessMax: 4,
-  snapshots: { snapshotEntries: 1_000_000, snapshotLogBytes: 1e12, retainEntries: 100, chunkBytes: 1024, takeBytesPerRound: 300, chunkTimeoutTicks: 20, attemptsMax: 5 },
+  snapshots: { snapshotEntries: 1_000_000, snapshotLogBytes: 1e12, retainEntries: 100, retainBytes: 1e12, chunkBytes: 1024, takeBytesPerRound: 300, chunkTimeoutTicks: 20, attemptsMax: 5 },
 };
 
 export const TERM = 2;

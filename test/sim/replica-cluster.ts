@@ -44,6 +44,8 @@ export interface ReplicaSimOptions {
   /** Snapshot every this many applied entries, keeping this many behind it. */
   snapshotEntries: number;
   snapshotRetainEntries: number;
+  /** ... and no more of them than hold this many bytes. */
+  snapshotRetainBytes: number;
   /** Per-node clock offset in ms (expiry must not depend on it). */
   clockSkewMs: Record<NodeId, number>;
   /**
@@ -77,6 +79,7 @@ export function defaultReplicaSimOptions(seed: number, over: Partial<ReplicaSimO
     unsyncedSurviveP: 0.5,
     snapshotEntries: 1_000_000,
     snapshotRetainEntries: 0,
+    snapshotRetainBytes: 1e12,
     clockSkewMs: {},
     spares: 0,
     ghost: false,
@@ -291,7 +294,7 @@ export class ReplicaCluster {
       readyPerProcessMax: 1,
       // As the daemon runs: messages that wait for a write leave when it is synced (step()).
       releaseWithWrites: true,
-      snapshots: { snapshotEntries: o.snapshotEntries, snapshotLogBytes: o.snapshotEntries === 1_000_000 ? 1e12 : 4096, retainEntries: o.snapshotRetainEntries, chunkBytes: 1024, takeBytesPerRound: 300, chunkTimeoutTicks: 2 * o.electionTicks, attemptsMax: 5 },
+      snapshots: { snapshotEntries: o.snapshotEntries, snapshotLogBytes: o.snapshotEntries === 1_000_000 ? 1e12 : 4096, retainEntries: o.snapshotRetainEntries, retainBytes: o.snapshotRetainBytes, chunkBytes: 1024, takeBytesPerRound: 300, chunkTimeoutTicks: 2 * o.electionTicks, attemptsMax: 5 },
     };
   }
 

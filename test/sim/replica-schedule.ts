@@ -63,6 +63,8 @@ export function replicaScheduleFor(seed: number): ReplicaSchedule {
     // Most runs snapshot often, so compaction, InstallSnapshot and restarts from a snapshot happen many times.
     snapshotEntries: r.pick([1_000_000, 10, 25, 60]),
     snapshotRetainEntries: r.pick([0, 3, 20]),
+    // A byte bound that keeps fewer entries than the count (sim entries are ~40-100 bytes).
+    snapshotRetainBytes: r.pick([1e12, 1e12, 0, 150, 600]),
     net: { dropP: r.pick([0, 0.02, 0.1]), dupP: r.pick([0, 0.05]), delayMin: 1, delayMax: r.pick([3, 10, 30]) },
   });
   return {
@@ -154,7 +156,7 @@ function describe(s: ReplicaSchedule): string {
     `nodes=${o.nodes} clients=${s.clients} keys=${s.keys.length} preVote=${o.preVote} checkQuorum=${o.checkQuorum} ` +
     `election=${o.electionTicks} requestTicks=${o.requestTicks} inFlightMax=${o.inFlightMax} drop=${o.net.dropP} ` +
     `dup=${o.net.dupP} delay<=${o.net.delayMax} disk<=${o.diskDelayMax} survive=${o.unsyncedSurviveP} ` +
-    `snapshotEntries=${o.snapshotEntries} retain=${o.snapshotRetainEntries} crashP=${s.crashP} partitionP=${s.partitionP} chaosTicks=${s.chaosTicks}`
+    `snapshotEntries=${o.snapshotEntries} retain=${o.snapshotRetainEntries}/${o.snapshotRetainBytes}B crashP=${s.crashP} partitionP=${s.partitionP} chaosTicks=${s.chaosTicks}`
   );
 }
 
