@@ -36,8 +36,21 @@ export interface BenchOptions {
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).filter((x) => x !== '');
 
+/**
+ * `--raftd-args "--tick-ms 20"` as two words: yargs would read the value as a flag of its
+ * own (an unknown one), so the value is glued to its option first.
+ */
+function gluePassThrough(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--raftd-args' && i + 1 < args.length) out.push(`--raftd-args=${args[++i]}`);
+    else out.push(args[i]!);
+  }
+  return out;
+}
+
 export function parseOptions(argv: string[]): BenchOptions {
-  const a = yargs(hideBin(argv))
+  const a = yargs(gluePassThrough(hideBin(argv)))
     .scriptName('npm run bench --')
     .usage('$0 [options]: raftd beside etcd (when `etcd` is on the PATH): throughput, large values, failover, idle cost')
     .option('nodes', { type: 'number', default: 3, describe: 'cluster size for the throughput rows and failover' })
