@@ -5,7 +5,7 @@
 import t from 'tap';
 import { encodeCommand } from '../lib/kv/command-codec.js';
 import { KvStateMachine } from '../lib/kv/state-machine.js';
-import { STRING_INLINE_BYTES_MAX } from '../lib/kv/values.js';
+import { STRING_INLINE_BYTES_MAX, stringBytes } from '../lib/kv/values.js';
 
 const OPTS = { dedupEntriesMax: 100, dedupWindowEntries: 100 };
 
@@ -21,6 +21,20 @@ class Fed {
 }
 
 const bulk = (b: Buffer): Buffer => Buffer.concat([Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n')]);
+
+t.test('a long value is kept as a view of memory it mostly fills, copied out of memory it does not', async (t) => {
+  const n = STRING_INLINE_BYTES_MAX + 1000;
+  const own = new Uint8Array(new SharedArrayBuffer(n + 100)).subarray(100);
+  own.fill(5);
+  const kept = stringBytes(own);
+  t.ok(Buffer.isBuffer(kept) && kept.buffer === own.buffer && kept.byteOffset === 100 && kept.length === n, 'a view, no copy');
+  const roomy = new Uint8Array(2 * n + 2).subarray(1, n + 1);
+  roomy.fill(6);
+  const copied = stringBytes(roomy) as Buffer;
+  t.ok(copied.buffer !== roomy.buffer && copied.buffer.byteLength === n, 'a buffer of its own, as large as the value');
+  t.same(copied, Buffer.alloc(n, 6));
+  t.type(stringBytes(new Uint8Array(STRING_INLINE_BYTES_MAX)), 'string', 'up to the inline bound: a string');
+});
 
 t.test('every byte value survives both forms, the crossing between them, COPY and a snapshot', (t) => {
   const f = new Fed();

@@ -20,7 +20,7 @@ import { bytesOf, stringValue } from './values.js';
 
 const EMPTY_BULK = w.bulk(Buffer.alloc(0));
 
-/** Stores a string (in its own memory, never the caller's buffer), replacing any value; keeps the deadline if asked. */
+/** Stores a string (see stringBytes for when it keeps the caller's memory), replacing any value; keeps the deadline if asked. */
 export function putString(db: Db, k: string, v: Buffer, keepTtl = false): void {
   db.checkBytes(v.length, true);
   db.replace(k, stringValue(v), keepTtl);

@@ -109,15 +109,23 @@ export type TypeName = Value['type'];
  * ArrayBuffer and a native backing store (~300 bytes for a 100-byte value), or a slice of
  * one of Node's 8 KiB pool slabs that stays resident as long as any value cut from it
  * lives (with random overwrites, most slabs: 3-4x the live bytes, growing with history).
- * Longer values stay Buffers with their own memory: V8's strings stop short of 512 MiB.
- * Values are never changed in place, so either form may be shared.
+ * Longer values stay Buffers: V8's strings stop short of 512 MiB. Values are never changed
+ * in place, so either form may be shared.
  */
 export type StringBytes = string | Buffer;
 export const STRING_INLINE_BYTES_MAX = 64 * 1024;
 
-/** The form a string value keeps of these bytes: never the caller's buffer. */
+/**
+ * The form a string value keeps of these bytes. A long value that fills at least half of
+ * its memory is kept as a view of it, not copied: on the main thread that memory is an
+ * entry's own (a leader's shared copy, a follower's frame body), which nothing writes
+ * again, and the log holds it anyway until compaction. A copy there cost a fresh
+ * allocation and its page faults per write on every node. Anything less full is copied,
+ * so a value never keeps much more memory alive than its own bytes.
+ */
 export function stringBytes(b: Uint8Array): StringBytes {
   if (b.length <= STRING_INLINE_BYTES_MAX) return Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
+  if (2 * b.length >= b.buffer.byteLength) return Buffer.from(b.buffer, b.byteOffset, b.length);
   const own = Buffer.allocUnsafeSlow(b.length);
   own.set(b);
   return own;
