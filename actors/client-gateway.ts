@@ -502,7 +502,8 @@ class Gateway {
     slot.timing = { kind, startedAt: now, filledAt: now };
     conn.pending++;
     // Copy out of the socket's chunk: keeps no chunk alive and gives main its own buffer.
-    const p: Proposal = { conn, slot, kind, tid, data: new Uint8Array(data), args: args.map((a) => new Uint8Array(a)), cmd, queuedAt: now, sentAt: 0, prepare, onReply, ...(admin ? { admin } : {}) };
+    // A write goes as its encoded data alone (send()): its arguments are not copied.
+    const p: Proposal = { conn, slot, kind, tid, data: new Uint8Array(data), args: kind === 'read' ? args.map((a) => new Uint8Array(a)) : [], cmd, queuedAt: now, sentAt: 0, prepare, onReply, ...(admin ? { admin } : {}) };
     if (conn.held.length > 0 || (kind === 'read' ? conn.writes : conn.reads) > 0) conn.held.push(p);
     else this.dispatchOrdered(p);
   }
