@@ -176,8 +176,10 @@ export class Snapshots {
         this.taking = 0;
         if (this.latest === null || m.snapshot.index > this.latest.index) this.latest = { index: m.snapshot.index, term: m.snapshot.term };
         this.lastBytes = m.snapshot.fileBytes;
+        // Entries behind it stay for lagging followers: retainEntries, but no more than hold retainBytes.
         const index = m.snapshot.index;
-        const through = Math.max(index - this.limits.retainEntries, this.core.firstIndexWithinBytes(Math.min(index, this.core.lastIndex), this.limits.retainBytes) - 1);
+        const keptFrom = Math.max(index - this.limits.retainEntries + 1, this.core.firstIndexWithinBytes(index, this.limits.retainBytes));
+        const through = keptFrom - 1;
         if (through > 0) {
           this.core.compact(through);
           this.storage.push({ type: 'compact', throughIndex: through });
