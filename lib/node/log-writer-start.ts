@@ -7,6 +7,7 @@
 // reads while the main thread loads the node, and its answers wait in order until the
 // node attaches.
 import { tuneProcessHeap } from '../actor/heap-tuning.js';
+import { tuneJitTierUp } from '../actor/jit-tuning.js';
 import type { LogWriterData, LogWriterIn, LogWriterOut } from '../actor/protocol.js';
 import { actorFile, spawnActor, type ActorHandle } from '../actor/spawn.js';
 import type { NodeOptions } from '../config/options.js';
@@ -28,6 +29,7 @@ export interface StartedLogWriter {
 /** Spawns the node's log writer and asks it to load at once. */
 export function startLogWriter(opts: Pick<NodeOptions, 'id' | 'dataDir' | 'logLevel' | 'logFileBytesMax' | 'segmentBytesMax'>): StartedLogWriter {
   tuneProcessHeap(); // some flags are read when an isolate is made (lib/actor/heap-tuning.ts)
+  tuneJitTierUp(); // before the first actor's code runs (lib/actor/jit-tuning.ts)
   // Until the node attaches, the log writer sends only the load's answers: a chunk per
   // LOAD_CHUNK_ENTRIES_MAX entries of the log after the snapshot, then the snapshot's
   // content, which the node holds anyway once loaded.

@@ -10,6 +10,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { createNanoEvents, type Emitter } from 'nanoevents';
 import { actorFile, spawnActor, type ActorHandle, type ActorName } from '../actor/spawn.js';
 import { loosenHeapWhileLoading, tuneProcessHeap } from '../actor/heap-tuning.js';
+import { tuneJitTierUp } from '../actor/jit-tuning.js';
 import { MAIN_IDLE_GC, startIdleCollector } from '../actor/idle-gc.js';
 import { TickClock } from '../actor/tick-clock.js';
 import { ticksUntilWake, TICKS_PER_TAKE_MAX } from '../actor/tick-cadence.js';
@@ -177,6 +178,7 @@ export class RaftNode {
     assert(!this.started, 'start twice');
     this.started = true;
     tuneProcessHeap(); // memory that follows the live state, not the load (lib/actor/heap-tuning.ts)
+    tuneJitTierUp(); // hot paths optimized seconds after a start, not tens of seconds (lib/actor/jit-tuning.ts)
     const tightenHeap = loosenHeapWhileLoading(); // but a restore is one burst of survivors
     startIdleCollector(MAIN_IDLE_GC); // and goes back to it once a burst of load is over (lib/actor/idle-gc.ts)
     const o = this.opts;
