@@ -58,7 +58,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     .option('workloads', { type: 'string', default: 'write,read,mix', describe: 'write, read (linearizable), mix (half each)' })
     .option('value-bytes', { type: 'number', default: 100 })
     .option('keys', { type: 'number', default: 1000, describe: 'key space' })
-    .option('warmup-ms', { type: 'number', default: 1000 })
+    .option('warmup-ms', { type: 'number', default: 3000, describe: 'load before each row is measured, on its fresh cluster (V8 optimizes raftd\'s hot paths in the first ~3 s)' })
     .option('duration-ms', { type: 'number', default: 5000, describe: 'measured window of each throughput row' })
     .option('etcd', { type: 'boolean', default: true, describe: 'run etcd beside raftd when it is on the PATH (--no-etcd to skip)' })
     .option('sections', { type: 'string', default: 'throughput,large,failover,idle' })

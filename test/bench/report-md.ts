@@ -17,7 +17,7 @@ export function renderMarkdown(res: BenchResults): string {
   const etcd = 'version' in res.etcd ? `etcd ${res.etcd.version}` : `etcd not run (${res.etcd.skipped})`;
   out.push(`# raftd benchmark${res.options.smoke ? ' (smoke: too short to measure anything)' : ''}`, '');
   out.push(`${m.cpus} x ${m.cpuModel}, ${m.memGiB} GiB, ${m.kernel}, Node ${m.node}; ${etcd}; ${res.startedAt} to ${res.finishedAt}; load average ${m.loadAvg1m.start.toFixed(1)} at the start, ${m.loadAvg1m.end.toFixed(1)} at the end.`);
-  out.push(`Closed-loop clients on the leader of ${res.options.nodes} members, ${res.options.valueBytes} B values, ${res.options.keys} keys, fsync on, ${res.options.durationMs / 1000} s per row; each row a fresh cluster, raftd and etcd back to back${res.options.raftdArgs.length > 0 ? `; raftd flags \`${res.options.raftdArgs.join(' ')}\`` : ''}.`, '');
+  out.push(`Closed-loop clients on the leader of ${res.options.nodes} members, ${res.options.valueBytes} B values, ${res.options.keys} keys, fsync on, ${res.options.durationMs / 1000} s per row after ${res.options.warmupMs / 1000} s of warm-up; each row a fresh cluster, raftd and etcd back to back${res.options.raftdArgs.length > 0 ? `; raftd flags \`${res.options.raftdArgs.join(' ')}\`` : ''}.`, '');
 
   if (res.throughput.length > 0) {
     out.push('## Throughput and latency', '');
