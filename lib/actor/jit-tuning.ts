@@ -7,10 +7,9 @@
 // unoptimized for a long time: one closed-loop client on a fresh 3-node cluster wrote
 // 250-350 times a second for the first 5-10 s, at 4-5 ms of CPU per write, and reached
 // its steady ~750 only after 10-25 s (the generic inline-cache builtins and the
-// baseline prologue were the top of `perf`). With an eighth of the
-// budget it reached ~700 three seconds after the first write. The cost is more
-// compilation in the first second or two, of code that is then used for as long as the
-// node runs.
+// baseline prologue were the top of `perf`). With an eighth of the budget it reached
+// ~700 three seconds after the first write. The cost is more compilation in the first
+// second or two, of code that is then used for as long as the node runs.
 import * as v8 from 'node:v8';
 
 /** Bytecode bytes a function runs through per tier-up check (V8's default: 67,584). */
