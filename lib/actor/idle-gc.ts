@@ -11,11 +11,20 @@
 // ~1.5 MiB allocated, none at all while it idles) and, at most once a second while it
 // works:
 //   - collects in full when memory outside the heap grew by EXTERNAL_SLACK_BYTES since the
-//     last full collection, or the heap by heapSlackBytes: that bounds the dead buffers
-//     and objects under load (V8 lets a small heap grow to twice its size or more first);
+//     last full collection: that bounds the dead buffers under load;
 //   - collects in full once it went quiet (no young collection for a spell) with enough
 //     grown since the last full collection: the heap goes back to its live size, compacted
 //     (--compact-on-every-full-gc, heap-tuning.ts), and the dead buffers are freed.
+// Heap growth alone never brings a collection while the thread works: a forced full
+// collection throws away optimized code that holds objects found dead ("weak objects"
+// in --trace-deopt), and the thread then runs its hot paths unoptimized until V8
+// compiles them again. Actors collected every time their heap grew 2 MiB: at 64 clients
+// a leader's gateway collected in full ~1.5 times a second (30-55 ms each on a slow
+// day), and the leader threw away and recompiled ~15 functions a second, 45 s into the
+// load; V8's compiler and collector threads were then the leader's busiest after the
+// gateway. Without it the same run recompiled nothing after its first seconds, and
+// used a quarter less CPU per write, while the heap under load stayed within a few MiB
+// of what it was (V8 collects an old generation that grew 30 % by itself, heap-tuning.ts).
 // The main thread does the same with a longer spell and more work behind it (MAIN_IDLE_GC).
 // An idle thread makes a young collection only every few seconds or minutes, so this adds
 // no wake-ups to an idle node. The decisions are in IdleGcPolicy (pure, tested with
@@ -38,23 +47,18 @@ export interface IdleGcOptions {
   quietScavengesMax: number;
   /** Full collections in a row: the second frees the buffers the first found dead. */
   passes: 1 | 2;
-  /** A full collection, working or not, when the heap grew this much past what the last one left. */
-  heapSlackBytes: number;
 }
 
 /**
  * An actor's heap is a few MiB: a full collection of it takes a few milliseconds, and it
- * is collected after a second of quiet, or while it works once it grew 2 MiB (with 4 MiB
- * a loaded leader's replicators held 13 MB each and its gateway 16; with 2, 11 and 12).
- * The main thread holds the keyspace (~50 MiB for 100k keys) and a full, compacting
- * collection of it blocks it for ~100 ms: it waits for 6 MiB of growth and three quiet
- * seconds (at most one young collection in each: a leader's heartbeats and metrics
- * allocate that much while it idles), and collects once (V8 frees its dead buffers at
- * its next collection of its own).
+ * is collected after a second of quiet once it grew 2 MiB. The main thread holds the
+ * keyspace (~50 MiB for 100k keys) and a full, compacting collection of it blocks it for
+ * ~100 ms: it waits for 6 MiB of growth and three quiet seconds (at most one young
+ * collection in each: a leader's heartbeats and metrics allocate that much while it
+ * idles), and collects once (V8 frees its dead buffers at its next collection of its own).
  */
-export const ACTOR_IDLE_GC: IdleGcOptions = { worthBytes: 2 * 1024 * 1024, quietChecks: 1, quietScavengesMax: 0, passes: 2, heapSlackBytes: 2 * 1024 * 1024 };
-/** V8 collects the main thread's old generation by itself, incrementally, at 30 % growth (heap-tuning.ts). */
-export const MAIN_IDLE_GC: IdleGcOptions = { worthBytes: 6 * 1024 * 1024, quietChecks: 3, quietScavengesMax: 1, passes: 1, heapSlackBytes: Number.POSITIVE_INFINITY };
+export const ACTOR_IDLE_GC: IdleGcOptions = { worthBytes: 2 * 1024 * 1024, quietChecks: 1, quietScavengesMax: 0, passes: 2 };
+export const MAIN_IDLE_GC: IdleGcOptions = { worthBytes: 6 * 1024 * 1024, quietChecks: 3, quietScavengesMax: 1, passes: 1 };
 
 export type GcDecision = 'collect' | 'wait' | 'sleep';
 
@@ -104,7 +108,7 @@ export class IdleGcPolicy {
     const working = since > this.opts.quietScavengesMax;
     const external = now.external - this.externalAfterFull;
     const heap = now.heapUsed - this.heapAfterFull;
-    if (external >= EXTERNAL_SLACK_BYTES || heap >= this.opts.heapSlackBytes) return 'collect';
+    if (external >= EXTERNAL_SLACK_BYTES) return 'collect';
     this.quiet = working ? 0 : this.quiet + 1;
     if (heap < this.opts.worthBytes && external < this.opts.worthBytes) return since > 0 ? 'wait' : 'sleep';
     return this.quiet >= this.opts.quietChecks ? 'collect' : 'wait';

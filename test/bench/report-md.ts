@@ -34,6 +34,10 @@ export function renderMarkdown(res: BenchResults): string {
         `| ${workload} | ${clients} | ${a ? n0(opsPerSec(a)) : '-'} | ${b ? n0(opsPerSec(b)) : '-'} | ${ratio} | ${a ? lat(a) : '-'} | ${b ? lat(b) : '-'} | ${a ? a.cpuSecPer1kOps.toFixed(3) : '-'} | ${b ? b.cpuSecPer1kOps.toFixed(3) : '-'} | ${a ? rss(a.rssPeakMiBPerMember) : '-'} | ${b ? rss(b.rssPeakMiBPerMember) : '-'} |`,
       );
     }
+    for (const r of res.throughput) {
+      const groups = Object.entries(r.cpuUsPerOpByThread ?? {}).sort((a, b) => b[1] - a[1]);
+      if (groups.length > 0) out.push('', `${r.system} ${r.workload} ${r.clients} clients, CPU µs per operation by thread: ${groups.map(([g, c]) => `${g} ${c.toFixed(0)}`).join(', ')}.`);
+    }
     const errs = res.throughput.filter((r) => r.errors > 0 || r.failedClients > 0);
     for (const r of errs) out.push('', `${r.system} ${r.workload} ${r.clients} clients: ${r.errors} error replies, ${r.failedClients} failed connections.`);
     out.push('');

@@ -6,6 +6,7 @@ import type { Percentiles } from './latency.js';
 import { withSystem } from './launch.js';
 import type { BenchOptions } from './options.js';
 import { ProcWatch } from './proc-stats.js';
+import { ThreadWatch, type ThreadCpu } from './thread-stats.js';
 import type { Progress } from './progress.js';
 import type { BenchSystem, KvClient, SystemName } from './system.js';
 
@@ -28,6 +29,12 @@ export interface ThroughputRow {
   rssPeakMiBPerMember: number[];
   /** CPU the load generator itself used in the window (it shares the machine). */
   driverCpuSec: number;
+  /**
+   * raftd: CPU microseconds per acknowledged operation by thread group, on the leader
+   * and summed over the followers (`leader.main`, `followers.log-writer`, ...): where
+   * an operation's cost goes, as a count that moves less with machine noise than ops/s.
+   */
+  cpuUsPerOpByThread?: Record<string, number>;
 }
 
 /** Connections made for `clients` closed-loop clients: one each for RESP; gRPC multiplexes, so etcd shares up to this many. */
@@ -56,6 +63,7 @@ async function measureRow(sys: BenchSystem, opts: BenchOptions, workload: Worklo
     for (let i = 0; i < connCount; i++) conns.push(await sys.connect(leader));
     if (workload !== 'write') await preload(conns, opts);
     let watch: ProcWatch | null = null;
+    let threads: ThreadWatch | null = null;
     let driverStart = process.cpuUsage();
     const res: LoadResult = await runClosedLoop(
       conns,
@@ -63,12 +71,14 @@ async function measureRow(sys: BenchSystem, opts: BenchOptions, workload: Worklo
       {
         onWindowStart: () => {
           watch = new ProcWatch(sys.pids());
+          if (sys.name === 'raftd') threads = new ThreadWatch(sys.pids());
           driverStart = process.cpuUsage();
         },
       },
     );
     const driver = process.cpuUsage(driverStart);
     const cost = (watch as ProcWatch | null)?.stop() ?? { cpuSec: [], rssPeakMiB: [] };
+    const byThread = (threads as ThreadWatch | null)?.stop();
     const ops = res.writes + res.reads;
     const cpu = cost.cpuSec.reduce((a, b) => a + b, 0);
     return {
@@ -88,10 +98,21 @@ async function measureRow(sys: BenchSystem, opts: BenchOptions, workload: Worklo
       cpuSecPerMember: cost.cpuSec,
       rssPeakMiBPerMember: cost.rssPeakMiB,
       driverCpuSec: (driver.user + driver.system) / 1e6,
+      ...(byThread && ops > 0 ? { cpuUsPerOpByThread: perOpByThread(byThread, leader, ops) } : {}),
     };
   } finally {
     for (const c of conns) c.close();
   }
+}
+
+/** Per member and thread group CPU seconds, as µs per operation: the leader's own, the followers' summed. */
+function perOpByThread(byMember: ThreadCpu[], leader: number, ops: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  byMember.forEach((member, i) => {
+    const role = i === leader ? 'leader' : 'followers';
+    for (const [group, sec] of Object.entries(member)) out[`${role}.${group}`] = (out[`${role}.${group}`] ?? 0) + (sec * 1e6) / ops;
+  });
+  return out;
 }
 
 /** Writes every key once so reads find values of the row's size. */
