@@ -97,9 +97,14 @@ export function loosenHeapWhileLoading(): () => void {
  */
 export const MALLOC_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: '2',
-  // A fixed threshold: glibc would otherwise raise it to the largest buffer freed so far,
-  // and big frames would then come from (and fragment) the arenas instead of mmap.
-  MALLOC_MMAP_THRESHOLD_: '65536',
+  // A fixed threshold: glibc would otherwise raise it to the largest buffer freed so far.
+  // Not lower: every allocation from the threshold up is a fresh mmap, touched page by
+  // page, and an munmap when freed, which shoots down the TLB of every core the process
+  // ran on. At 64 KiB that was every 100 KB value at each of its copies and every 1 MiB
+  // frame: on this machine 0.52 ms to allocate and fill 100 KB instead of 0.015 from an
+  // arena, and the large-values bench (5 members, 100 KB SETs) spent its CPU in page
+  // faults, got 3-4 MB/s and saw 7-9 elections in 15 s; with 4 MiB, 9-10 MB/s and 0-1.
+  MALLOC_MMAP_THRESHOLD_: '4194304',
   MALLOC_TRIM_THRESHOLD_: '131072',
 };
 
