@@ -123,7 +123,7 @@ export class TestCluster {
   }
 
   /** Waits until exactly one running node says it leads, and every running node agrees on the term. */
-  async waitForLeader(timeoutMs = 30_000, exclude: string[] = []): Promise<{ id: string; term: number }> {
+  async waitForLeader(timeoutMs = 60_000, exclude: string[] = []): Promise<{ id: string; term: number }> {
     return waitFor(
       'one leader that every running node follows',
       async () => {

@@ -194,7 +194,7 @@ export async function runJepsen(partial: Partial<RunOptions>): Promise<RunResult
     // Setup.
     let since = performance.now();
     cluster.startAll();
-    const first = await cluster.waitForLeader(20_000);
+    const first = await cluster.waitForLeader(60_000); // 5 nodes starting beside another test on a slow 2-core machine took over 20 s
     rec.event(`cluster up: ${first.id} leads term ${first.term}`);
     phase('setup', since);
 

@@ -27,7 +27,7 @@ export async function startCluster(t: Teardown, opts: ClusterOptions): Promise<N
  * Waits until exactly one node of `group` leads and every node of `group` follows it in
  * its term; returns it.
  */
-export async function leaderAmong(nodes: Nodes, group: readonly string[], timeoutMs = 30_000): Promise<{ id: string; term: number }> {
+export async function leaderAmong(nodes: Nodes, group: readonly string[], timeoutMs = 60_000): Promise<{ id: string; term: number }> {
   let seen = 'nothing yet';
   return waitFor(
     `one leader among ${group.join(',')}`,
