@@ -371,7 +371,7 @@ scenario(
     for (let round = 1; round <= 3; round++) {
       await nodes.killAll();
       nodes.reviveAll();
-      const first = await leaderAmong(nodes, nodes.ids, 20_000);
+      const first = await leaderAmong(nodes, nodes.ids, 60_000);
       const c = await waitConverged(nodes, 20_000, commit);
       await sleep(2000);
       const later = await leaderAmong(nodes, nodes.ids, 5000);

@@ -112,7 +112,7 @@ async function handovers(): Promise<{ gaps: Gaps[]; acked: number; failed: numbe
         // Back as a voter (a learner the leader promotes once caught up) before the next round.
         const n = c.node(l);
         await waitFor(`${l} a voter again`, async () => {
-          const { id: now } = await c.waitForLeader(30_000, [l]);
+          const { id: now } = await c.waitForLeader(60_000, [l]);
           const ms = (await c.command(now, 'CLUSTER', 'MEMBERS')) as unknown[][];
           const me = ms.find((x) => x[0] === l);
           if (me === undefined) await c.command(now, 'CLUSTER', 'ADD', l, n.host, n.peerPort, n.clientPort);
@@ -154,7 +154,7 @@ async function rolling(size: number): Promise<{ gapMs: number; acked: number; fa
   const base = ['--hosts', 'hosts.txt', '--data-root', 'data', '--probe-timeout', '1000'];
   let load: WriteLoad | null = null;
   try {
-    const up = await cli([...base, 'up', '--timeout', '30000', '--', ...RAFTD_FLAGS], dir);
+    const up = await cli([...base, 'up', '--timeout', '60000', '--', ...RAFTD_FLAGS], dir);
     if (up.code !== 0) throw new Error(`up failed: ${up.out}`);
     load = new WriteLoad(() => eps, 'rolling');
     load.start();
