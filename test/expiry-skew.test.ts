@@ -188,7 +188,7 @@ t.test('expiry under per-node clock skew', async (t) => {
     for (const id of running()) t.equal(await cmd(id, 'GET', 'a'), null, `${id}: 'a' still gone after a lagging stamp`);
     // And the old leader, back as a follower, does not bring it back either.
     if (!c.isRunning(first)) c.start(first);
-    await waitFor(`${first} follows again`, async () => (await c.info(first).catch(() => null))?.role === 'follower', 10_000);
+    await waitFor(`${first} follows again`, async () => (await c.info(first).catch(() => null))?.role === 'follower', 30_000);
     t.equal(await cmd(first, 'GET', 'a'), null, `${first}, restarted: 'a' still gone`);
   });
 

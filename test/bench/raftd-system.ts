@@ -6,7 +6,7 @@ import { TestCluster } from '../helpers/cluster.js';
 import type { BenchSystem, KvClient } from './system.js';
 
 /** Members stopped with SIGINT get this long to write their CPU profiles before SIGKILL. */
-const PROFILE_EXIT_WAIT_MS = 10_000;
+const PROFILE_EXIT_WAIT_MS = 30_000;
 
 /**
  * `cpuProfDir`: run every member under node --cpu-prof, each thread's profile
@@ -46,7 +46,7 @@ export async function startRaftd(size: number, extraArgs: string[] = [], cpuProf
     },
   };
   try {
-    await sys.waitForLeader(30_000);
+    await sys.waitForLeader(60_000);
   } catch (err) {
     const out = ids.map((id) => `--- ${id}\n${cluster.output(id)}`).join('\n');
     await cluster.stop();
