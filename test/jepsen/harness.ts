@@ -296,7 +296,7 @@ export async function runJepsen(partial: Partial<RunOptions>): Promise<RunResult
     rec.event('healed; restarting every node');
     await nodes.killAll();
     nodes.reviveAll();
-    const c = await waitConverged(nodes, 30_000, committed.maxIndex());
+    const c = await waitConverged(nodes, 60_000, committed.maxIndex());
     converged = c;
     rec.event(`converged: ${c.leader} leads term ${c.term}, commit index ${c.commitIndex} on every node`);
 
