@@ -115,7 +115,7 @@ async function startReplicator(self: PeerAddr, peer: PeerAddr, limits = LIMITS):
     onMessage: (m) => out.push(m),
     onFatal: (e) => fatals.push(e),
   });
-  stops.push(() => handle.stop({ type: 'stop' }, 3000));
+  stops.push(async () => void (await handle.stop({ type: 'stop' }, 3000)));
   await handle.ready;
   return { handle, out, send: (messages) => handle.post({ type: 'send', messages }) };
 }

@@ -10,8 +10,11 @@ export interface ActorHandle<In> {
   post(msg: In, transfer?: readonly TransferListItem[]): void;
   /** Resolves once the actor said `ready`. */
   readonly ready: Promise<void>;
-  /** Posts `stopMsg` and waits (bounded) for the thread to end; terminates it past the bound. */
-  stop(stopMsg: In, timeoutMs: number): Promise<void>;
+  /**
+   * Posts `stopMsg` and waits (bounded) for the thread to end; terminates it past the bound.
+   * Resolves to how it ended ('already' when it was stopping or had died before).
+   */
+  stop(stopMsg: In, timeoutMs: number): Promise<'exited' | 'terminated' | 'already'>;
   terminate(): Promise<void>;
 }
 
@@ -77,14 +80,17 @@ export function spawnActor<In, Out>(opts: SpawnOptions<Out>): ActorHandle<In> {
       worker.postMessage(msg, transfer as TransferListItem[] | undefined);
     },
     async stop(stopMsg: In, timeoutMs: number) {
-      if (stopping) return;
+      if (stopping) return 'already';
       stopping = true;
-      const exited = new Promise<void>((res) => worker.once('exit', () => res()));
+      const exited = new Promise<'exited'>((res) => worker.once('exit', () => res('exited')));
       worker.postMessage(stopMsg);
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((res) => (timer = setTimeout(() => res('late'), timeoutMs)));
-      if ((await Promise.race([exited, late])) === 'late') await worker.terminate();
+      const how = await Promise.race([exited, late]);
       clearTimeout(timer);
+      if (how === 'exited') return how;
+      await worker.terminate();
+      return 'terminated';
     },
     async terminate() {
       stopping = true;

@@ -71,7 +71,12 @@ export interface NodeEvents {
 
 /** Status pushes for commit/applied progress alone are coalesced to at most one per this interval. */
 const STATUS_PROGRESS_INTERVAL_MS = 50;
-const STOP_ACTOR_TIMEOUT_MS = 2000;
+/**
+ * An actor gets this long to end after its stop message before it is terminated. Under
+ * --cpu-prof a thread writes its profile as it ends, which a terminated one never does, and
+ * writing it took past 2 s on CI's busy 2-core machine (the gateway's was the one missing).
+ */
+const STOP_ACTOR_TIMEOUT_MS = process.execArgv.some((a) => a.startsWith('--cpu-prof')) ? 30_000 : 2000;
 const STATUS_LOG_INTERVAL_MS = 10_000;
 const READY_PER_TURN_MAX = 1;
 /** InstallSnapshot: one chunk in flight per follower, resent after this long, given up after that many tries. */
@@ -800,14 +805,13 @@ export class RaftNode {
     if (this.statusRefresh) clearInterval(this.statusRefresh);
     await this.metrics.close();
     this.log.info('stopping');
-    const t = STOP_ACTOR_TIMEOUT_MS;
-    await Promise.all([
-      this.timer?.stop({ type: 'stop' }, t),
-      this.gateway?.stop({ type: 'stop' }, t),
-      this.peerServer?.stop({ type: 'stop' }, t),
-      ...[...this.replicators.values()].map((r) => r.stop({ type: 'stop' }, t)),
-    ]);
-    await this.logWriter?.stop({ type: 'stop' }, t);
+    const stopOne = async (a: ActorHandle<{ type: 'stop' }> | null | undefined): Promise<void> => {
+      if (!a) return;
+      const startedAt = performance.now();
+      if ((await a.stop({ type: 'stop' }, STOP_ACTOR_TIMEOUT_MS)) === 'terminated') this.log.warn('actor-terminated', { actor: a.name, afterMs: Math.round(performance.now() - startedAt) });
+    };
+    await Promise.all([this.timer, this.gateway, this.peerServer, ...this.replicators.values()].map(stopOne));
+    await stopOne(this.logWriter);
     this.log.info('stopped');
     this.log.close();
   }

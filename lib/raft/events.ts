@@ -44,6 +44,8 @@ export const NODE_EVENTS = [
   'started',
   'status',
   'stopping',
+  // An actor did not end within its bound after the stop message and was terminated.
+  'actor-terminated',
   'stopped',
   'fatal',
   'log-tail-repaired',

@@ -94,7 +94,7 @@ export async function measureTransportThroughput(o: ThroughputOptions = THROUGHP
       },
       onFatal: (e) => fatals.push(`peer-server: ${e.message}`),
     });
-    stops.push(() => server.stop({ type: 'stop' }, STOP_MS));
+    stops.push(async () => void (await server.stop({ type: 'stop' }, STOP_MS)));
     await server.ready;
     const rep = spawnActor<ReplicatorIn, ReplicatorOut>({
       name: 'replicator-n1-n2',
@@ -103,7 +103,7 @@ export async function measureTransportThroughput(o: ThroughputOptions = THROUGHP
       onMessage: (m) => repOut.push(m),
       onFatal: (e) => fatals.push(`replicator: ${e.message}`),
     });
-    stops.push(() => rep.stop({ type: 'stop' }, STOP_MS));
+    stops.push(async () => void (await rep.stop({ type: 'stop' }, STOP_MS)));
     await rep.ready;
     await waitFor('the replicator to connect', () => repOut.some((m) => m.type === 'connected'), 10_000);
 
