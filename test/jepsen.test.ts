@@ -61,9 +61,10 @@ RUNS.forEach((run, i) => {
     // A liveness floor, not a speed goal. The overlapping run spends most of its time
     // with a majority down or cut off (seen: 276 ok ops), and so does the kill run, whose
     // count swings with what tap runs beside it (seen: 814 alone, 172-387 beside the
-    // other cluster tests on 2 cores), so theirs are lower. A cluster that never came back
-    // from a kill-all would stay far below either.
-    const floor = run.overlap ? 50 : run.nemesis === 'kill' ? 100 : 200;
+    // other cluster tests on 2 cores, 77 in a CI run whose 5 nodes took 34 s to their
+    // first leader), so theirs are lower. Recovery itself is checked below: every node
+    // converges after the final restart.
+    const floor = run.overlap || run.nemesis === 'kill' ? 50 : 200;
     t.ok(ok >= floor, `clients made progress: ${ok} ok ops (floor ${floor})`);
     if (run.nemesis !== 'none') t.ok(r.data.faults.length >= 2, `nemesis injected faults: ${r.data.faults.length}`);
     t.same(r.problems, [], 'no lost acknowledged write, no divergence, nodes converged');
