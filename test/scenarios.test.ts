@@ -203,7 +203,11 @@ scenario('backup: a leader brings followers back over 50+ divergent entries quic
   await mustWrite(t, nodes, (await leaderAmong(nodes, nodes.ids)).id, 'bk-e', 'k', 'final');
   const log = await convergedLogs(t, nodes);
   const backupMs = performance.now() - healedAt;
-  t.ok(backupMs < 15_000, `every node caught up ${Math.round(backupMs)} ms after the heal`);
+  // A bound on convergence, not a measure of the backup: a rejection is answered at once,
+  // so even backing up one entry per round trip would take well under a second here. What
+  // the time holds is a leader, a write and five logs read back on a machine that may be
+  // busy (24 s in a CI run beside the fault suite, all checks passing).
+  t.ok(backupMs < 60_000, `every node caught up ${Math.round(backupMs)} ms after the heal`);
   // The entries the cut-off leaders appended never commit. (A write that reached l2 only
   // after it stepped down, which CheckQuorum does within an election timeout on a slow
   // machine, is held by it as a follower and forwarded once it hears of a leader: it may
