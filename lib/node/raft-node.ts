@@ -73,8 +73,9 @@ export interface NodeEvents {
 const STATUS_PROGRESS_INTERVAL_MS = 50;
 /**
  * An actor gets this long to end after its stop message before it is terminated. Under
- * --cpu-prof a thread writes its profile as it ends, which a terminated one never does, and
- * writing it took past 2 s on CI's busy 2-core machine (the gateway's was the one missing).
+ * --cpu-prof a thread writes its profile as it ends, which a terminated one never does: on
+ * CI's busy 2-core machine one member's gateway profile kept going missing, most likely
+ * cut off at 2 s (the `actor-terminated` warning now says so when it happens).
  */
 const STOP_ACTOR_TIMEOUT_MS = process.execArgv.some((a) => a.startsWith('--cpu-prof')) ? 30_000 : 2000;
 const STATUS_LOG_INTERVAL_MS = 10_000;
