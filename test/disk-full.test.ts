@@ -38,7 +38,7 @@ t.test('a node whose disk fills stops cleanly, loses no acknowledged write, and 
   fs.mkdirSync(dataDir, { recursive: true });
   mount(dataDir, 4);
   c.start('n1');
-  await c.waitForLeader(30_000);
+  await c.waitForLeader(60_000);
   const n = c.node('n1');
   const exited = new Promise<number | null>((resolve) => n.proc!.once('exit', (code) => resolve(code)));
 
@@ -69,7 +69,7 @@ t.test('a node whose disk fills stops cleanly, loses no acknowledged write, and 
 
   mount(dataDir, 64, true);
   c.start('n1');
-  await c.waitForLeader(30_000);
+  await c.waitForLeader(60_000);
   const conn = await RespClient.connect(n.host, n.clientPort);
   t.teardown(() => conn.destroy());
   let missing = 0;

@@ -110,7 +110,7 @@ t.test('a cluster with a secret, a password and users', async (t) => {
     await c.kill('n3');
     c.opts.nodeArgs = {};
     c.start('n3');
-    await c.waitForLeader(30_000);
+    await c.waitForLeader(60_000);
     t.pass('n3 joined with the right secret');
   });
 
@@ -172,7 +172,7 @@ t.test('a cluster with a secret, a password and users', async (t) => {
     await waitFor('replay refusal logged', () => logLines(target.dataDir, 'peer-server').some((l) => /proof MAC mismatch/.test(String(l.reason))), 5000).catch(() => undefined);
     const term = Number((await c.info(target.id)).term);
     t.ok(term < 999, 'the replayed connection delivered nothing (no term 999)');
-    await c.waitForLeader(30_000);
+    await c.waitForLeader(60_000);
   });
 
   await t.test('NOAUTH before AUTH, WRONGPASS, and rights', async (t) => {

@@ -143,7 +143,7 @@ t.test(`fuzzing live peer and client ports (seed ${SEED})`, async (t) => {
   c.opts.extraArgs = ['--cluster-secret-file', secretFile, '--acl-file', aclFile];
   c.opts.access = { tls: null, auth: { user: null, password: Buffer.from(ADMIN_PW) } };
   c.startAll();
-  const leader = await c.waitForLeader(30_000);
+  const leader = await c.waitForLeader(60_000);
   const L = c.node(leader.id);
   const admin = await RespClient.connect(L.host, L.clientPort, { access: c.opts.access });
   t.teardown(() => admin.destroy());
@@ -220,7 +220,7 @@ t.test(`fuzzing live peer and client ports (seed ${SEED})`, async (t) => {
     t.match(c.output(n.id), /RAFT_ASSERT|RaftAssertError/, `${n.id} fail-stopped on a forged Raft message (not a crash elsewhere)`);
     c.start(n.id);
   }
-  const after = await c.waitForLeader(30_000);
+  const after = await c.waitForLeader(60_000);
   t.pass(`one leader afterwards: ${after.id} (term ${after.term})`);
   const A = c.node(after.id);
   const check = await RespClient.connect(A.host, A.clientPort, { access: c.opts.access });

@@ -97,7 +97,7 @@ t.test('mutual TLS between peers, TLS on client ports', async (t) => {
   const clientTls = { ca: caPem, cert: fs.readFileSync(client.cert), key: fs.readFileSync(client.key) };
   c.opts.access = { tls: clientTls, auth: null };
   c.startAll();
-  const leader = await c.waitForLeader(30_000);
+  const leader = await c.waitForLeader(60_000);
   t.pass(`leader ${leader.id} elected over mutual TLS`);
   const L = c.node(leader.id);
   const n1 = c.node('n1');
@@ -151,7 +151,7 @@ t.test('mutual TLS between peers, TLS on client ports', async (t) => {
     t.not(await peerTry({ cert: fs.readFileSync(rogue.cert), key: fs.readFileSync(rogue.key) }), 'open', 'another CA: refused');
     t.not(await peerTry({}), 'open', 'no certificate: refused');
     await waitFor('TLS refusals logged', () => fs.readFileSync(path.join(target.dataDir, 'logs', 'peer-server.log'), 'utf8').includes('TLS:'), 5000);
-    await c.waitForLeader(30_000);
+    await c.waitForLeader(60_000);
     t.pass('the cluster still has its leader');
   });
 

@@ -123,7 +123,7 @@ export async function startEtcd(size: number): Promise<BenchSystem> {
   };
   for (const m of members) start(m);
   try {
-    await sys.waitForLeader(30_000);
+    await sys.waitForLeader(60_000);
   } catch (err) {
     const out = members.map((m) => `--- ${m.name}\n${safeRead(path.join(dir, `${m.name}.out`))}`).join('\n');
     await sys.stop();

@@ -35,7 +35,7 @@ export async function runIdle(opts: BenchOptions, systems: SystemName[], progres
   for (const name of systems) {
     progress.show(`${name} idle`);
     const row = await withSystem(name, opts.nodes, 'idle', async (sys) => {
-      await sys.waitForLeader(30_000);
+      await sys.waitForLeader(60_000);
       await new Promise((r) => setTimeout(r, opts.idleSettleMs));
       const watch = new ProcWatch(sys.pids(), 1000);
       const threads = name === 'raftd' ? new ThreadWatch(sys.pids()) : null;

@@ -34,7 +34,7 @@ export async function runLargeValues(opts: BenchOptions, systems: SystemName[], 
   for (const name of systems) {
     progress.show(`${name} large values`);
     const row = await withSystem(name, opts.largeNodes, 'large-values', async (sys) => {
-      const leader = await sys.waitForLeader(30_000);
+      const leader = await sys.waitForLeader(60_000);
       const conns: KvClient[] = [];
       try {
         const connCount = name === 'etcd' ? Math.min(opts.largeClients, 16) : opts.largeClients;

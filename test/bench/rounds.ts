@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const conns: RespClient[] = [];
   try {
     cluster.startAll();
-    const { id } = await cluster.waitForLeader(30_000);
+    const { id } = await cluster.waitForLeader(60_000);
     const leader = cluster.nodes.find((n) => n.id === id)!;
     for (let i = 0; i < argv.clients; i++) conns.push(await RespClient.connect(leader.host, leader.clientPort, { connectTimeoutMs: 5000 }));
     const value = Buffer.alloc(VALUE_BYTES, 0x61);

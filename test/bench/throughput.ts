@@ -56,7 +56,7 @@ export async function runThroughput(opts: BenchOptions, systems: SystemName[], p
 }
 
 async function measureRow(sys: BenchSystem, opts: BenchOptions, workload: Workload, clients: number): Promise<ThroughputRow> {
-  const leader = await sys.waitForLeader(30_000);
+  const leader = await sys.waitForLeader(60_000);
   const connCount = sys.name === 'etcd' ? Math.min(clients, ETCD_CONNS_MAX) : clients;
   const conns: KvClient[] = [];
   try {
