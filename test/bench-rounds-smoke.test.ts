@@ -2,16 +2,13 @@
 // Only "it ran and its counts are sane"; no count is asserted against a target.
 import t from 'tap';
 import * as path from 'node:path';
-import { runBench } from './helpers/bench-run.js';
+import { runBench, SMOKE_FILE_TIMEOUT_MS, SMOKE_RUN_BOUND_MS } from './helpers/bench-run.js';
 import { ROOT } from './helpers/cluster.js';
 
 const BENCH = path.join(ROOT, 'build/test/bench/rounds.js');
 /** Past this the run is stopped (SIGINT; the bench takes its cluster down). */
-// A bound on the run, not a speed goal: beside another cluster test on CI's 2 cores the
-// smoke runs took 190-240 s and more (their rows start fresh clusters, and a member's
-// start is CPU-bound), so the file gets more than tap's default 300 s to hold it.
-const RUN_BOUND_MS = 480_000;
-t.setTimeout(600_000);
+const RUN_BOUND_MS = SMOKE_RUN_BOUND_MS;
+t.setTimeout(SMOKE_FILE_TIMEOUT_MS);
 
 for (const workload of ['write', 'read']) {
   t.test(`the rounds benchmark counts messages and syncs per ${workload}`, async (t) => {

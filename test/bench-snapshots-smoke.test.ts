@@ -5,16 +5,13 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runBench } from './helpers/bench-run.js';
+import { runBench, SMOKE_FILE_TIMEOUT_MS, SMOKE_RUN_BOUND_MS } from './helpers/bench-run.js';
 import { ROOT } from './helpers/cluster.js';
 
 const BENCH = path.join(ROOT, 'build/test/bench/snapshots.js');
 /** The smoke run takes 15-25 s on a quiet machine (60 s with 20 other processes busy); past the bound it is stopped (SIGINT: the bench stops its cluster). */
-// A bound on the run, not a speed goal: beside another cluster test on CI's 2 cores the
-// smoke runs took 190-240 s and more (their rows start fresh clusters, and a member's
-// start is CPU-bound), so the file gets more than tap's default 300 s to hold it.
-const RUN_BOUND_MS = 480_000;
-t.setTimeout(600_000);
+const RUN_BOUND_MS = SMOKE_RUN_BOUND_MS;
+t.setTimeout(SMOKE_FILE_TIMEOUT_MS);
 
 type Nodes = Record<string, number>;
 interface Results {
