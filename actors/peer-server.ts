@@ -144,12 +144,17 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
     // Every frame of this event-loop turn, from every peer, goes to main in one message:
     // each crossing wakes main, and under load a turn reads many frames. The frame's
     // body memory moves to main with it (entry data are views of it).
+    if (inbox.length === 0) inboxAt = origin + performance.now();
     inbox.push(...f.m);
     inboxTransfer.push(...transferListOf(f));
     inboxFlush ??= setImmediate(flushInbox);
   };
 
+  // Main steps the ticks due before a message arrived ahead of it, and those due while it
+  // waited behind main's other work after it (tick-clock.ts take()).
+  const origin = performance.timeOrigin;
   let inbox: PeerMessage[] = [];
+  let inboxAt = 0;
   let inboxTransfer: ArrayBuffer[] = [];
   let inboxFlush: NodeJS.Immediate | null = null;
   const flushInbox = () => {
@@ -159,7 +164,7 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
     const transfer = inboxTransfer;
     inbox = [];
     inboxTransfer = [];
-    ctx.send({ type: 'received', messages }, transfer);
+    ctx.send({ type: 'received', messages, at: inboxAt }, transfer);
   };
 
   const onData = (c: Conn, chunk: Buffer) => {

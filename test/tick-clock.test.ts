@@ -39,6 +39,20 @@ t.test('counting: every tick of the grid once, a stall cut at the bound', async 
   c.stop();
 });
 
+t.test('counting up to a message: the ticks before it, then the rest', async (t) => {
+  let now = 2_000_000;
+  const c = new TickClock({ tickMs: 10, ticksMax: 100, now: () => now, wake: () => t.fail('no wake-up asked'), setAlarm: () => t.fail('no alarm asked'), cancelAlarm: () => undefined });
+  // main was busy 600 ms; a heartbeat arrived 120 ms into it, another at 480 ms.
+  now += 600;
+  t.same(c.take(2_000_120), { ticks: 12, skipped: 0 }, 'the ticks before the first heartbeat');
+  t.same(c.take(2_000_125), { ticks: 0, skipped: 0 }, 'none between it and one in the same tick');
+  t.same(c.take(2_000_480), { ticks: 36, skipped: 0 }, 'then those before the second');
+  t.same(c.take(1_999_000), { ticks: 0, skipped: 0 }, 'a time already counted takes nothing and goes back nowhere');
+  t.same(c.take(2_009_000), { ticks: 12, skipped: 0 }, 'a time past now counts up to now');
+  t.same(c.take(), { ticks: 0, skipped: 0 }, 'every tick once: 60 for 600 ms');
+  c.stop();
+});
+
 t.test('two clocks started apart count the same ticks at the same moments', async (t) => {
   let now = 5_000_003;
   const a = new TickClock({ tickMs: 10, ticksMax: 100, now: () => now, wake: () => undefined, setAlarm: () => undefined, cancelAlarm: () => undefined });

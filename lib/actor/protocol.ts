@@ -137,7 +137,8 @@ export type PeerServerIn =
   | MetricsRequest;
 export type PeerServerOut =
   /** The messages of every frame decoded in one event-loop turn, from any peer, in order. */
-  | { type: 'received'; messages: PeerMessage[] }
+  /** `at`: when the first of them was read, as performance.timeOrigin + performance.now() (one clock for every thread). */
+  | { type: 'received'; messages: PeerMessage[]; at: number }
   | { type: 'peerUp'; peer: NodeId; remote: string }
   | { type: 'peerDown'; peer: NodeId; reason: string }
   | MetricsReply;

@@ -61,8 +61,8 @@ export class TickClock {
     this.last = this.dueTick();
   }
 
-  private dueTick(): number {
-    return Math.floor(this.o.now() / this.o.tickMs);
+  private dueTick(at = Infinity): number {
+    return Math.floor(Math.min(this.o.now(), at) / this.o.tickMs);
   }
 
   /** Forget the ticks that fell due so far (while the state loaded, say): counting starts now. */
@@ -70,9 +70,15 @@ export class TickClock {
     this.last = this.dueTick();
   }
 
-  /** The ticks that fell due since the last take() (at most ticksMax), and how many past that bound were skipped. */
-  take(): { ticks: number; skipped: number } {
-    const due = this.dueTick();
+  /**
+   * The ticks that fell due since the last take() (at most ticksMax), and how many past
+   * that bound were skipped. With `until` (a time on the same clock), only those due by
+   * then: a message that arrived at `until` is stepped after the ticks before it and
+   * before the ticks that fell due while it waited for a busy thread (the next take()
+   * counts those).
+   */
+  take(until = Infinity): { ticks: number; skipped: number } {
+    const due = this.dueTick(until);
     if (due <= this.last) return { ticks: 0, skipped: 0 };
     const n = due - this.last;
     this.last = due;

@@ -400,9 +400,10 @@ export class RaftNode {
    * fell due before those arrived, and a heartbeat must restart the election timeout after
    * them, not before.
    */
-  private countTicks(): void {
+  /** Steps the ticks due by now, or only those due by `until` (when a message being stepped arrived). */
+  private countTicks(until?: number): void {
     if (this.clock === null) return; // still starting: the core only steps messages
-    const { ticks, skipped } = this.clock.take();
+    const { ticks, skipped } = this.clock.take(until);
     if (skipped > 0) this.log.warn('timer-late', { lateMs: skipped * this.opts.tickMs, ticksSkipped: skipped });
     this.metrics.onTicks(ticks, skipped);
     if (ticks === 0) return;
@@ -426,7 +427,10 @@ export class RaftNode {
   private onPeerServer(m: PeerServerOut): void {
     switch (m.type) {
       case 'received':
-        if (this.replica.role !== 'leader') this.countTicks();
+        // A follower steps the ticks due before these arrived, then them: after a stall
+        // (a long apply, a busy machine) the heartbeats that came meanwhile reset its
+        // election timer before the stall's ticks can time it out.
+        if (this.replica.role !== 'leader') this.countTicks(m.at);
         this.replica.receive(m.messages);
         this.schedule();
         return;
