@@ -4,13 +4,13 @@
 // collects later, within the bound waited for.
 import t from 'tap';
 import { spawnActor } from '../lib/actor/spawn.js';
-import { EXTERNAL_SLACK_BYTES, IdleGcPolicy, type IdleGcOptions } from '../lib/actor/idle-gc.js';
+import { collectionKind, EXTERNAL_SLACK_BYTES, IdleGcPolicy, type IdleGcOptions } from '../lib/actor/idle-gc.js';
 import { tuneProcessHeap } from '../lib/actor/heap-tuning.js';
 import type { ChurnIn, ChurnOut } from './helpers/churn-actor.js';
 import { waitFor } from './helpers/wait.js';
 
 const MiB = 1024 * 1024;
-const OPTS: IdleGcOptions = { worthBytes: 2 * MiB, quietChecks: 2, quietScavengesMax: 0, passes: 1 };
+const OPTS: IdleGcOptions = { worthBytes: 2 * MiB, quietChecks: 2, quietScavengesMax: 0, passes: 1, compactHeapBytesMax: 24 * MiB, collectHeapBytesMax: 256 * MiB };
 
 /** Memory now: `external` bytes outside a heap of 8 MiB plus `heapGrowth`. */
 function mem(external: number, heapGrowth = 0) {
@@ -95,6 +95,19 @@ t.test('a full collection resets what counts as grown', (t) => {
   scavenge(p, 10);
   p.collected(mem(3 * MiB, 3 * MiB));
   t.equal(p.check(mem(3 * MiB, 3 * MiB)), 'sleep');
+  t.end();
+});
+
+t.test('the pause is bounded: a big heap is collected without compaction, a huge one not at all', (t) => {
+  t.equal(collectionKind(OPTS, 24 * MiB), 'compact', 'a small heap is compacted');
+  t.equal(collectionKind(OPTS, 24 * MiB + 1), 'plain', 'a bigger one is only collected');
+  const p = new IdleGcPolicy(OPTS, mem(3 * MiB, 100 * MiB));
+  scavenge(p, 5);
+  t.equal(p.check(mem(3 * MiB, 150 * MiB)), 'wait', 'working');
+  t.equal(p.check(mem(3 * MiB, 150 * MiB)), 'wait', 'quiet for one check of two');
+  t.equal(p.check(mem(3 * MiB, 248 * MiB + 1)), 'sleep', 'quiet long enough, but one byte over collectHeapBytesMax (256 MiB used): never forced');
+  t.equal(p.check(mem(3 * MiB + EXTERNAL_SLACK_BYTES, 248 * MiB + 1)), 'sleep', 'not even for the buffers outside it');
+  t.equal(p.check(mem(3 * MiB, 150 * MiB)), 'collect', 'back under it: collected');
   t.end();
 });
 

@@ -28,8 +28,8 @@ let tuned = false;
  * The main thread's isolate was sized when the process started; three of V8's flags are
  * read again at every collection, so setting them now still bounds it: the young
  * generation stays near its start-up size (1-2 MiB semi-spaces) instead of doubling up to
- * 16 MiB, the old generation grows by OLD_GENERATION_GROWING_PERCENT, not 2-4x, and is
- * compacted at every full collection. The flags are process-wide: the actors' isolates
+ * 16 MiB, and the old generation grows by OLD_GENERATION_GROWING_PERCENT, not 2-4x. The
+ * idle collector compacts what is small enough. The flags are process-wide: the actors' isolates
  * follow them too. Call it once, first thing when a node starts.
  *
  * The semi-space bound does not hold on its own: once worker threads start it is lost
@@ -45,11 +45,12 @@ export function tuneProcessHeap(): void {
   // Values overwritten at random die in place all over the old generation, and V8
   // compacts a page only once it is mostly (70 %) free: a loaded leader's main thread
   // held 68-80 MiB of pages for 42-50 MiB of objects, and never gave it back while it
-  // idled. Compacting at every full collection keeps them within a few percent (42.5
-  // MiB for 41.5); it costs a copy of what lives at each full collection, which did not
-  // show in CPU per write (0.159 s per 1,000 writes for the 3 nodes with it, 0.171 without,
-  // on a noisy shared machine: test/bench/memory-breakdown.ts).
-  v8.setFlagsFromString('--compact-on-every-full-gc');
+  // idled. Compacting at every full collection (--compact-on-every-full-gc) kept them
+  // within a few percent, but it copies everything live inside the pause (~3 ms per MiB
+  // here): a main thread with a big heap stopped for longer than an election timeout.
+  // So only the idle collector compacts, a heap small enough to do it in a short pause
+  // (idle-gc.ts compactHeapBytesMax); V8's own full collections keep their heuristic.
+  v8.setFlagsFromString('--no-compact-on-every-full-gc');
   // On a machine with 4 GiB or more V8 maps a copy of its built-in functions (the
   // embedded blob, 1.6 MiB) next to each new isolate's code, so calls to them are short
   // jumps. The pages are the binary's, but each mapping counts in the RSS again: ~1 MiB
@@ -70,21 +71,18 @@ export const LOADING_GROWING_PERCENT = 100;
 
 /**
  * While a node restores its state nearly everything the main thread allocates survives,
- * and with the tuned flags V8 ran a full, compacting collection each time the old
- * generation grew by 30 %: five or six of them while 100k keys were restored, half of the
- * restore's time. V8's own growth and no compaction until the state is in, then the tuned
- * flags again (read at every collection); the idle collector compacts once the node is
- * quiet. Measured: restoring 100k keys 180 ms instead of 240; a follower's restart until
+ * and with the tuned flags V8 ran a full collection each time the old generation grew by
+ * 30 %: five or six of them while 100k keys were restored, half of the restore's time
+ * (they compacted then, too). V8's own growth until the state is in, then the tuned
+ * flag again (read at every collection). Measured: restoring 100k keys 180 ms instead of 240; a follower's restart until
  * it served a read 1,224 ms instead of 1,349 (mean of 8 each, alternated). Returns the
  * function that tightens the heap again.
  */
 export function loosenHeapWhileLoading(): () => void {
   if (!tuned) return () => {};
   v8.setFlagsFromString(`--heap-growing-percent=${LOADING_GROWING_PERCENT}`);
-  v8.setFlagsFromString('--no-compact-on-every-full-gc');
   return () => {
     v8.setFlagsFromString(`--heap-growing-percent=${OLD_GENERATION_GROWING_PERCENT}`);
-    v8.setFlagsFromString('--compact-on-every-full-gc');
   };
 }
 
