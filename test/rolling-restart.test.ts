@@ -16,6 +16,10 @@ import { lostWrites, WriteLoad, type Endpoint } from './helpers/write-load.js';
 const CLI = path.join(ROOT, 'bin/raft-cluster.js');
 const RAFTD_FLAGS = ['--election-timeout-ms', '300', '--heartbeat-ms', '50'];
 const SIZE = 3;
+/** rolling-restart's bound per node: back, following and caught up. */
+const NODE_BOUND_MS = 60_000;
+// The restart alone may take (SIZE + 1) * NODE_BOUND_MS; tap's default of 300 s per file is less.
+t.setTimeout(600_000);
 
 interface Run {
   code: number;
@@ -110,7 +114,9 @@ t.test('rolling restart under a write load loses no acknowledged write', async (
   t.ok(load.acked.size >= 50, 'writes flow before the restart');
   load.measureFrom();
 
-  const rolled = await run(['rolling-restart', '--timeout', '30000', '--catch-up-entries', '50']);
+  // 60 s per node: in CI beside another cluster test a restarted member took over 30 s
+  // to be back and caught up (its start alone, ~0.7 s of CPU idle, takes 5-10 s at load 20).
+  const rolled = await cli([...base, 'rolling-restart', '--timeout', String(NODE_BOUND_MS), '--catch-up-entries', '50'], dir, (SIZE + 1) * NODE_BOUND_MS + 30_000);
   remember();
   t.equal(rolled.code, 0, `rolling-restart succeeds${rolled.code ? `: ${rolled.stdout}${rolled.stderr}` : ''}`);
   const order = [...rolled.stdout.matchAll(/^(n\d): restarted/gm)].map((m) => m[1]);

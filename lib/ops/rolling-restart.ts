@@ -80,7 +80,10 @@ export async function rollingRestart(c: ClusterConfig, io: Io, o: RollingOptions
     const w = await waitForStatus(c.hosts, caughtUp(next, o.catchUpEntries), o.timeoutMs, o.probeMs);
     const row = w.status.nodes.find((n) => n.id === next);
     if (!w.ok) {
-      io.err(`${next}: not back and caught up within ${o.timeoutMs} ms (state ${row?.state ?? '?'}, commit ${row?.commitIndex ?? '?'} of ${w.status.leaderCommit ?? '?'}); stopping the rolling restart`);
+      // Role, term and leader say which condition failed: still starting (no term yet),
+      // not hearing the leader, or behind on the log.
+      const seen = row ? `state ${row.state}, ${row.role ?? '?'} in term ${row.term ?? '?'} following ${row.leaderId ?? 'nobody'}, commit ${row.commitIndex ?? '?'}` : 'no row';
+      io.err(`${next}: not back and caught up within ${o.timeoutMs} ms (${seen}; leader ${w.status.leader ?? 'none'} in term ${w.status.term ?? '?'} at commit ${w.status.leaderCommit ?? '?'}); stopping the rolling restart`);
       return false;
     }
     io.out(`${next}: restarted (pid ${started.pid ?? '?'}), caught up in ${Date.now() - startedAt} ms (commit ${row!.commitIndex} of the leader's ${w.status.leaderCommit}, leader ${w.status.leader})`);
