@@ -4,7 +4,7 @@
 // collects later, within the bound waited for.
 import t from 'tap';
 import { spawnActor } from '../lib/actor/spawn.js';
-import { collectionKind, EXTERNAL_SLACK_BYTES, IdleGcPolicy, type IdleGcOptions } from '../lib/actor/idle-gc.js';
+import { collectionKind, EXTERNAL_SLACK_BYTES, FOLLOWER_COMPACT_HEAP_BYTES_MAX, IdleGcPolicy, LEADER_COMPACT_HEAP_BYTES_MAX, MAIN_IDLE_GC, type IdleGcOptions } from '../lib/actor/idle-gc.js';
 import { tuneProcessHeap } from '../lib/actor/heap-tuning.js';
 import type { ChurnIn, ChurnOut } from './helpers/churn-actor.js';
 import { waitFor } from './helpers/wait.js';
@@ -99,8 +99,10 @@ t.test('a full collection resets what counts as grown', (t) => {
 });
 
 t.test('the pause is bounded: a big heap is collected without compaction, a huge one not at all', (t) => {
-  t.equal(collectionKind(OPTS, 24 * MiB), 'compact', 'a small heap is compacted');
-  t.equal(collectionKind(OPTS, 24 * MiB + 1), 'plain', 'a bigger one is only collected');
+  t.equal(collectionKind(24 * MiB, 24 * MiB), 'compact', 'a small heap is compacted');
+  t.equal(collectionKind(24 * MiB, 24 * MiB + 1), 'plain', 'a bigger one is only collected');
+  t.ok(LEADER_COMPACT_HEAP_BYTES_MAX < FOLLOWER_COMPACT_HEAP_BYTES_MAX, "a leader's pause stops its heartbeats: it compacts less");
+  t.equal(MAIN_IDLE_GC.compactHeapBytesMax, LEADER_COMPACT_HEAP_BYTES_MAX, 'a node starts with the leader bound, until it knows its role');
   const p = new IdleGcPolicy(OPTS, mem(3 * MiB, 100 * MiB));
   scavenge(p, 5);
   t.equal(p.check(mem(3 * MiB, 150 * MiB)), 'wait', 'working');

@@ -21,7 +21,12 @@
 // 0.5-0.9 s once the restart's apply went quiet, on all five nodes at once: the leader's
 // heartbeats stopped for longer than an election timeout and leadership churned. So a
 // big heap is collected without compaction, and past collectHeapBytesMax not at all
-// (V8's own, incremental collections see to it).
+// (V8's own, incremental collections see to it). How big may compact depends on who
+// pauses: a leader's pause stops its heartbeats, so it compacts only a small heap; a
+// follower's pause only delays its acknowledgements (the heartbeats that arrive
+// meanwhile are stepped before the pause's ticks: tick-clock.ts take()), so the main
+// thread of a follower compacts a 100k-key store (~40 MiB, ~120 ms). The node says
+// which it is (setCompactHeapBytesMax).
 // Heap growth alone never brings a collection while the thread works: a forced full
 // collection throws away optimized code that holds objects found dead ("weak objects"
 // in --trace-deopt), and the thread then runs its hot paths unoptimized until V8
@@ -63,8 +68,16 @@ export interface IdleGcOptions {
 export type CollectionKind = 'compact' | 'plain';
 
 /** How a forced collection of a heap holding `heapUsed` bytes goes (when the policy says collect). */
-export function collectionKind(opts: IdleGcOptions, heapUsed: number): CollectionKind {
-  return heapUsed <= opts.compactHeapBytesMax ? 'compact' : 'plain';
+export function collectionKind(compactHeapBytesMax: number, heapUsed: number): CollectionKind {
+  return heapUsed <= compactHeapBytesMax ? 'compact' : 'plain';
+}
+
+/** This thread's bound on a heap its collector compacts (startIdleCollector sets it from its options). */
+let compactLimit = 0;
+
+/** Changes this thread's compaction bound (the main thread: by its node's role). */
+export function setCompactHeapBytesMax(bytes: number): void {
+  compactLimit = bytes;
 }
 
 /**
@@ -75,7 +88,11 @@ export function collectionKind(opts: IdleGcOptions, heapUsed: number): Collectio
  * collection in each: a leader's heartbeats and metrics allocate that much while it
  * idles), and collects once (V8 frees its dead buffers at its next collection of its own).
  */
-const PAUSE_BOUNDS = { compactHeapBytesMax: 24 * 1024 * 1024, collectHeapBytesMax: 256 * 1024 * 1024 };
+/** A leader's main thread (and any actor: theirs hold a few MiB) compacts up to this: ~75 ms here, a quarter of the shortest election timeout. */
+export const LEADER_COMPACT_HEAP_BYTES_MAX = 24 * 1024 * 1024;
+/** A follower's main thread compacts up to this: ~200 ms here; only its acknowledgements wait. */
+export const FOLLOWER_COMPACT_HEAP_BYTES_MAX = 64 * 1024 * 1024;
+const PAUSE_BOUNDS = { compactHeapBytesMax: LEADER_COMPACT_HEAP_BYTES_MAX, collectHeapBytesMax: 256 * 1024 * 1024 };
 export const ACTOR_IDLE_GC: IdleGcOptions = { worthBytes: 2 * 1024 * 1024, quietChecks: 1, quietScavengesMax: 0, passes: 2, ...PAUSE_BOUNDS };
 export const MAIN_IDLE_GC: IdleGcOptions = { worthBytes: 6 * 1024 * 1024, quietChecks: 3, quietScavengesMax: 1, passes: 1, ...PAUSE_BOUNDS };
 
@@ -181,6 +198,7 @@ export function startIdleCollector(opts: IdleGcOptions): void {
   if (started) return;
   started = true;
   const gc = obtainGc();
+  compactLimit = opts.compactHeapBytesMax;
   const policy = new IdleGcPolicy(opts, memoryNow());
   let timer: NodeJS.Timeout | null = null;
   let collecting = false;
@@ -190,7 +208,7 @@ export function startIdleCollector(opts: IdleGcOptions): void {
   };
   const collect = () => {
     collecting = true;
-    const kind = collectionKind(opts, memoryNow().heapUsed);
+    const kind = collectionKind(compactLimit, memoryNow().heapUsed);
     collectOnce(gc, kind);
     if (opts.passes === 1) return done();
     // Array buffers found dead are freed by the sweeper after the collection: a second

@@ -11,7 +11,7 @@ import { createNanoEvents, type Emitter } from 'nanoevents';
 import { actorFile, spawnActor, type ActorHandle, type ActorName } from '../actor/spawn.js';
 import { loosenHeapWhileLoading, tuneProcessHeap } from '../actor/heap-tuning.js';
 import { tuneJitTierUp } from '../actor/jit-tuning.js';
-import { MAIN_IDLE_GC, startIdleCollector } from '../actor/idle-gc.js';
+import { FOLLOWER_COMPACT_HEAP_BYTES_MAX, LEADER_COMPACT_HEAP_BYTES_MAX, MAIN_IDLE_GC, setCompactHeapBytesMax, startIdleCollector } from '../actor/idle-gc.js';
 import { TickClock } from '../actor/tick-clock.js';
 import { ticksUntilWake, TICKS_PER_TAKE_MAX } from '../actor/tick-cadence.js';
 import { Logger } from '../log/logger.js';
@@ -761,6 +761,8 @@ export class RaftNode {
       if (this.running && prev !== null && prev.leader !== st.leader) this.reconcilePeers();
       for (const r of this.replicators.values()) r.post({ type: 'term', term: st.term });
       this.peerServer.post({ type: 'term', term: st.term });
+      // A leader's collection pause stops its heartbeats; a follower's only delays its acks (idle-gc.ts).
+      setCompactHeapBytesMax(st.role === 'leader' ? LEADER_COMPACT_HEAP_BYTES_MAX : FOLLOWER_COMPACT_HEAP_BYTES_MAX);
     }
     const now = Date.now();
     if (force || roleChanged || (progressed && now - this.lastProgressPush >= STATUS_PROGRESS_INTERVAL_MS)) {
