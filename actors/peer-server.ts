@@ -151,7 +151,8 @@ runActor<PeerServerIn, PeerServerOut, PeerServerData>(async (ctx) => {
   };
 
   // Main steps the ticks due before a message arrived ahead of it, and those due while it
-  // waited behind main's other work after it (tick-clock.ts take()).
+  // waited behind main's other work after it (tick-clock.ts take()). The origin is read
+  // once: its getter is not free, and it does not change.
   const origin = performance.timeOrigin;
   let inbox: PeerMessage[] = [];
   let inboxAt = 0;

@@ -28,9 +28,9 @@ let tuned = false;
  * The main thread's isolate was sized when the process started; three of V8's flags are
  * read again at every collection, so setting them now still bounds it: the young
  * generation stays near its start-up size (1-2 MiB semi-spaces) instead of doubling up to
- * 16 MiB, and the old generation grows by OLD_GENERATION_GROWING_PERCENT, not 2-4x. The
- * idle collector compacts what is small enough. The flags are process-wide: the actors' isolates
- * follow them too. Call it once, first thing when a node starts.
+ * 16 MiB, and the old generation grows by OLD_GENERATION_GROWING_PERCENT, not 2-4x (the
+ * idle collector compacts what is small enough). The flags are process-wide: the actors'
+ * isolates follow them too. Call it once, first thing when a node starts.
  *
  * The semi-space bound does not hold on its own: once worker threads start it is lost
  * (setting it again as each worker came online did not hold either on a loaded machine),
@@ -74,9 +74,9 @@ export const LOADING_GROWING_PERCENT = 100;
  * and with the tuned flags V8 ran a full collection each time the old generation grew by
  * 30 %: five or six of them while 100k keys were restored, half of the restore's time
  * (they compacted then, too). V8's own growth until the state is in, then the tuned
- * flag again (read at every collection). Measured: restoring 100k keys 180 ms instead of 240; a follower's restart until
- * it served a read 1,224 ms instead of 1,349 (mean of 8 each, alternated). Returns the
- * function that tightens the heap again.
+ * flag again (read at every collection). Measured: restoring 100k keys 180 ms instead of
+ * 240; a follower's restart until it served a read 1,224 ms instead of 1,349 (mean of 8
+ * each, alternated). Returns the function that tightens the heap again.
  */
 export function loosenHeapWhileLoading(): () => void {
   if (!tuned) return () => {};

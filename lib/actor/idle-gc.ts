@@ -80,19 +80,21 @@ export function setCompactHeapBytesMax(bytes: number): void {
   compactLimit = bytes;
 }
 
-/**
- * An actor's heap is a few MiB: a full collection of it takes a few milliseconds, and it
- * is collected after a second of quiet once it grew 2 MiB. The main thread holds the
- * keyspace (~50 MiB for 100k keys) and a full, compacting collection of it blocks it for
- * ~100 ms: it waits for 6 MiB of growth and three quiet seconds (at most one young
- * collection in each: a leader's heartbeats and metrics allocate that much while it
- * idles), and collects once (V8 frees its dead buffers at its next collection of its own).
- */
 /** A leader's main thread (and any actor: theirs hold a few MiB) compacts up to this: ~75 ms here, a quarter of the shortest election timeout. */
 export const LEADER_COMPACT_HEAP_BYTES_MAX = 24 * 1024 * 1024;
 /** A follower's main thread compacts up to this: ~200 ms here; only its acknowledgements wait. */
 export const FOLLOWER_COMPACT_HEAP_BYTES_MAX = 64 * 1024 * 1024;
 const PAUSE_BOUNDS = { compactHeapBytesMax: LEADER_COMPACT_HEAP_BYTES_MAX, collectHeapBytesMax: 256 * 1024 * 1024 };
+
+/**
+ * An actor's heap is a few MiB: a full collection of it takes a few milliseconds, and it
+ * is collected after a second of quiet once it grew 2 MiB. The main thread holds the
+ * keyspace (~40 MiB for 100k keys; a follower compacts it in ~120 ms, a leader collects
+ * it without compaction in ~20): it waits for 6 MiB of growth and three quiet seconds (at
+ * most one young collection in each: a leader's heartbeats and metrics allocate that much
+ * while it idles), and collects once (V8 frees its dead buffers at its next collection of
+ * its own).
+ */
 export const ACTOR_IDLE_GC: IdleGcOptions = { worthBytes: 2 * 1024 * 1024, quietChecks: 1, quietScavengesMax: 0, passes: 2, ...PAUSE_BOUNDS };
 export const MAIN_IDLE_GC: IdleGcOptions = { worthBytes: 6 * 1024 * 1024, quietChecks: 3, quietScavengesMax: 1, passes: 1, ...PAUSE_BOUNDS };
 

@@ -136,8 +136,11 @@ export type PeerServerIn =
   | { type: 'stop' }
   | MetricsRequest;
 export type PeerServerOut =
-  /** The messages of every frame decoded in one event-loop turn, from any peer, in order. */
-  /** `at`: when the first of them was read, as performance.timeOrigin + performance.now() (one clock for every thread). */
+  /**
+   * The messages of every frame decoded in one event-loop turn, from any peer, in order;
+   * `at`: when the first of them was read, as performance.timeOrigin + performance.now()
+   * (one clock for every thread).
+   */
   | { type: 'received'; messages: PeerMessage[]; at: number }
   | { type: 'peerUp'; peer: NodeId; remote: string }
   | { type: 'peerDown'; peer: NodeId; reason: string }
