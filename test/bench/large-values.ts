@@ -7,6 +7,8 @@ import type { Percentiles } from './latency.js';
 import { withSystem } from './launch.js';
 import type { BenchOptions } from './options.js';
 import { ProcWatch } from './proc-stats.js';
+import { ThreadWatch } from './thread-stats.js';
+import { perOpByThread } from './throughput.js';
 import type { Progress } from './progress.js';
 import type { KvClient, SystemName } from './system.js';
 
@@ -27,6 +29,8 @@ export interface LargeValuesRow {
   write: Percentiles;
   cpuSecPerMember: number[];
   rssPeakMiBPerMember: number[];
+  /** raftd only: CPU µs per write by thread group, the leader's and the followers' summed. */
+  cpuUsPerOpByThread?: Record<string, number>;
 }
 
 export async function runLargeValues(opts: BenchOptions, systems: SystemName[], progress: Progress): Promise<LargeValuesRow[]> {
@@ -41,6 +45,7 @@ export async function runLargeValues(opts: BenchOptions, systems: SystemName[], 
         for (let i = 0; i < connCount; i++) conns.push(await sys.connect(leader));
         const termBefore = await sys.term();
         let watch: ProcWatch | null = null;
+        let threads: ThreadWatch | null = null;
         let windowStart = 0;
         const res = await runClosedLoop(
           conns,
@@ -49,11 +54,13 @@ export async function runLargeValues(opts: BenchOptions, systems: SystemName[], 
             keepWriteAcks: true,
             onWindowStart: () => {
               watch = new ProcWatch(sys.pids());
+              if (name === 'raftd') threads = new ThreadWatch(sys.pids());
               windowStart = performance.now();
             },
           },
         );
         const cost = (watch as ProcWatch | null)?.stop() ?? { cpuSec: [], rssPeakMiB: [] };
+        const byThread = (threads as ThreadWatch | null)?.stop();
         const termAfter = await sys.term();
         const windowEnd = windowStart + res.seconds * 1000;
         const { longestGapMs, secondsWithoutAck } = gaps(res.writeAcks, windowStart, windowEnd);
@@ -72,6 +79,7 @@ export async function runLargeValues(opts: BenchOptions, systems: SystemName[], 
           write: res.write,
           cpuSecPerMember: cost.cpuSec,
           rssPeakMiBPerMember: cost.rssPeakMiB,
+          ...(byThread && res.writes > 0 ? { cpuUsPerOpByThread: perOpByThread(byThread, leader, res.writes) } : {}),
         };
       } finally {
         for (const c of conns) c.close();

@@ -52,6 +52,10 @@ export function renderMarkdown(res: BenchResults): string {
         `| ${r.system} | ${r.nodes} | ${r.clients} | ${n0(r.valueBytes)} B | ${n0(r.writesPerSec)} | ${r.mbPerSec.toFixed(1)} | ${n0(r.longestGapMs)} | ${r.secondsWithoutAck} | ${r.elections} | ${ms(r.write.p50Ms)} / ${ms(r.write.p99Ms)} / ${ms(r.write.p999Ms)} |`,
       );
     }
+    for (const r of res.large) {
+      const groups = Object.entries(r.cpuUsPerOpByThread ?? {}).sort((a, b) => b[1] - a[1]);
+      if (groups.length > 0) out.push('', `${r.system} large values, CPU µs per write by thread: ${groups.map(([g, c]) => `${g} ${c.toFixed(0)}`).join(', ')}.`);
+    }
     out.push('');
   }
 

@@ -106,7 +106,7 @@ async function measureRow(sys: BenchSystem, opts: BenchOptions, workload: Worklo
 }
 
 /** Per member and thread group CPU seconds, as µs per operation: the leader's own, the followers' summed. */
-function perOpByThread(byMember: ThreadCpu[], leader: number, ops: number): Record<string, number> {
+export function perOpByThread(byMember: ThreadCpu[], leader: number, ops: number): Record<string, number> {
   const out: Record<string, number> = {};
   byMember.forEach((member, i) => {
     const role = i === leader ? 'leader' : 'followers';
