@@ -10,6 +10,7 @@
 import { KeyOrder, KeyVersions } from './key-order.js';
 import { ScanIndex } from './scan-index.js';
 import { assert } from '../util/assert.js';
+import { copyBytes } from '../util/copy-bytes.js';
 import { elementCount, newValue, valueBytes, type TypeName, type Value } from './values.js';
 
 export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
@@ -321,5 +322,7 @@ export function keyBuf(k: string): Buffer {
 
 /** A private copy: never keep a decoder's or a client's buffer. */
 export function own(b: Buffer): Buffer {
-  return Buffer.from(b);
+  const copy = Buffer.allocUnsafe(b.length);
+  copyBytes(copy, 0, b);
+  return copy;
 }

@@ -3,6 +3,7 @@
 // sequence, instead of a msgpack array of thousands of small arrays and buffers: packing
 // and unpacking then cost a few allocations per key instead of dozens, and the garbage
 // collector has little to do.
+import { copyBytes } from '../util/copy-bytes.js';
 import { RaftdError } from '../util/errors.js';
 
 declare global {
@@ -73,7 +74,7 @@ export class RecordWriter {
   bytes(b: Uint8Array): void {
     this.u32(b.length);
     this.room(b.length);
-    this.buf.set(b, this.off);
+    copyBytes(this.buf, this.off, b);
     this.off += b.length;
   }
 

@@ -1,5 +1,6 @@
 // The five value types a key can hold, each with its size in bytes kept up to date
 // (the per-key byte bound and the store's byte count read it without a walk).
+import { copyBytes } from '../util/copy-bytes.js';
 import { IndexedSet } from './indexed-set.js';
 import { SkipList } from './skiplist.js';
 
@@ -127,7 +128,7 @@ export function stringBytes(b: Uint8Array): StringBytes {
   if (b.length <= STRING_INLINE_BYTES_MAX) return Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
   if (2 * b.length >= b.buffer.byteLength) return Buffer.from(b.buffer, b.byteOffset, b.length);
   const own = Buffer.allocUnsafeSlow(b.length);
-  own.set(b);
+  copyBytes(own, 0, b);
   return own;
 }
 

@@ -3,6 +3,7 @@
 // the leader's main thread five copies on 5 nodes, and each receiving thread one more.
 // Data in a SharedArrayBuffer crosses threads without a copy: one copy here instead.
 import type { Entry } from '../raft/types.js';
+import { copyBytes } from '../util/copy-bytes.js';
 
 /** Below this, a copy per thread is cheaper than a shared buffer of its own (an allocation each). */
 export const SHARE_ENTRY_BYTES_MIN = 16 * 1024;
@@ -18,7 +19,7 @@ export function shareLargeEntries(entries: readonly Entry[], bytesMin = SHARE_EN
     const d = e.data;
     if (d.byteLength < bytesMin || d.buffer instanceof SharedArrayBuffer) continue;
     const copy = new Uint8Array(new SharedArrayBuffer(d.byteLength));
-    copy.set(d);
+    copyBytes(copy, 0, d);
     e.data = copy;
     shared++;
   }

@@ -8,6 +8,7 @@
 import { crc32 } from 'node:zlib';
 import type { Entry, EntryKind } from '../raft/types.js';
 import { assert, AssertionError } from '../util/assert.js';
+import { copyBytes } from '../util/copy-bytes.js';
 import { readU64, writeU64 } from './u64.js';
 
 export const RECORD_HEADER_BYTES = 8;
@@ -30,8 +31,12 @@ export interface EncodedBatch {
   offsets: number[];
 }
 
-/** Encodes a batch of entries into one buffer, so the batch is one write. */
-export function encodeEntries(entries: readonly Entry[]): EncodedBatch {
+/**
+ * Encodes a batch of entries into one buffer, so the batch is one write. With `scratch`
+ * the records go to its start if they fit (the result views it: valid until the next
+ * use of that scratch), else into a new buffer.
+ */
+export function encodeEntries(entries: readonly Entry[], scratch?: Buffer): EncodedBatch {
   const offsets: number[] = new Array<number>(entries.length + 1);
   let total = 0;
   for (let k = 0; k < entries.length; k++) {
@@ -39,7 +44,7 @@ export function encodeEntries(entries: readonly Entry[]): EncodedBatch {
     total += recordBytes(entries[k]!);
   }
   offsets[entries.length] = total;
-  const buf = Buffer.allocUnsafe(total);
+  const buf = scratch !== undefined && scratch.length >= total ? scratch.subarray(0, total) : Buffer.allocUnsafe(total);
   for (let k = 0; k < entries.length; k++) encodeInto(buf, offsets[k]!, offsets[k + 1]!, entries[k]!);
   return { buf, offsets };
 }
@@ -59,7 +64,7 @@ function encodeInto(buf: Buffer, start: number, end: number, e: Entry): void {
   const tidBytes = buf.write(e.tid, p + 2, 'utf8');
   if (tidBytes > TID_BYTES_MAX) fail(`entry ${e.index}: tid is ${tidBytes} B > ${TID_BYTES_MAX} B`);
   p = buf.writeUInt16LE(tidBytes, p) + tidBytes;
-  buf.set(e.data, p);
+  copyBytes(buf, p, e.data);
   if (p + e.data.byteLength !== end) fail(`entry ${e.index}: record size mismatch`);
   buf.writeUInt32LE(bodyBytes, start);
   buf.writeUInt32LE(crc32(buf.subarray(start + RECORD_HEADER_BYTES, end)), start + 4);

@@ -3,6 +3,7 @@
 // once, when a piece taken spans chunks, so input fed a byte at a time stays linear.
 // Chunks are kept by reference: the caller must not modify a chunk after pushing it.
 import { assert } from './assert.js';
+import { copyBytes } from './copy-bytes.js';
 
 /** Consumed chunk references are dropped once this many (and half the list) pile up at the front. */
 const COMPACT_CHUNKS = 64;
@@ -96,7 +97,7 @@ export class ChunkList {
         const c = this.chunks[ci]!;
         const k = Math.min(c.length - co, n - w);
         // Into shared memory, Buffer#copy is several times slower than TypedArray#set.
-        if (own === 'shared') out.set(c.subarray(co, co + k), w);
+        if (own === 'shared') copyBytes(out, w, c.subarray(co, co + k));
         else c.copy(out, w, co, co + k);
         w += k;
         ci++;

@@ -2,6 +2,7 @@
  * RESP2 reply encoding. Every function returns the encoded bytes, ready to write;
  * replies are built once and queued as Buffers.
  */
+import { copyBytes } from './copy-bytes.js';
 
 const CRLF = '\r\n';
 
@@ -30,8 +31,12 @@ export function integer(n: number | bigint): Buffer {
 export function bulk(value: Uint8Array | string | null): Buffer {
   if (value === null) return NULL_BULK;
   const body = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-  const head = Buffer.from(`$${body.length}${CRLF}`, 'latin1');
-  return Buffer.concat([head, body, CRLF_BYTES], head.length + body.length + 2);
+  const head = `$${body.length}${CRLF}`;
+  const out = Buffer.allocUnsafe(head.length + body.length + 2);
+  out.write(head, 0, 'latin1');
+  copyBytes(out, head.length, body);
+  out.write(CRLF, head.length + body.length, 'latin1');
+  return out;
 }
 
 /** `*<n>` followed by the already encoded items, or the null array `*-1` for null. */
@@ -41,7 +46,6 @@ export function array(items: readonly Buffer[] | null): Buffer {
   return Buffer.concat([head, ...items]);
 }
 
-const CRLF_BYTES = Buffer.from(CRLF, 'latin1');
 
 export const OK = simple('OK');
 export const PONG = simple('PONG');
