@@ -95,6 +95,23 @@ t.test('append and read back across several segments', (t) => {
   t.end();
 });
 
+t.test('batches reuse one encode buffer: larger, smaller and shared-memory values all read back', (t) => {
+  const dir = tmpDir(t);
+  const s = LogStore.open({ dataDir: dir, segmentBytesMax: 8 * 1024 * 1024 });
+  // A follower's large values are views at odd offsets of a shared frame body.
+  const body = new Uint8Array(new SharedArrayBuffer(300_007));
+  for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff;
+  const big = (index: number, off: number, n: number): Entry => ({ index, term: 1, kind: 'normal', tid: `big-${index}`, data: body.subarray(off, off + n) });
+  const batches: Entry[][] = [entries(1, 3, 1, 500), [big(4, 3, 100_001)], entries(5, 2, 1, 10), [big(7, 5, 200_000), big(8, 1, 90_000)], entries(9, 40, 1, 100)];
+  for (const b of batches) s.append(b);
+  s.sync();
+  const want = batches.flat();
+  t.same(plain(s.entries()), plain(want), 'read back from the open store');
+  s.close();
+  t.same(plain(readLog(dir)), plain(want), 'and from the files');
+  t.end();
+});
+
 t.test('a record larger than segmentBytesMax gets a segment of its own', (t) => {
   const dir = tmpDir(t);
   const s = LogStore.open({ dataDir: dir, segmentBytesMax: 200 });

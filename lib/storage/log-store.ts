@@ -53,6 +53,12 @@ interface Segment {
 const PREALLOC_STEP_BYTES = 1024 * 1024;
 const PREALLOC_APPEND_BYTES_MAX = 64 * 1024;
 const ZEROS = Buffer.alloc(PREALLOC_STEP_BYTES);
+/**
+ * Records are encoded into one buffer that every write reuses, up to this size (a
+ * follower's batch of large values is about appendBytesMax, 1 MiB): a fresh buffer per
+ * write was fresh memory, and on this VM its page faults cost more than the copy into it.
+ */
+const SCRATCH_BYTES_MAX = 4 * 1024 * 1024;
 
 export interface AppendResult {
   bytes: number;
@@ -85,6 +91,8 @@ export class LogStore {
   private closed = false;
   /** The torn tail cut off while opening, if any. */
   readonly repairedTail: TornTail | null;
+  /** Where write() encodes its records (SCRATCH_BYTES_MAX). */
+  private scratch = Buffer.alloc(0);
 
   private constructor(
     private readonly opts: LogStoreOptions,
@@ -437,7 +445,9 @@ export class LogStore {
 
   /** Writes records after the last one, one write per segment touched. */
   private write(entries: readonly Entry[]): { bytes: number; rolled: number } {
-    const { buf, offsets } = encodeEntries(entries);
+    const { buf, offsets } = encodeEntries(entries, this.scratch);
+    // Written synchronously below and not kept: the next write may take the same memory.
+    if (buf.buffer !== this.scratch.buffer && buf.length <= SCRATCH_BYTES_MAX) this.scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_BYTES_MAX, Math.max(buf.length, 2 * this.scratch.length)));
     const max = this.opts.segmentBytesMax;
     let seg = this.segments.at(-1) ?? null;
     let rolled = 0;
