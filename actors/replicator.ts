@@ -18,7 +18,7 @@ import { runActor } from '../lib/actor/host.js';
 import { Logger } from '../lib/log/logger.js';
 import { SendMetrics } from '../lib/metrics/transport-metrics.js';
 import { assert, assertNever } from '../lib/util/assert.js';
-import { encodeBatch, messageBytesEst } from '../lib/wire/batch.js';
+import { encodeBatch, messageBytesEst, partsBytes } from '../lib/wire/batch.js';
 import { BoundedQueue } from '../lib/wire/bounded-queue.js';
 import { BulkFloor, isUrgent } from '../lib/wire/lane.js';
 import { readClusterSecret } from '../lib/security/secret-file.js';
@@ -161,7 +161,7 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
     bytesDoneSeen = 0;
     handshake = new DialerHandshake(hsConfig, self.id, peer.id, randomBytes(NONCE_BYTES));
     decoder = new FrameDecoder(HANDSHAKE_FRAME_BYTES_MAX);
-    write(encodeFrame(handshake.hello()));
+    write([encodeFrame(handshake.hello())]);
   };
 
   const onData = (sock: net.Socket, chunk: Buffer) => {
@@ -172,7 +172,7 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
         if (f.t !== 'challenge') throw new RaftdError('RAFTD_HANDSHAKE_REFUSED', `peer sent ${f.t} instead of its challenge`);
         const v = handshake!.onChallenge(f);
         if (!v.ok) throw new RaftdError('RAFTD_HANDSHAKE_REFUSED', v.reason);
-        write(encodeFrame(v.value));
+        write([encodeFrame(v.value)]);
         onAuthenticated(sock);
       }
     } catch (err) {
@@ -268,7 +268,8 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
     sock.uncork();
     watchUnsent(sock);
   };
-  const write = (buf: Buffer) => {
+  /** One frame, as its parts (lib/wire/frame-parts.ts): they leave together with the turn's other frames. */
+  const write = (parts: readonly Buffer[]) => {
     const sock = socket!;
     if (corked !== sock) {
       uncork();
@@ -276,10 +277,11 @@ runActor<ReplicatorIn, ReplicatorOut, ReplicatorData>((ctx) => {
       corked = sock;
       setImmediate(uncork);
     }
-    bytesQueued += buf.length;
+    const bytes = partsBytes(parts);
+    bytesQueued += bytes;
     metrics.frames.inc();
-    metrics.bytes.inc(buf.length);
-    sock.write(buf);
+    metrics.bytes.inc(bytes);
+    for (const p of parts) sock.write(p);
   };
 
   const writable = () => state === 'connected' && socket !== null && socket.writableLength < SOCKET_BUFFER_BYTES_MAX;

@@ -6,7 +6,7 @@
 import t from 'tap';
 import type { Frame, PeerMessage } from '../actors/protocol.js';
 import type { Entry, Message } from '../lib/raft/types.js';
-import { encodeBatch } from '../lib/wire/batch.js';
+import { encodeBatch, partsBytes } from '../lib/wire/batch.js';
 import { BoundedQueue } from '../lib/wire/bounded-queue.js';
 import { FRAME_HEADER_BYTES, FrameDecoder } from '../lib/wire/frame-codec.js';
 
@@ -17,12 +17,13 @@ function append(prevLogIndex: number, sizes: number[], term = 5): Append {
   return { type: 'append', term, from: 'n1', to: 'n2', prevLogIndex, prevLogTerm: term, entries, leaderCommit: prevLogIndex, ctx: 3 };
 }
 
-function decode(t: { ok(v: unknown, msg: string): unknown }, frames: Buffer[], max: number): PeerMessage[] {
+function decode(t: { ok(v: unknown, msg: string): unknown }, frames: Buffer[][], max: number): PeerMessage[] {
   const d = new FrameDecoder(max);
   const out: PeerMessage[] = [];
-  for (const f of frames) {
-    t.ok(f.length - FRAME_HEADER_BYTES <= max, `frame body ${f.length - FRAME_HEADER_BYTES} <= ${max}`);
-    for (const fr of d.push(f)) out.push(...(fr as Extract<Frame, { t: 'msgs' }>).m);
+  for (const parts of frames) {
+    const body = partsBytes(parts) - FRAME_HEADER_BYTES;
+    t.ok(body <= max, `frame body ${body} <= ${max}`);
+    for (const p of parts) for (const fr of d.push(p)) out.push(...(fr as Extract<Frame, { t: 'msgs' }>).m);
   }
   return out;
 }

@@ -10,10 +10,12 @@
 // reported (Raft retries and the operator reads why). A single forwarded write is
 // returned in `dropped` so the caller fails that client's request. A single reply is
 // answered with an error reply in its place, which always fits, and reported.
+import type { Frame } from '../actor/protocol.js';
 import type { Entry, Message } from '../raft/types.js';
 import type { ForwardMessage, PeerMessage } from '../replica/messages.js';
 import { assert } from '../util/assert.js';
-import { encodeFrame, frameBodyBytes } from './frame-codec.js';
+import { encodeFrame, FRAME_HEADER_BYTES } from './frame-codec.js';
+import { encodeFrameParts, hasLargeBytes } from './frame-parts.js';
 
 /** Generous upper estimates of msgpack overhead: keys, type tags, integers. */
 const FRAME_BYTES_EST = 16;
@@ -29,7 +31,8 @@ type FwdReply = Extract<ForwardMessage, { type: 'fwdReply' }>;
 type Splittable = Append | FwdWrite | FwdReply;
 
 export interface EncodedBatch {
-  frames: Buffer[];
+  /** Each frame as the parts to write in order (one, unless it carries large byte strings: frame-parts.ts). */
+  frames: Buffer[][];
   /**
    * What could not be sent as it was, one message per payload item: an append of one
    * entry, a fwdWrite of one item (the caller fails it), a fwdReply of one reply (already
@@ -136,10 +139,22 @@ function splitByEstimate(m: PeerMessage, budget: number): PeerMessage[] {
   return pieces;
 }
 
+/** A frame's parts: one buffer from msgpackr, or parts that leave large byte strings uncopied. */
+function encodeParts(frame: Frame): Buffer[] {
+  return hasLargeBytes(frame) ? encodeFrameParts(frame) : [encodeFrame(frame)];
+}
+
+/** Bytes of a frame's parts, length prefix included. */
+export function partsBytes(parts: readonly Buffer[]): number {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
+}
+
 /** Encodes a group as one frame; if the estimate was wrong, halves it until each part fits. */
 function encodeGroup(group: PeerMessage[], frameBytesMax: number, out: EncodedBatch): void {
-  const frame = encodeFrame({ t: 'msgs', m: group });
-  if (frameBodyBytes(frame) <= frameBytesMax) {
+  const frame = encodeParts({ t: 'msgs', m: group });
+  if (partsBytes(frame) - FRAME_HEADER_BYTES <= frameBytesMax) {
     out.frames.push(frame);
     return;
   }
@@ -160,8 +175,8 @@ function encodeGroup(group: PeerMessage[], frameBytesMax: number, out: EncodedBa
   if (m.type === 'fwdReply') {
     const answer = replyTooLarge(m, frameBytesMax);
     const f = encodeFrame({ t: 'msgs', m: [answer] });
-    assert(frameBodyBytes(f) <= frameBytesMax, `an error reply does not fit a ${frameBytesMax} B frame`);
-    out.frames.push(f);
+    assert(f.length - FRAME_HEADER_BYTES <= frameBytesMax, `an error reply does not fit a ${frameBytesMax} B frame`);
+    out.frames.push([f]);
   }
 }
 

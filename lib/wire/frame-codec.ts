@@ -45,11 +45,6 @@ export function encodeFrame(frame: Frame): Buffer {
   return buf;
 }
 
-/** Body length of an encoded frame (what frameBytesMax bounds). */
-export function frameBodyBytes(encoded: Buffer): number {
-  return encoded.length - FRAME_HEADER_BYTES;
-}
-
 /**
  * Decodes one frame body (no length prefix). Entry data in the result are views of
  * `body`: the caller must not reuse that memory. Throws RaftdError RAFTD_FRAME_MALFORMED.
