@@ -33,6 +33,14 @@ t.test('every mix of shared and plain memory, sizes and alignments', async (t) =
   t.equal(cases, 128, 'all cases ran and matched');
 });
 
+t.test('overlapping ranges of one shared buffer copy as a memmove would', async (t) => {
+  const b = bytes(10_000, true, 3);
+  const want = Uint8Array.from(b);
+  want.copyWithin(1000, 0, 5000);
+  copyBytes(b, 1000, b.subarray(0, 5000));
+  t.ok(Buffer.from(b.buffer).equals(Buffer.from(want)), 'forward overlap');
+});
+
 t.test('a copy past the end of the destination is refused, not cut short', async (t) => {
   t.throws(() => copyBytes(new Uint8Array(10), 5, new Uint8Array(6)), /copy of 6 bytes at 5 into 10/);
   t.throws(() => copyBytes(new Uint8Array(new SharedArrayBuffer(1000)), 1, new Uint8Array(1000)), /copy of 1000 bytes at 1/);

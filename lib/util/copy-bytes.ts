@@ -18,7 +18,8 @@ const fill = Buffer.prototype.fill as (this: Uint8Array, value: Uint8Array, offs
 export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array): void {
   const n = src.byteLength;
   assert(at >= 0 && at + n <= dst.byteLength, `copy of ${n} bytes at ${at} into ${dst.byteLength}`);
-  if (n < FILL_BYTES_MIN || !(dst.buffer instanceof SharedArrayBuffer || src.buffer instanceof SharedArrayBuffer)) {
+  // fill() is a memcpy: ranges of one buffer (which may overlap) go through set(), a memmove.
+  if (n < FILL_BYTES_MIN || dst.buffer === src.buffer || !(dst.buffer instanceof SharedArrayBuffer || src.buffer instanceof SharedArrayBuffer)) {
     dst.set(src, at);
     return;
   }
