@@ -55,7 +55,8 @@ export async function startRaftd(size: number, extraArgs: string[] = [], cpuProf
   return sys;
 }
 
-function raftdClient(c: RespClient): KvClient {
+/** A closed-loop client over one RESP connection (SET and GET). */
+export function raftdClient(c: RespClient): KvClient {
   return {
     concurrent: false,
     write: async (key, value) => !((await c.command('SET', key, value)) instanceof RespError),
