@@ -16,6 +16,8 @@ export interface IdleRow {
   cpuSecPer10sPerMember: number[];
   /** Per thread group (main, peer-server, replicator, ...; 'other' for V8's and libuv's), all members together, scaled to 10 s. */
   cpuSecPer10sByThread: Record<string, number>;
+  /** raftd: times each thread group was scheduled onto a CPU per second, all members together (its wake-ups); absent without schedstat. */
+  runsPerSecByThread?: Record<string, number>;
   rssMiBPerMember: number[];
 }
 
@@ -46,7 +48,13 @@ export async function runIdle(opts: BenchOptions, systems: SystemName[], progres
       const ms = performance.now() - t0;
       const scale = 10_000 / ms;
       const cpuSecPer10sByThread: Record<string, number> = {};
-      for (const member of byThread) for (const [group, sec] of Object.entries(member)) cpuSecPer10sByThread[group] = (cpuSecPer10sByThread[group] ?? 0) + sec * scale;
+      const runsPerSecByThread: Record<string, number> = {};
+      let scheduled = byThread.length > 0;
+      for (const member of byThread) {
+        for (const [group, sec] of Object.entries(member.cpuSec)) cpuSecPer10sByThread[group] = (cpuSecPer10sByThread[group] ?? 0) + sec * scale;
+        if (member.runs === null) scheduled = false;
+        else for (const [group, n] of Object.entries(member.runs)) runsPerSecByThread[group] = (runsPerSecByThread[group] ?? 0) + (n * 1000) / ms;
+      }
       return {
         system: name,
         nodes: sys.size,
@@ -54,6 +62,7 @@ export async function runIdle(opts: BenchOptions, systems: SystemName[], progres
         cpuSecPer10s: cost.cpuSec.reduce((a, b) => a + b, 0) * scale,
         cpuSecPer10sPerMember: cost.cpuSec.map((c) => c * scale),
         cpuSecPer10sByThread,
+        ...(scheduled ? { runsPerSecByThread } : {}),
         rssMiBPerMember: cost.rssPeakMiB,
       };
     });

@@ -8,7 +8,7 @@ import { withSystem } from './launch.js';
 import type { BenchOptions } from './options.js';
 import { ProcWatch } from './proc-stats.js';
 import { ThreadWatch } from './thread-stats.js';
-import { perOpByThread } from './throughput.js';
+import { perOpByThread } from './thread-stats.js';
 import type { Progress } from './progress.js';
 import type { KvClient, SystemName } from './system.js';
 
@@ -79,7 +79,7 @@ export async function runLargeValues(opts: BenchOptions, systems: SystemName[], 
           write: res.write,
           cpuSecPerMember: cost.cpuSec,
           rssPeakMiBPerMember: cost.rssPeakMiB,
-          ...(byThread && res.writes > 0 ? { cpuUsPerOpByThread: perOpByThread(byThread, leader, res.writes) } : {}),
+          ...(byThread && res.writes > 0 ? { cpuUsPerOpByThread: perOpByThread(byThread.map((m) => m.cpuSec), leader, res.writes) } : {}),
         };
       } finally {
         for (const c of conns) c.close();

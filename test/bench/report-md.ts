@@ -37,6 +37,12 @@ export function renderMarkdown(res: BenchResults): string {
     for (const r of res.throughput) {
       const groups = Object.entries(r.cpuUsPerOpByThread ?? {}).sort((a, b) => b[1] - a[1]);
       if (groups.length > 0) out.push('', `${r.system} ${r.workload} ${r.clients} clients, CPU µs per operation by thread: ${groups.map(([g, c]) => `${g} ${c.toFixed(0)}`).join(', ')}.`);
+      const runs = Object.entries(r.runsPerOpByThread ?? {}).filter(([, n]) => n >= 0.005).sort((a, b) => b[1] - a[1]);
+      if (runs.length > 0) {
+        const total = runs.reduce((a, [, n]) => a + n, 0);
+        const wait = r.runQueueWaitUsPerOp === undefined ? '' : `; waiting for a CPU ${r.runQueueWaitUsPerOp.toFixed(0)} µs per operation, all threads`;
+        out.push('', `${r.system} ${r.workload} ${r.clients} clients, thread runs per operation (wake-ups and resumptions), ${total.toFixed(1)} in all: ${runs.map(([g, n]) => `${g} ${n.toFixed(2)}`).join(', ')}${wait}.`);
+      }
     }
     const errs = res.throughput.filter((r) => r.errors > 0 || r.failedClients > 0);
     for (const r of errs) out.push('', `${r.system} ${r.workload} ${r.clients} clients: ${r.errors} error replies, ${r.failedClients} failed connections.`);
@@ -82,6 +88,8 @@ export function renderMarkdown(res: BenchResults): string {
     for (const r of res.idle) {
       const groups = Object.entries(r.cpuSecPer10sByThread ?? {}).sort((a, b) => b[1] - a[1]);
       if (groups.length > 0) out.push(`${r.system} by thread (CPU s per 10 s, all members): ${groups.map(([g, c]) => `${g} ${c.toFixed(2)}`).join(', ')}.`, '');
+      const runs = Object.entries(r.runsPerSecByThread ?? {}).sort((a, b) => b[1] - a[1]);
+      if (runs.length > 0) out.push(`${r.system} thread runs per second (wake-ups), all members: ${runs.map(([g, n]) => `${g} ${n.toFixed(0)}`).join(', ')}; ${runs.reduce((a, [, n]) => a + n, 0).toFixed(0)} in all.`, '');
     }
   }
   if (res.skipped.length > 0) out.push('Skipped: ' + res.skipped.join('; ') + '.', '');

@@ -6,7 +6,7 @@ import type { Percentiles } from './latency.js';
 import { withSystem } from './launch.js';
 import type { BenchOptions } from './options.js';
 import { ProcWatch } from './proc-stats.js';
-import { ThreadWatch, type ThreadCpu } from './thread-stats.js';
+import { perOpByThread, ThreadWatch, totalOf, type ThreadCpu, type ThreadSample } from './thread-stats.js';
 import type { Progress } from './progress.js';
 import type { BenchSystem, KvClient, SystemName } from './system.js';
 
@@ -35,6 +35,13 @@ export interface ThroughputRow {
    * an operation's cost goes, as a count that moves less with machine noise than ops/s.
    */
   cpuUsPerOpByThread?: Record<string, number>;
+  /**
+   * raftd: times each thread group was scheduled onto a CPU per operation, grouped as
+   * cpuUsPerOpByThread: at one client, the thread crossings a request costs.
+   */
+  runsPerOpByThread?: Record<string, number>;
+  /** raftd: microseconds per operation that the members' threads sat ready waiting for a CPU, all summed. */
+  runQueueWaitUsPerOp?: number;
 }
 
 /** Connections made for `clients` closed-loop clients: one each for RESP; gRPC multiplexes, so etcd shares up to this many. */
@@ -98,21 +105,22 @@ async function measureRow(sys: BenchSystem, opts: BenchOptions, workload: Worklo
       cpuSecPerMember: cost.cpuSec,
       rssPeakMiBPerMember: cost.rssPeakMiB,
       driverCpuSec: (driver.user + driver.system) / 1e6,
-      ...(byThread && ops > 0 ? { cpuUsPerOpByThread: perOpByThread(byThread, leader, ops) } : {}),
+      ...(byThread && ops > 0 ? threadColumns(byThread, leader, ops) : {}),
     };
   } finally {
     for (const c of conns) c.close();
   }
 }
 
-/** Per member and thread group CPU seconds, as µs per operation: the leader's own, the followers' summed. */
-export function perOpByThread(byMember: ThreadCpu[], leader: number, ops: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  byMember.forEach((member, i) => {
-    const role = i === leader ? 'leader' : 'followers';
-    for (const [group, sec] of Object.entries(member)) out[`${role}.${group}`] = (out[`${role}.${group}`] ?? 0) + (sec * 1e6) / ops;
-  });
-  return out;
+/** The thread columns of a row: CPU µs, runs and run-queue wait per operation. */
+export function threadColumns(byThread: ThreadSample[], leader: number, ops: number): Pick<ThroughputRow, 'cpuUsPerOpByThread' | 'runsPerOpByThread' | 'runQueueWaitUsPerOp'> {
+  const runs = byThread.map((m) => m.runs);
+  const wait = byThread.map((m) => m.waitSec);
+  const scheduled = runs.every((r): r is ThreadCpu => r !== null) && wait.every((w): w is ThreadCpu => w !== null);
+  return {
+    cpuUsPerOpByThread: perOpByThread(byThread.map((m) => m.cpuSec), leader, ops),
+    ...(scheduled ? { runsPerOpByThread: perOpByThread(runs as ThreadCpu[], leader, ops, 1), runQueueWaitUsPerOp: (totalOf(wait as ThreadCpu[]) * 1e6) / ops } : {}),
+  };
 }
 
 /** Writes every key once so reads find values of the row's size. */
