@@ -17,25 +17,29 @@ t.test('schedstat and stat parse; a malformed schedstat is refused', async (t) =
   t.equal(parseStatCpuSec(`123 (a (b) c) ${fields.join(' ')}`), 3);
 });
 
-t.test('a watch sees a busy thread run and use CPU, by group', { skip: !fs.existsSync('/proc/self/task') }, async (t) => {
+t.test('a watch sees each thread run and use CPU, by group', { skip: !fs.existsSync('/proc/self/task') }, async (t) => {
   const watch = new ThreadWatch([process.pid]);
-  // A worker that wakes 50 times, spinning ~2 ms each time: named by nothing of ours, it is "other".
+  // A worker that wakes 50 times, spinning ~2 ms each time, then waits to be let go: its
+  // thread is named by nothing of ours, so it counts as "other", and it is still there at stop().
   const w = new Worker(
-    `let n = 0; const spin = () => { const e = Date.now() + 2; while (Date.now() < e); if (++n < 50) setTimeout(spin, 1); else process.exit(0); }; spin();`,
+    `const { parentPort } = require('node:worker_threads'); let n = 0; const spin = () => { const e = Date.now() + 2; while (Date.now() < e); if (++n < 50) setTimeout(spin, 1); else parentPort.postMessage('spun'); }; spin(); parentPort.once('message', () => process.exit(0));`,
     { eval: true },
   );
-  await new Promise((res) => w.once('exit', res));
-  // The worker's thread is gone once it exited: what the main thread did remains.
+  await new Promise((res) => w.once('message', res));
   const end = Date.now() + 20;
   while (Date.now() < end);
   const [s] = watch.stop();
+  w.postMessage('go');
+  await new Promise((res) => w.once('exit', res));
   t.ok(s, 'one process');
   t.ok((s!.cpuSec['main'] ?? 0) >= 0.015, `main used its 20 ms of spinning (${s!.cpuSec['main']})`);
+  t.ok((s!.cpuSec['other'] ?? 0) >= 0.05, `the worker's ~100 ms of spinning is "other" (${s!.cpuSec['other']})`);
   if (s!.runs === null || s!.waitSec === null) {
     t.comment('no schedstat on this kernel: CPU from ticks only');
     return;
   }
   t.ok((s!.runs['main'] ?? 0) >= 1, 'main ran');
+  t.ok((s!.runs['other'] ?? 0) >= 50, `the worker ran at least once per wake-up (${s!.runs['other']})`);
   t.ok(Object.values(s!.waitSec).every((x) => x >= 0), 'waits are not negative');
 });
 

@@ -7,8 +7,7 @@ import type { Percentiles } from './latency.js';
 import { withSystem } from './launch.js';
 import type { BenchOptions } from './options.js';
 import { ProcWatch } from './proc-stats.js';
-import { ThreadWatch } from './thread-stats.js';
-import { perOpByThread } from './thread-stats.js';
+import { perOpByThread, ThreadWatch } from './thread-stats.js';
 import type { Progress } from './progress.js';
 import type { KvClient, SystemName } from './system.js';
 
