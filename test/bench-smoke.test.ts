@@ -65,7 +65,7 @@ t.test('--cpu-prof leaves a profile per thread of every raftd member, and profil
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'raftd-bench-prof-'));
   t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
   const prof = path.join(out, 'prof');
-  const { code, stderr } = await runBench(t, RUN, ['--sections', 'idle', '--no-etcd', '--idle-ms', '500', '--cpu-prof', prof, '--out', out, '--name', 'prof'], RUN_BOUND_MS);
+  const { code, stderr } = await runBench(t, RUN, ['--sections', 'idle', '--no-etcd', '--idle-ms', '500', '--idle-settle-ms', '500', '--cpu-prof', prof, '--out', out, '--name', 'prof'], RUN_BOUND_MS);
   t.equal(code, 0, `bench exits 0\n${stderr.slice(-4000)}`);
   const members = fs.readdirSync(path.join(prof, '01-idle'));
   t.same(members.sort(), ['n1', 'n2', 'n3'], 'a folder per member');
