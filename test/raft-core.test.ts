@@ -1,7 +1,7 @@
 // Focused unit tests of the pure Raft core, driven by hand (test/sim/manual.ts).
 
 import t from 'tap';
-import { RaftCore } from '../lib/raft/core.js';
+import { COMMITTED_PER_READY_MAX, RaftCore } from '../lib/raft/core.js';
 import type { Message } from '../lib/raft/types.js';
 import { cfg, ents, Manual } from './sim/manual.js';
 
@@ -345,6 +345,22 @@ t.test('single-node cluster: elects itself, commits on persistence, reads at onc
   rd = core.ready();
   core.persisted(2, rd.entries[0]!.term);
   t.equal(core.ready().committed[0]!.tid, 't');
+});
+
+t.test('ready(committedMax): committed entries come in slices of at most that many, in order, the rest on later calls', async (t) => {
+  const core = new RaftCore(cfg('solo', ['solo']), { hardState: { term: 0, vote: null }, entries: [] }, () => 0);
+  for (let i = 0; i < 10; i++) core.tick();
+  core.persisted(1, core.ready().entries[0]!.term);
+  core.ready();
+  core.propose(Array.from({ length: 20 }, (_, i) => ({ tid: `t${i}`, data: enc(String(i)) })));
+  const rd = core.ready();
+  core.persisted(21, rd.entries[rd.entries.length - 1]!.term);
+  const slices: number[][] = [];
+  for (const max of [3, 1, 7, 100]) slices.push(core.ready(max).committed.map((e) => e.index));
+  t.same(slices, [[2, 3, 4], [5], [6, 7, 8, 9, 10, 11, 12], [13, 14, 15, 16, 17, 18, 19, 20, 21]], 'each call at most its bound, none skipped or repeated');
+  t.notOk(core.hasReady(), 'all applied');
+  t.throws(() => core.ready(0), { code: 'RAFT_ASSERT' }, 'a bound of 0 would never apply');
+  t.throws(() => core.ready(COMMITTED_PER_READY_MAX + 1), { code: 'RAFT_ASSERT' }, 'nor past the core\'s own bound');
 });
 
 t.test('persisted(): a stale ack for a truncated entry is ignored', async (t) => {

@@ -15,6 +15,7 @@ import { FOLLOWER_COMPACT_HEAP_BYTES_MAX, LEADER_COMPACT_HEAP_BYTES_MAX, MAIN_ID
 import { TickClock } from '../actor/tick-clock.js';
 import { ticksUntilWake, TICKS_PER_TAKE_MAX } from '../actor/tick-cadence.js';
 import { Logger } from '../log/logger.js';
+import { COMMITTED_PER_READY_MAX } from '../raft/core.js';
 import type { RaftActorEvent } from '../raft/events.js';
 import type { CoreConfig, Entry, NodeId, Restored } from '../raft/types.js';
 import type { NodeOptions } from '../config/options.js';
@@ -46,6 +47,7 @@ import type {
 import { seededRandom } from './random.js';
 import { compactEffects } from './compact-effects.js';
 import { RequestPacer } from './request-pacer.js';
+import { ApplyPace } from './apply-pace.js';
 import { Replica, type Effects } from '../replica/replica.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import type { MetricsSource } from '../metrics/node-metrics.js';
@@ -129,6 +131,8 @@ export class RaftNode {
   private clock: TickClock | null = null;
   private pacer!: RequestPacer;
   private pacerTimer: NodeJS.Timeout | null = null;
+  /** Sizes each turn's apply by its cost, so a long apply leaves room for heartbeats (apply-pace.ts). */
+  private readonly applyPace = new ApplyPace(COMMITTED_PER_READY_MAX);
   private lastStatus: NodeStatus | null = null;
   private lastProgressPush = 0;
   private progressTimer: NodeJS.Timeout | null = null;
@@ -509,7 +513,9 @@ export class RaftNode {
   private process(): void {
     this.countTicks();
     this.request(this.pacer.release(performance.now()));
-    const fx = this.replica.process();
+    const t0 = performance.now();
+    const fx = this.replica.process(this.applyPace.budget());
+    this.applyPace.observe(fx.applied.length, performance.now() - t0);
     this.pace(fx);
     if (fx.more || fx.snapshotting) this.schedule();
     if (this.opts.join != null && !this.caughtUpNoted && !this.replica.joining) this.noteCaughtUp();

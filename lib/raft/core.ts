@@ -27,6 +27,8 @@ export { EVENTS_MAX, READS_MAX } from './state.js';
  * long log's apply keeps heartbeats and ticks waiting: applying a SET costs 20-75 µs on
  * this 2-core machine (the high end with five nodes applying at once), and 8192 a slice
  * stalled each node 600 ms, twice the election timeout, at a restart with 80,000 entries.
+ * Even 1024 took a new leader 550 ms while its apply code was still cold, so the driver
+ * asks for fewer (ready(committedMax)), sized by the cost it measures (lib/node/apply-pace.ts).
  */
 export const COMMITTED_PER_READY_MAX = 1024;
 /**
@@ -372,7 +374,9 @@ export class RaftCore {
     );
   }
 
-  ready(): Ready {
+  /** `committedMax`: fewer committed entries than the bound this time (the driver paces a long apply by its cost, lib/node/apply-pace.ts). */
+  ready(committedMax = COMMITTED_PER_READY_MAX): Ready {
+    assert(Number.isInteger(committedMax) && committedMax >= 1 && committedMax <= COMMITTED_PER_READY_MAX, `ready(${committedMax})`);
     const s = this.s;
     let hardState: HardState | null = null;
     if (s.hardStateChanged()) {
@@ -382,7 +386,7 @@ export class RaftCore {
     const entries = s.log.takeUnstable();
     let committed: Entry[] = [];
     if (s.commitIndex > s.appliedIndex) {
-      const hi = Math.min(s.commitIndex, s.appliedIndex + COMMITTED_PER_READY_MAX);
+      const hi = Math.min(s.commitIndex, s.appliedIndex + committedMax);
       committed = s.log.slice(s.appliedIndex + 1, hi + 1);
       s.appliedIndex = hi;
     }

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import type { Entry, HardState, NodeId } from '../../lib/raft/types.js';
 import { decodeSnapshotHeader, encodeSnapshotConfig, encodeSnapshotHeader, snapshotHeaderBytes } from '../../lib/storage/snapshot-format.js';
 import { decodeConfig } from '../../lib/raft/config-entry.js';
+import { COMMITTED_PER_READY_MAX } from '../../lib/raft/core.js';
 import type { PeerMessage } from '../../lib/replica/messages.js';
 import type { LogWriterSnapshotIn, LogWriterSnapshotOut } from '../../lib/replica/storage-messages.js';
 import { Replica, type Effects, type LogWrite, type ReplicaConfig } from '../../lib/replica/replica.js';
@@ -522,7 +523,9 @@ export class ReplicaCluster {
   private pump(n: SimReplica): void {
     for (let guard = 0; n.replica !== null; guard++) {
       check(guard < 10_000, 'ready loop', () => `${n.id} keeps having work`);
-      const fx = n.replica.process();
+      // The daemon sizes each turn's apply by its cost (lib/node/apply-pace.ts): any slice
+      // from one entry up must apply the same log in the same order.
+      const fx = n.replica.process(this.rng.chance(0.5) ? COMMITTED_PER_READY_MAX : this.rng.int(1, 16));
       this.perform(n, fx);
       this.observe(n);
       if (!fx.more) break;
