@@ -33,7 +33,7 @@ t.test('the benchmark smoke run measures every section and writes JSON, markdown
       t.ok(row, `${sys} ${workload} row`);
       if (!row) continue;
       const ops = row.writesPerSec + row.readsPerSec;
-      t.ok(ops > 0 && Number.isFinite(ops), `${sys} ${workload}: ${Math.round(ops)} ops/s`);
+      t.ok(ops > 0 && Number.isFinite(ops), `${sys} ${workload}: ${Math.round(ops)} ops/s (${row.errors} error replies, ${row.failedClients} clients lost, ${row.seconds.toFixed(1)} s)`);
       const lat = workload === 'read' ? row.read : row.write;
       t.ok(lat.count > 0 && lat.p50Ms > 0 && lat.p50Ms <= lat.p99Ms && lat.p99Ms <= lat.p999Ms && lat.p999Ms <= lat.maxMs, `${sys} ${workload}: ordered percentiles`);
       t.ok(row.cpuSecPer1kOps > 0, `${sys} ${workload}: CPU per 1,000 ops measured`);

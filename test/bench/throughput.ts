@@ -74,7 +74,7 @@ async function measureRow(sys: BenchSystem, opts: BenchOptions, workload: Worklo
     let driverStart = process.cpuUsage();
     const res: LoadResult = await runClosedLoop(
       conns,
-      { clients, workload, valueBytes: opts.valueBytes, keys: opts.keys, warmupMs: opts.warmupMs, durationMs: opts.durationMs },
+      { clients, workload, valueBytes: opts.valueBytes, keys: opts.keys, warmupMs: opts.warmupMs, durationMs: opts.durationMs, minOk: opts.smoke ? 1 : 0 },
       {
         onWindowStart: () => {
           watch = new ProcWatch(sys.pids());
