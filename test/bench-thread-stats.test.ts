@@ -17,17 +17,34 @@ t.test('schedstat and stat parse; a malformed schedstat is refused', async (t) =
   t.equal(parseStatCpuSec(`123 (a (b) c) ${fields.join(' ')}`), 3);
 });
 
+/** Busy until this thread has used `ms` of CPU (by the wall clock where the kernel keeps no schedstat). Also sent to the worker as source. */
+function spin(ms: number): void {
+  const cpuMs = (): number => {
+    try {
+      return Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+    } catch {
+      return NaN;
+    }
+  };
+  const c0 = cpuMs();
+  if (Number.isNaN(c0)) {
+    const e = Date.now() + ms;
+    while (Date.now() < e);
+    return;
+  }
+  while (cpuMs() - c0 < ms);
+}
+
 t.test('a watch sees each thread run and use CPU, by group', { skip: !fs.existsSync('/proc/self/task') }, async (t) => {
   const watch = new ThreadWatch([process.pid]);
   // A worker that wakes 50 times, spinning ~2 ms each time, then waits to be let go: its
   // thread is named by nothing of ours, so it counts as "other", and it is still there at stop().
-  const w = new Worker(
-    `const { parentPort } = require('node:worker_threads'); let n = 0; const spin = () => { const e = Date.now() + 2; while (Date.now() < e); if (++n < 50) setTimeout(spin, 1); else parentPort.postMessage('spun'); }; spin(); parentPort.once('message', () => process.exit(0));`,
-    { eval: true },
-  );
+  // Both spin until their own thread used the CPU time (the scheduler's count, where there
+  // is one): spinning by the wall clock on a busy CI machine was preempted, and main's
+  // 20 ms once came to 13 ms of CPU.
+  const w = new Worker(`const fs = require('node:fs'); const spin = ${spin.toString()}; const { parentPort } = require('node:worker_threads'); let n = 0; const step = () => { spin(2); if (++n < 50) setTimeout(step, 1); else parentPort.postMessage('spun'); }; step(); parentPort.once('message', () => process.exit(0));`, { eval: true });
   await new Promise((res) => w.once('message', res));
-  const end = Date.now() + 20;
-  while (Date.now() < end);
+  spin(20);
   const [s] = watch.stop();
   w.postMessage('go');
   await new Promise((res) => w.once('exit', res));
