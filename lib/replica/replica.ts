@@ -5,7 +5,7 @@
 // (lib/node/raft-node.ts and the actors) and the simulator (test/sim/) drive the same
 // code; neither decides anything of its own.
 import { KvStateMachine } from '../kv/state-machine.js';
-import { COMMITTED_PER_READY_MAX, RaftCore } from '../raft/core.js';
+import { RaftCore } from '../raft/core.js';
 import type { CoreConfig, CoreStatus, Entry, HardState, NodeId, RaftEvent, Ready, Restored, Role, TransferResult } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import { ClientRequests } from './client-requests.js';
@@ -297,9 +297,10 @@ export class Replica {
 
   /**
    * Turns the inputs since the last call into effects. `applyMax`: at most this many
-   * committed entries per Ready this time (the driver's pace for a long apply).
+   * committed entries per Ready this time (the driver's pace for a long apply; absent:
+   * the core's own bound).
    */
-  process(applyMax = COMMITTED_PER_READY_MAX): Effects {
+  process(applyMax?: number): Effects {
     // A bounded number of Ready per call: applying a long log after a restart must not
     // hold the thread past an election timeout while peer messages wait behind it.
     for (let rounds = 0; this.core.hasReady() && rounds < this.cfg.readyPerProcessMax; rounds++) this.handleReady(this.core.ready(applyMax));

@@ -63,19 +63,19 @@ export async function runClosedLoop(conns: KvClient[], spec: LoadSpec, hooks: Lo
   const t0 = performance.now();
   const windowStart = t0 + spec.warmupMs;
   const minOk = spec.minOk ?? 0;
-  // Moved out to now (at most OVERTIME_MS) while fewer than minOk requests were answered OK.
   let windowEnd = windowStart + spec.durationMs;
   const windowEndMax = windowEnd + (minOk > 0 ? OVERTIME_MS : 0);
+  let writes = 0;
+  let reads = 0;
+  let errors = 0;
+  let failedClients = 0;
+  /** Whether a request may start at `now`; the window moves out to it (at most OVERTIME_MS) while fewer than minOk were answered OK. */
   const open = (now: number): boolean => {
     if (now < windowEnd) return true;
     if (writes + reads >= minOk || now >= windowEndMax) return false;
     windowEnd = now;
     return true;
   };
-  let writes = 0;
-  let reads = 0;
-  let errors = 0;
-  let failedClients = 0;
   const windowTimer = setTimeout(() => hooks.onWindowStart?.(), spec.warmupMs);
 
   const client = async (i: number) => {
@@ -95,7 +95,8 @@ export async function runClosedLoop(conns: KvClient[], spec: LoadSpec, hooks: Lo
         return;
       }
       const end = performance.now();
-      if (start < windowStart || start > windowEnd) continue;
+      // Every request starts inside the window or before it (open() saw to it): count those after its start.
+      if (start < windowStart) continue;
       if (!ok) {
         errors++;
         continue;
