@@ -6,9 +6,23 @@
 // to push restarts, catch-ups and profiled stops past their bounds. Coverage is off,
 // so children gain nothing from it: drop it from what they inherit.
 const TAP_LOADER = /"--(?:import|loader|experimental-loader)=[^"]*@tapjs\/[^"]*"|--(?:import|loader|experimental-loader)=\S*@tapjs\/\S*/g;
+const PROCESSINFO_ENV = /^_TAPJS_PROCESSINFO_/;
 
 export function withoutTapLoaders(nodeOptions: string): string {
   return nodeOptions.replace(TAP_LOADER, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** `env` as a child should get it: no tap loader in NODE_OPTIONS, none of processinfo's own variables. */
+export function untappedEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) if (!PROCESSINFO_ENV.test(k)) out[k] = v;
+  const opts = out['NODE_OPTIONS'];
+  if (opts !== undefined) {
+    const kept = withoutTapLoaders(opts);
+    if (kept === '') delete out['NODE_OPTIONS'];
+    else out['NODE_OPTIONS'] = kept;
+  }
+  return out;
 }
 
 const inherited = process.env['NODE_OPTIONS'];
@@ -16,4 +30,22 @@ if (inherited !== undefined) {
   const kept = withoutTapLoaders(inherited);
   if (kept === '') delete process.env['NODE_OPTIONS'];
   else process.env['NODE_OPTIONS'] = kept;
+}
+
+// Cleaning process.env is not enough: processinfo hooks every spawn (through the
+// process-on-spawn package, whose listeners live in a global singleton) and writes
+// its loader back into each child's env. A listener of ours, run after its own on
+// every spawn, takes it out again.
+interface SpawnOptions {
+  env: Record<string, string | undefined>;
+}
+interface SpawnHooks {
+  listeners: ((opts: SpawnOptions) => void)[];
+}
+const SPAWN_HOOKS = Symbol.for('process-on-spawn@*:singletonId');
+const hooks = (globalThis as unknown as Record<symbol, SpawnHooks | undefined>)[SPAWN_HOOKS];
+if (hooks !== undefined) {
+  hooks.listeners.push((opts) => {
+    opts.env = untappedEnv(opts.env);
+  });
 }
