@@ -9,6 +9,7 @@ import { iptablesUsable, NetFaults, TrafficCounter } from './jepsen/net.js';
 import type { Nodes } from './jepsen/nodes.js';
 import { cmd, fireAndForget, infoOf, isError, leaderAmong, logOf, sleep, startCluster } from './jepsen/scenario-kit.js';
 import { waitConverged, type LogEntry } from './jepsen/verify.js';
+import { waitFor } from './helpers/wait.js';
 
 // Nine clusters one after the other: about two minutes on an idle machine, more beside other tests.
 t.setTimeout(600_000);
@@ -116,8 +117,14 @@ scenario('no commit without a quorum: the minority side commits nothing', netOpt
   const f1 = nodes.ids.find((id) => id !== l1.id)!;
   const minority = [l1.id, f1];
   const majority = nodes.ids.filter((id) => !minority.includes(id));
-  await sleep(500); // INFO's status catches up with the commit
-  const before = await Promise.all(minority.map(async (id) => Number((await infoOf(nodes, id)).commit_index)));
+  // ADDENTRY answers with its entry's index once committed; the follower learns of the
+  // commit with the next heartbeat, and INFO's status follows.
+  const mark = await cmd(nodes, l1.id, ['ADDENTRY', 'nq-mark', 'x'], 10_000);
+  t.equal(typeof mark, 'number', `a marker entry committed at ${String(mark)}`);
+  const before = await waitFor(`${minority.join(' and ')} to report commit index ${String(mark)}`, async () => {
+    const idx = await Promise.all(minority.map(async (id) => Number((await infoOf(nodes, id)).commit_index)));
+    return idx.every((i) => i >= Number(mark)) ? idx : undefined;
+  });
   split(minority, majority);
 
   const r = await cmd(nodes, l1.id, ['REQ', 'nq-1', 'SET', 'k', 'minority'], 3000).catch((e: Error) => `(no reply) ${e.message}`);
