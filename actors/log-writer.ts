@@ -25,6 +25,7 @@ import { stopError } from '../lib/storage/durable-fs.js';
 import { LogStore } from '../lib/storage/log-store.js';
 import { SnapshotStore, type SnapshotMeta } from '../lib/storage/snapshot-store.js';
 import { LogWriterSnapshots, snapshotInfo } from './log-writer-snapshots.js';
+import { DurableSeq } from '../lib/node/durable-seq.js';
 import { assert, assertNever } from '../lib/util/assert.js';
 import type { LogWriterData, LogWriterIn, LogWriterOut, PeerMessage } from './protocol.js';
 
@@ -47,6 +48,7 @@ interface Group {
 runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
   const d = ctx.data;
   assert(d.loadChunkEntriesMax >= 1, `loadChunkEntriesMax ${d.loadChunkEntriesMax}`);
+  const durable = new DurableSeq(d.durable);
   const log = new Logger({
     dir: path.join(d.dataDir, 'logs'),
     node: d.nodeId,
@@ -177,6 +179,7 @@ runActor<LogWriterIn, LogWriterOut, LogWriterData>((ctx) => {
       totals.syncs++;
       metrics.onSync(syncUs / 1e6);
     }
+    durable.store(g.seq);
     if (g.release.length > 0) sendReleased(g.release);
     if (g.quiet) {
       lateSeq = g.seq;

@@ -67,6 +67,7 @@ t.test('quiet writes are reported late, or with the next write that is not quiet
   w.handle.post({ type: 'write', seq: 1, hardState: { term: 1, vote: null }, entries: entries(1, 2, 1), release: [ack('n2', 2)], quiet: true });
   await waitFor('the acknowledgement of a quiet write', () => sent.length === 1, 5000, 1);
   t.same(written(), [], 'not reported with its sync');
+  t.equal(w.durable.load(), 1, 'but known durable in shared memory, where main reads it each round');
   await w.until((m) => m.type === 'written' && m.seq === 1);
   t.same(written(), [1], 'reported once, after the linger');
 
@@ -79,5 +80,6 @@ t.test('quiet writes are reported late, or with the next write that is not quiet
   await new Promise((r) => setTimeout(r, 100));
   await w.handle.stop({ type: 'stop' }, 5000);
   t.same(written(), [1, 3], "the later write's report covers the quiet one, which gets none of its own");
+  t.equal(w.durable.load(), 3, 'the shared durable seq is the last sync\'s');
   t.same(w.fatal, []);
 });

@@ -42,6 +42,8 @@ export interface LogWriterData extends ActorBase {
   segmentBytesMax: number;
   /** Bound on entries in one loadChunk message during startup. */
   loadChunkEntriesMax: number;
+  /** 8 bytes, a DurableSeq: the log writer stores the highest write seq made durable after each sync. */
+  durable: SharedArrayBuffer;
 }
 export type LogWriterIn =
   | { type: 'load' }

@@ -9,6 +9,7 @@
 import { tuneProcessHeap } from '../actor/heap-tuning.js';
 import { tuneJitTierUp } from '../actor/jit-tuning.js';
 import type { LogWriterData, LogWriterIn, LogWriterOut } from '../actor/protocol.js';
+import { DurableSeq } from './durable-seq.js';
 import { actorFile, spawnActor, type ActorHandle } from '../actor/spawn.js';
 import type { NodeOptions } from '../config/options.js';
 import { assert } from '../util/assert.js';
@@ -19,6 +20,8 @@ const LOAD_CHUNK_ENTRIES_MAX = 8192;
 
 export interface StartedLogWriter {
   readonly handle: ActorHandle<LogWriterIn>;
+  /** What the log writer has made durable, readable at any moment (lib/node/durable-seq.ts). */
+  readonly durable: DurableSeq;
   /**
    * Hands the log writer's messages and its failure to the node: what arrived before is
    * delivered first, in order. Once only. `load` was posted at start.
@@ -37,6 +40,7 @@ export function startLogWriter(opts: Pick<NodeOptions, 'id' | 'dataDir' | 'logLe
   let failed: RaftdError | null = null;
   let onMessage: ((m: LogWriterOut) => void) | null = null;
   let onFatal: ((err: RaftdError) => void) | null = null;
+  const durable = new DurableSeq();
   const handle = spawnActor<LogWriterIn, LogWriterOut>({
     name: 'log-writer',
     file: actorFile('log-writer', import.meta.url),
@@ -47,6 +51,7 @@ export function startLogWriter(opts: Pick<NodeOptions, 'id' | 'dataDir' | 'logLe
       logFileBytesMax: opts.logFileBytesMax,
       segmentBytesMax: opts.segmentBytesMax,
       loadChunkEntriesMax: LOAD_CHUNK_ENTRIES_MAX,
+      durable: durable.buffer,
     } satisfies LogWriterData,
     onMessage: (m) => (onMessage !== null ? onMessage(m) : early.push(m)),
     onFatal: (err) => (onFatal !== null ? onFatal(err) : (failed ??= err)),
@@ -54,6 +59,7 @@ export function startLogWriter(opts: Pick<NodeOptions, 'id' | 'dataDir' | 'logLe
   handle.post({ type: 'load' });
   return {
     handle,
+    durable,
     attach(message, fatal) {
       assert(onMessage === null, 'log writer attached twice');
       onMessage = message;

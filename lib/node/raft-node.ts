@@ -55,6 +55,7 @@ import type { Member, Membership } from '../replica/membership-types.js';
 import { memberStatuses } from '../replica/membership.js';
 import { readJoined, writeJoined } from './joined-state.js';
 import { startLogWriter, type StartedLogWriter } from './log-writer-start.js';
+import type { DurableSeq } from './durable-seq.js';
 import { differencesFromHosts, membersOfHosts, peerAddrOf, planPeers, wantedPeers } from './peer-set.js';
 
 /** Exactly-once: a request id is remembered for this many later log entries, and at most this many ids. */
@@ -127,6 +128,9 @@ export class RaftNode {
   private msgsToStrangers = 0;
   private readonly connected = new Map<NodeId, boolean>();
   private processScheduled = false;
+  /** The log writer's durable seq (lib/node/durable-seq.ts), and the highest of it handed to the replica. */
+  private durable: DurableSeq | null = null;
+  private durableSeen = 0;
   /** The core's logical ticks, counted from the wall clock; wakes the node when the next one matters. */
   private clock: TickClock | null = null;
   private pacer!: RequestPacer;
@@ -199,6 +203,7 @@ export class RaftNode {
     const loaded = new Promise<Extract<LogWriterOut, { type: 'loaded' }>>((res) => (this.loadDone = res));
     const logWriter = this.startedLogWriter ?? startLogWriter(o);
     this.logWriter = logWriter.handle;
+    this.durable = logWriter.durable;
     logWriter.attach((m) => this.onLogWriter(m), this.onFatal);
     // The timer thread starts while the state loads (a restart serves sooner); the clock
     // sets its alarm only once the node runs.
@@ -512,6 +517,12 @@ export class RaftNode {
 
   private process(): void {
     this.countTicks();
+    // Writes the log writer made durable and has not reported yet (lib/node/durable-seq.ts).
+    const durable = this.durable!.load();
+    if (durable > this.durableSeen) {
+      this.durableSeen = durable;
+      this.replica.written(durable);
+    }
     this.request(this.pacer.release(performance.now()));
     const t0 = performance.now();
     const fx = this.replica.process(this.applyPace.budget());

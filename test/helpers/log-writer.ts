@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { spawnActor, type ActorHandle } from '../../lib/actor/spawn.js';
 import type { Entry } from '../../lib/raft/types.js';
 import type { RaftdError } from '../../lib/util/errors.js';
+import { DurableSeq } from '../../lib/node/durable-seq.js';
 import type { LogWriterData, LogWriterIn, LogWriterOut } from '../../actors/protocol.js';
 
 const ACTOR = new URL('../../actors/log-writer.js', import.meta.url);
@@ -19,6 +20,8 @@ export interface Writer {
   handle: ActorHandle<LogWriterIn>;
   out: LogWriterOut[];
   fatal: RaftdError[];
+  /** The writer's shared durable seq, as main reads it. */
+  durable: DurableSeq;
   /** Resolves when a message matching `pred` has arrived (looking at earlier ones too). */
   until(pred: (m: LogWriterOut) => boolean): Promise<LogWriterOut>;
 }
@@ -34,6 +37,7 @@ export function startWriter(dataDir: string, opts: Partial<LogWriterData> = {}):
     logFileBytesMax: 1 << 24,
     segmentBytesMax: 64 * 1024,
     loadChunkEntriesMax: 100,
+    durable: new SharedArrayBuffer(8),
     ...opts,
   };
   const handle = spawnActor<LogWriterIn, LogWriterOut>({
@@ -55,6 +59,7 @@ export function startWriter(dataDir: string, opts: Partial<LogWriterData> = {}):
     handle,
     out,
     fatal,
+    durable: new DurableSeq(data.durable),
     until(pred) {
       const seen = out.find(pred);
       if (seen) return Promise.resolve(seen);

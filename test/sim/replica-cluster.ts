@@ -131,6 +131,12 @@ export interface SimReplica {
   unsynced: Unsynced[];
   /** Quiet writes synced and not reported yet (LogWrite.quiet): reported at `at`, or with a later write's report. */
   lateWritten: { seq: number; at: number } | null;
+  /**
+   * The highest seq synced by this incarnation, as the log writer stores it in shared
+   * memory (lib/node/durable-seq.ts); the driver reads it at the start of a round, so a
+   * quiet write may be known durable long before its report.
+   */
+  durableSeq: number;
   /** The log writer's snapshot work, lost on a crash: one being written, one being received. */
   writing: SnapshotInProgress | null;
   receiving: SnapshotInProgress | null;
@@ -188,6 +194,7 @@ export class ReplicaCluster {
       disk: { hardState: { term: 0, vote: null }, snapshot: null, base: 0, entries: [] },
       unsynced: [],
       lateWritten: null,
+      durableSeq: 0,
       writing: null,
       receiving: null,
       storageReplies: [],
@@ -325,6 +332,7 @@ export class ReplicaCluster {
     );
     n.unsynced = [];
     n.lateWritten = null;
+    n.durableSeq = 0;
     n.writing = null;
     n.receiving = null;
     n.storageReplies = [];
@@ -359,6 +367,7 @@ export class ReplicaCluster {
     n.replica = null;
     n.unsynced = [];
     n.lateWritten = null;
+    n.durableSeq = 0;
     this.net.dropFrom(id);
     this.stats.crashes++;
     this.log(id, 'crash', `incarnation ${n.incarnation}`);
@@ -472,6 +481,7 @@ export class ReplicaCluster {
         // The log writer sends what the write released right after the sync (lost with it on a crash).
         for (const m of u.write.release ?? []) this.sendMsg(n, m);
         seq = u.write.seq;
+        n.durableSeq = seq;
         if (u.write.quiet !== true) quiet = false;
       }
       if (seq > 0 && quiet) {
@@ -523,6 +533,9 @@ export class ReplicaCluster {
   private pump(n: SimReplica): void {
     for (let guard = 0; n.replica !== null; guard++) {
       check(guard < 10_000, 'ready loop', () => `${n.id} keeps having work`);
+      // Like RaftNode.process(): what the log writer made durable, read from shared memory
+      // (half the time: a sync may also end just after the read), reports or not.
+      if (n.durableSeq > 0 && this.rng.chance(0.5)) n.replica.written(n.durableSeq);
       // The daemon sizes each turn's apply by its cost (lib/node/apply-pace.ts): any slice
       // from one entry up must apply the same log in the same order.
       const fx = n.replica.process(this.rng.chance(0.5) ? COMMITTED_PER_READY_MAX : this.rng.int(1, 16));
