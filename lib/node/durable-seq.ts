@@ -19,7 +19,9 @@ export class DurableSeq {
 
   /** Log writer: every write with seq <= `seq` is durable. Never goes back. */
   store(seq: number): void {
-    assert(Number.isSafeInteger(seq) && seq >= this.load(), `durable seq ${seq} after ${this.load()}`);
+    // After every sync: the message is built only when the check fails.
+    const prev = this.load();
+    if (!(Number.isSafeInteger(seq) && seq >= prev)) assert(false, `durable seq ${seq} after ${prev}`);
     Atomics.store(this.cell, 0, BigInt(seq));
   }
 

@@ -376,7 +376,7 @@ export class RaftCore {
 
   /** `committedMax`: fewer committed entries than the bound this time (the driver paces a long apply by its cost, lib/node/apply-pace.ts). */
   ready(committedMax = COMMITTED_PER_READY_MAX): Ready {
-    assert(Number.isInteger(committedMax) && committedMax >= 1 && committedMax <= COMMITTED_PER_READY_MAX, `ready(${committedMax})`);
+    assert(Number.isInteger(committedMax) && committedMax >= 1 && committedMax <= COMMITTED_PER_READY_MAX, () => `ready(${committedMax})`);
     const s = this.s;
     let hardState: HardState | null = null;
     if (s.hardStateChanged()) {

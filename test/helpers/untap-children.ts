@@ -16,21 +16,20 @@ export function withoutTapLoaders(nodeOptions: string): string {
 export function untappedEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) if (!PROCESSINFO_ENV.test(k)) out[k] = v;
-  const opts = out['NODE_OPTIONS'];
-  if (opts !== undefined) {
-    const kept = withoutTapLoaders(opts);
-    if (kept === '') delete out['NODE_OPTIONS'];
-    else out['NODE_OPTIONS'] = kept;
-  }
+  dropTapLoaders(out);
   return out;
 }
 
-const inherited = process.env['NODE_OPTIONS'];
-if (inherited !== undefined) {
-  const kept = withoutTapLoaders(inherited);
-  if (kept === '') delete process.env['NODE_OPTIONS'];
-  else process.env['NODE_OPTIONS'] = kept;
+/** Takes tap's loaders out of `env.NODE_OPTIONS`, in place (and NODE_OPTIONS itself when nothing else is left). */
+function dropTapLoaders(env: Record<string, string | undefined>): void {
+  const opts = env['NODE_OPTIONS'];
+  if (opts === undefined) return;
+  const kept = withoutTapLoaders(opts);
+  if (kept === '') delete env['NODE_OPTIONS'];
+  else env['NODE_OPTIONS'] = kept;
 }
+
+dropTapLoaders(process.env);
 
 // Cleaning process.env is not enough: processinfo hooks every spawn (through the
 // process-on-spawn package, whose listeners live in a global singleton) and writes
